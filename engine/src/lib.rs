@@ -1,0 +1,23 @@
+//! The sidecar engine: a lossless value model, the `Codec` trait that formats implement, a
+//! registry that codecs join at link time, format detection, tree discovery with image pairing,
+//! and the operations (validate, stats, convert, format-stats) that fold over a tree in parallel.
+//!
+//! The engine names no format. Codecs live in plugin crates and register themselves through
+//! [`inventory`]; the binary decides which plugins it links.
+
+pub mod codec;
+pub mod discover;
+pub mod frame;
+pub mod fsio;
+pub mod ops;
+pub mod registry;
+pub mod value;
+
+pub use codec::{Codec, CodecError, Decoded, Detection, Location, Warning};
+pub use registry::{CodecRegistration, Registry};
+pub use value::{Map, Value, View};
+
+/// Deepest nesting of arrays and objects any codec accepts. Real sidecars nest fewer than ten
+/// levels; the limit keeps every recursive walk (decode, encode, compare, drop) far from the end
+/// of any thread's stack on hostile input, debug builds included.
+pub const MAX_DEPTH: usize = 128;

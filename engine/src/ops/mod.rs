@@ -1,0 +1,1 @@
+//! Operations over a tree of sidecars.

@@ -1,0 +1,270 @@
+//! The registry of codecs a run uses, and format detection over it.
+//!
+//! Built-in codecs join at link time: a plugin crate calls `inventory::submit!` with a
+//! [`CodecRegistration`], and [`Registry::builtin`] collects them. Codecs from other sources
+//! (dynamic libraries) are added with [`Registry::add`]; the registry treats both alike.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::codec::{Codec, Detection};
+
+/// A codec linked into the binary, registered with `inventory::submit!`.
+pub struct CodecRegistration {
+    make: fn() -> Box<dyn Codec>,
+}
+
+impl CodecRegistration {
+    pub const fn new(make: fn() -> Box<dyn Codec>) -> CodecRegistration {
+        CodecRegistration { make }
+    }
+}
+
+inventory::collect!(CodecRegistration);
+
+/// Where a codec comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provenance {
+    BuiltIn,
+    Library(PathBuf),
+}
+
+/// Two codecs claim one name.
+#[derive(Debug, thiserror::Error)]
+#[error("a codec named `{name}` is already registered")]
+pub struct DuplicateCodec {
+    pub name: String,
+}
+
+/// A codec with where it came from.
+pub struct Entry {
+    pub codec: Arc<dyn Codec>,
+    pub provenance: Provenance,
+}
+
+/// The codecs of a run, in a fixed order (by name) so that every decision is reproducible.
+#[derive(Default)]
+pub struct Registry {
+    entries: Vec<Entry>,
+}
+
+/// The codec chosen for a file, and whether its name disagreed with its content.
+#[derive(Clone, Copy)]
+pub struct Identified<'r> {
+    pub codec: &'r dyn Codec,
+    /// How sure the content check was (`No` when only the extension chose the codec).
+    pub by_content: Detection,
+    /// The file's extension belongs to another codec than the one its content names.
+    pub extension_mismatch: bool,
+}
+
+/// How many leading bytes detection looks at.
+pub const DETECT_BYTES: usize = 64;
+
+impl Registry {
+    /// A registry of every codec linked into the binary.
+    pub fn builtin() -> Registry {
+        let mut registry = Registry::default();
+        for registration in inventory::iter::<CodecRegistration> {
+            let codec: Arc<dyn Codec> = Arc::from((registration.make)());
+            if let Err(error) = registry.add(codec, Provenance::BuiltIn) {
+                tracing::warn!("{error}; the later one is ignored");
+            }
+        }
+        registry
+    }
+
+    /// Adds a codec; names and aliases must be unique.
+    pub fn add(
+        &mut self,
+        codec: Arc<dyn Codec>,
+        provenance: Provenance,
+    ) -> Result<(), DuplicateCodec> {
+        let claimed = std::iter::once(codec.name()).chain(codec.aliases().iter().copied());
+        for name in claimed {
+            if self.by_name(name).is_some() {
+                return Err(DuplicateCodec { name: name.into() });
+            }
+        }
+        let at = self
+            .entries
+            .partition_point(|e| e.codec.name() < codec.name());
+        self.entries.insert(at, Entry { codec, provenance });
+        Ok(())
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn codecs(&self) -> impl Iterator<Item = &dyn Codec> {
+        self.entries.iter().map(|e| e.codec.as_ref())
+    }
+
+    /// The codec with this name or alias (case-insensitive).
+    pub fn by_name(&self, name: &str) -> Option<&dyn Codec> {
+        self.codecs().find(|c| {
+            c.name().eq_ignore_ascii_case(name)
+                || c.aliases().iter().any(|a| a.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// The codec that owns this extension: a writing codec before a read-only one.
+    pub fn by_extension(&self, extension: &str) -> Option<&dyn Codec> {
+        let owns = |c: &&dyn Codec| {
+            c.extensions()
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(extension))
+        };
+        self.codecs()
+            .filter(|c| c.can_encode())
+            .find(owns)
+            .or_else(|| self.codecs().find(owns))
+    }
+
+    /// Whether any codec claims this extension.
+    pub fn knows_extension(&self, extension: &str) -> bool {
+        self.by_extension(extension).is_some()
+    }
+
+    /// Chooses the codec for a file: certain content signatures first, then plausible content
+    /// that the extension agrees with, then plausible content alone, then the extension.
+    pub fn identify(&self, path: &Path, head: &[u8], file_len: u64) -> Option<Identified<'_>> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let by_extension = extension.as_deref().and_then(|e| self.by_extension(e));
+
+        let mut certain = None;
+        let mut plausible = Vec::new();
+        for codec in self.codecs() {
+            match codec.detect(head, file_len) {
+                Detection::Certain if certain.is_none() => certain = Some(codec),
+                Detection::Plausible => plausible.push(codec),
+                _ => {}
+            }
+        }
+        let (codec, by_content) = if let Some(codec) = certain {
+            (codec, Detection::Certain)
+        } else if let Some(codec) = by_extension.filter(|c| plausible.iter().any(|p| same(*p, *c)))
+        {
+            (codec, Detection::Plausible)
+        } else if let Some(codec) = plausible.first() {
+            (*codec, Detection::Plausible)
+        } else {
+            (by_extension?, Detection::No)
+        };
+        let extension_mismatch = match &extension {
+            Some(ext) => by_extension.is_some() && !codec.extensions().contains(&ext.as_str()),
+            None => false,
+        };
+        Some(Identified {
+            codec,
+            by_content,
+            extension_mismatch,
+        })
+    }
+}
+
+fn same(a: &dyn Codec, b: &dyn Codec) -> bool {
+    a.name() == b.name()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{CodecError, Decoded};
+    use crate::value::Value;
+
+    struct Fake {
+        name: &'static str,
+        extensions: &'static [&'static str],
+        magic: Option<&'static [u8]>,
+        text: bool,
+        writes: bool,
+    }
+
+    impl Codec for Fake {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn display_name(&self) -> &str {
+            self.name
+        }
+        fn extensions(&self) -> &[&str] {
+            self.extensions
+        }
+        fn version(&self) -> &str {
+            "0"
+        }
+        fn detect(&self, head: &[u8], _: u64) -> Detection {
+            match self.magic {
+                Some(m) if head.starts_with(m) => Detection::Certain,
+                _ if self.text && head.first() == Some(&b'{') => Detection::Plausible,
+                _ => Detection::No,
+            }
+        }
+        fn decode(&self, _: &[u8]) -> Result<Decoded, CodecError> {
+            Ok(Decoded {
+                value: Value::Null,
+                warnings: vec![],
+            })
+        }
+        fn can_encode(&self) -> bool {
+            self.writes
+        }
+        fn encode(&self, _: &Value, _: &mut Vec<u8>) -> Result<(), CodecError> {
+            Ok(())
+        }
+    }
+
+    fn registry() -> Registry {
+        let mut r = Registry::default();
+        let fakes = [
+            Fake { name: "json", extensions: &["json"], magic: None, text: true, writes: true },
+            Fake { name: "bin", extensions: &["bin"], magic: Some(b"BIN"), text: false, writes: true },
+            Fake { name: "old", extensions: &["bin"], magic: Some(b"OLD"), text: false, writes: false },
+        ];
+        for fake in fakes {
+            r.add(Arc::new(fake), Provenance::BuiltIn).unwrap();
+        }
+        r
+    }
+
+    #[test]
+    fn content_wins_over_extension_and_reports_the_mismatch() {
+        let r = registry();
+        let id = r.identify(Path::new("a.json"), b"BIN....", 7).unwrap();
+        assert_eq!(id.codec.name(), "bin");
+        assert!(id.extension_mismatch);
+        let id = r.identify(Path::new("a.bin"), b"{}", 2).unwrap();
+        assert_eq!(id.codec.name(), "json");
+        assert!(id.extension_mismatch);
+    }
+
+    #[test]
+    fn a_read_only_codec_sharing_an_extension_is_no_mismatch() {
+        let r = registry();
+        let id = r.identify(Path::new("a.bin"), b"OLD", 3).unwrap();
+        assert_eq!(id.codec.name(), "old");
+        assert!(!id.extension_mismatch);
+        assert_eq!(r.by_extension("bin").unwrap().name(), "bin");
+    }
+
+    #[test]
+    fn the_extension_decides_when_content_says_nothing() {
+        let r = registry();
+        let id = r.identify(Path::new("a.BIN"), b"garbage", 7).unwrap();
+        assert_eq!(id.codec.name(), "bin");
+        assert_eq!(id.by_content, Detection::No);
+        assert!(r.identify(Path::new("a.txt"), b"garbage", 7).is_none());
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        let mut r = registry();
+        let again = Fake { name: "JSON", extensions: &[], magic: None, text: false, writes: true };
+        assert!(r.add(Arc::new(again), Provenance::BuiltIn).is_err());
+    }
+}

@@ -1,0 +1,397 @@
+//! The lossless value model every codec decodes into and encodes from, and [`View`], the
+//! read-only access that lets a codec serve a document without building a [`Value`] (a
+//! zero-copy archive, say).
+//!
+//! The model keeps what JSON as Python writes it can say, exactly: key order and duplicate
+//! keys, integers (the whole `i64` and `u64` ranges) apart from floats (`25.0` stays a float),
+//! every float bit (`-0.0`, `NaN`, infinities), and any Unicode string.
+
+use std::fmt;
+
+/// One sidecar value.
+///
+/// Invariant: `UInt` holds only values above `i64::MAX`; smaller unsigned values are `Int`.
+/// Use [`Value::from_u64`] to build integers from unsigned input so that equal numbers have one
+/// representation.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    String(String),
+    Array(Vec<Value>),
+    Object(Map),
+}
+
+impl Value {
+    /// An integer from an unsigned number, as `Int` where it fits.
+    pub fn from_u64(n: u64) -> Value {
+        match i64::try_from(n) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::UInt(n),
+        }
+    }
+
+    /// Borrowed, representation-independent access to this value.
+    pub fn view(&self) -> View<'_> {
+        match self {
+            Value::Null => View::Null,
+            Value::Bool(b) => View::Bool(*b),
+            Value::Int(i) => View::Int(*i),
+            Value::UInt(u) => View::UInt(*u),
+            Value::Float(f) => View::Float(*f),
+            Value::String(s) => View::Str(s),
+            Value::Array(items) => View::Array(items),
+            Value::Object(map) => View::Object(map),
+        }
+    }
+
+    /// Builds an owned value from any view, refusing trees deeper than `max_depth`.
+    pub fn from_view(view: View<'_>, max_depth: usize) -> Result<Value, DepthExceeded> {
+        Ok(match view {
+            View::Null => Value::Null,
+            View::Bool(b) => Value::Bool(b),
+            View::Int(i) => Value::Int(i),
+            View::UInt(u) => Value::from_u64(u),
+            View::Float(f) => Value::Float(f),
+            View::Str(s) => Value::String(s.to_owned()),
+            View::Array(items) => {
+                let depth = max_depth.checked_sub(1).ok_or(DepthExceeded)?;
+                let mut out = Vec::with_capacity(items.len());
+                for item in items.iter() {
+                    out.push(Value::from_view(item, depth)?);
+                }
+                Value::Array(out)
+            }
+            View::Object(map) => {
+                let depth = max_depth.checked_sub(1).ok_or(DepthExceeded)?;
+                let mut out = Map::with_capacity(map.len());
+                for (key, item) in map.iter() {
+                    out.push(key.to_owned(), Value::from_view(item, depth)?);
+                }
+                Value::Object(out)
+            }
+        })
+    }
+}
+
+/// Exact equality: floats compare by their bits (so `NaN == NaN` and `0.0 != -0.0`), integers
+/// never equal floats, and objects compare entry by entry in order.
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        views_equal(self.view(), other.view())
+    }
+}
+
+/// A nesting deeper than the codec allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("nesting deeper than the limit")]
+pub struct DepthExceeded;
+
+/// The entries of a JSON object, in document order. Duplicate keys are kept (and reported by
+/// the codec that found them) so that no entry is ever dropped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Map {
+    entries: Vec<(String, Value)>,
+}
+
+impl Map {
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    pub fn with_capacity(n: usize) -> Map {
+        Map {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    pub fn push(&mut self, key: String, value: Value) {
+        self.entries.push((key, value));
+    }
+
+    /// The first entry under `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+impl FromIterator<(String, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Map {
+        Map {
+            entries: iter.into_iter().collect(),
+        }
+    }
+}
+
+/// Read-only access to one node of a document, whatever stores it.
+#[derive(Clone, Copy)]
+pub enum View<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// Only for values above `i64::MAX`.
+    UInt(u64),
+    Float(f64),
+    Str(&'a str),
+    Array(&'a dyn ArrayAccess),
+    Object(&'a dyn ObjectAccess),
+}
+
+/// The elements of an array node.
+pub trait ArrayAccess: Sync {
+    fn len(&self) -> usize;
+    fn at(&self, index: usize) -> Option<View<'_>>;
+}
+
+/// The entries of an object node, in document order.
+pub trait ObjectAccess: Sync {
+    fn len(&self) -> usize;
+    fn entry(&self, index: usize) -> Option<(&str, View<'_>)>;
+}
+
+impl<'a> dyn ArrayAccess + 'a {
+    pub fn iter(&self) -> impl Iterator<Item = View<'_>> + '_ {
+        (0..self.len()).filter_map(move |i| self.at(i))
+    }
+}
+
+impl<'a> dyn ObjectAccess + 'a {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, View<'_>)> + '_ {
+        (0..self.len()).filter_map(move |i| self.entry(i))
+    }
+
+    /// The first entry under `key`.
+    pub fn get(&self, key: &str) -> Option<View<'_>> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+}
+
+impl ArrayAccess for Vec<Value> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+    fn at(&self, index: usize) -> Option<View<'_>> {
+        self.get(index).map(Value::view)
+    }
+}
+
+impl ObjectAccess for Map {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+    fn entry(&self, index: usize) -> Option<(&str, View<'_>)> {
+        self.entries.get(index).map(|(k, v)| (k.as_str(), v.view()))
+    }
+}
+
+impl<'a> View<'a> {
+    /// The member `key` of an object; `None` for other kinds.
+    pub fn get(self, key: &str) -> Option<View<'a>> {
+        match self {
+            View::Object(map) => map.get(key),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> Option<&'a str> {
+        match self {
+            View::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(self) -> Option<bool> {
+        match self {
+            View::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Any number as `f64` (integers may round).
+    pub fn as_f64(self) -> Option<f64> {
+        match self {
+            View::Int(i) => Some(i as f64),
+            View::UInt(u) => Some(u as f64),
+            View::Float(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// A non-negative integer.
+    pub fn as_u64(self) -> Option<u64> {
+        match self {
+            View::Int(i) => u64::try_from(i).ok(),
+            View::UInt(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(self) -> Option<&'a dyn ArrayAccess> {
+        match self {
+            View::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(self) -> Option<&'a dyn ObjectAccess> {
+        match self {
+            View::Object(map) => Some(map),
+            _ => None,
+        }
+    }
+
+    /// A short name of the node's kind, for messages.
+    pub fn kind(self) -> &'static str {
+        match self {
+            View::Null => "null",
+            View::Bool(_) => "boolean",
+            View::Int(_) | View::UInt(_) => "integer",
+            View::Float(_) => "float",
+            View::Str(_) => "string",
+            View::Array(_) => "array",
+            View::Object(_) => "object",
+        }
+    }
+}
+
+impl fmt::Debug for View<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            View::Null => f.write_str("null"),
+            View::Bool(b) => write!(f, "{b}"),
+            View::Int(i) => write!(f, "{i}"),
+            View::UInt(u) => write!(f, "{u}"),
+            View::Float(x) => write!(f, "{x:?}"),
+            View::Str(s) => write!(f, "{s:?}"),
+            View::Array(items) => f.debug_list().entries(items.iter()).finish(),
+            View::Object(map) => f.debug_map().entries(map.iter()).finish(),
+        }
+    }
+}
+
+/// Exact equality of two documents in any representations (see `PartialEq for Value`).
+pub fn views_equal(a: View<'_>, b: View<'_>) -> bool {
+    match (a, b) {
+        (View::Null, View::Null) => true,
+        (View::Bool(x), View::Bool(y)) => x == y,
+        (View::Int(x), View::Int(y)) => x == y,
+        (View::UInt(x), View::UInt(y)) => x == y,
+        (View::Float(x), View::Float(y)) => x.to_bits() == y.to_bits(),
+        (View::Str(x), View::Str(y)) => x == y,
+        (View::Array(x), View::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| views_equal(p, q))
+        }
+        (View::Object(x), View::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((kp, p), (kq, q))| kp == kq && views_equal(p, q))
+        }
+        _ => false,
+    }
+}
+
+/// The first place where two documents differ, as a JSON-pointer-like path, for messages.
+pub fn first_difference(a: View<'_>, b: View<'_>) -> Option<String> {
+    fn walk(a: View<'_>, b: View<'_>, path: &mut String) -> bool {
+        match (a, b) {
+            (View::Array(x), View::Array(y)) if x.len() == y.len() => {
+                for (i, (p, q)) in x.iter().zip(y.iter()).enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("/{i}"));
+                    if walk(p, q, path) {
+                        return true;
+                    }
+                    path.truncate(len);
+                }
+                false
+            }
+            (View::Object(x), View::Object(y)) if x.len() == y.len() => {
+                for ((kp, p), (kq, q)) in x.iter().zip(y.iter()) {
+                    let len = path.len();
+                    path.push('/');
+                    path.push_str(kp);
+                    if kp != kq || walk(p, q, path) {
+                        return true;
+                    }
+                    path.truncate(len);
+                }
+                false
+            }
+            _ => !views_equal(a, b),
+        }
+    }
+    let mut path = String::new();
+    walk(a, b, &mut path).then(|| if path.is_empty() { "/".into() } else { path })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_compare_by_bits() {
+        assert_eq!(Value::Float(f64::NAN), Value::Float(f64::NAN));
+        assert_ne!(Value::Float(0.0), Value::Float(-0.0));
+        assert_ne!(Value::Float(25.0), Value::Int(25));
+    }
+
+    #[test]
+    fn unsigned_integers_have_one_representation() {
+        assert_eq!(Value::from_u64(5), Value::Int(5));
+        assert_eq!(Value::from_u64(u64::MAX), Value::UInt(u64::MAX));
+    }
+
+    #[test]
+    fn object_order_and_duplicates_matter() {
+        let ab: Map = [("a".into(), Value::Null), ("b".into(), Value::Null)]
+            .into_iter()
+            .collect();
+        let ba: Map = [("b".into(), Value::Null), ("a".into(), Value::Null)]
+            .into_iter()
+            .collect();
+        assert_ne!(Value::Object(ab.clone()), Value::Object(ba));
+        let mut aab = ab.clone();
+        aab.push("a".into(), Value::Int(1));
+        assert_ne!(Value::Object(aab.clone()), Value::Object(ab));
+        assert_eq!(aab.get("a"), Some(&Value::Null));
+    }
+
+    #[test]
+    fn from_view_honours_the_depth_limit() {
+        let mut v = Value::Null;
+        for _ in 0..10 {
+            v = Value::Array(vec![v]);
+        }
+        assert!(Value::from_view(v.view(), 10).is_ok());
+        assert_eq!(Value::from_view(v.view(), 9), Err(DepthExceeded));
+    }
+
+    #[test]
+    fn first_difference_names_the_path() {
+        let a: Map = [("x".into(), Value::Array(vec![Value::Int(1), Value::Int(2)]))]
+            .into_iter()
+            .collect();
+        let b: Map = [("x".into(), Value::Array(vec![Value::Int(1), Value::Int(3)]))]
+            .into_iter()
+            .collect();
+        let (a, b) = (Value::Object(a), Value::Object(b));
+        assert_eq!(first_difference(a.view(), b.view()).as_deref(), Some("/x/1"));
+        assert_eq!(first_difference(a.view(), a.view()), None);
+    }
+}

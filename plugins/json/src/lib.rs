@@ -1,0 +1,52 @@
+//! The JSON codec: reads sidecars as Python's `json` module writes them, including the
+//! non-standard `NaN`, `Infinity` and `-Infinity` (reported as warnings), and writes them back
+//! the way `json.dump(obj, f, indent=2)` does, so a Python-written file survives a round trip
+//! through any other format byte for byte.
+
+mod decode;
+mod encode;
+
+use sidecar_engine::{Codec, CodecError, CodecRegistration, Decoded, Detection, Value};
+
+/// The JSON sidecar format.
+pub struct JsonCodec;
+
+impl Codec for JsonCodec {
+    fn name(&self) -> &str {
+        "json"
+    }
+
+    fn display_name(&self) -> &str {
+        "Json"
+    }
+
+    fn extensions(&self) -> &[&str] {
+        &["json"]
+    }
+
+    fn version(&self) -> &str {
+        env!("CARGO_PKG_VERSION")
+    }
+
+    fn detect(&self, head: &[u8], _file_len: u64) -> Detection {
+        match head.iter().find(|b| !b" \t\r\n".contains(b)) {
+            Some(b'{') | Some(b'[') => Detection::Plausible,
+            _ => Detection::No,
+        }
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<Decoded, CodecError> {
+        decode::decode(bytes)
+    }
+
+    fn encode(&self, value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        encode::write_pretty(value, out);
+        Ok(())
+    }
+}
+
+fn make() -> Box<dyn Codec> {
+    Box::new(JsonCodec)
+}
+
+inventory::submit! { CodecRegistration::new(make) }
