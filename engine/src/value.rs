@@ -85,6 +85,31 @@ impl PartialEq for Value {
     }
 }
 
+/// How an array whose elements are all floats can be stored packed without loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloatPacking {
+    /// Every element converts to `f32` and back to the same bits (embeddings from float32).
+    F32,
+    F64,
+}
+
+/// The packing an array allows: `None` unless it is non-empty and every element is a float.
+pub fn float_packing(items: &[Value]) -> Option<FloatPacking> {
+    if items.is_empty() {
+        return None;
+    }
+    let mut packing = FloatPacking::F32;
+    for item in items {
+        let Value::Float(x) = item else {
+            return None;
+        };
+        if packing == FloatPacking::F32 && f64::from(*x as f32).to_bits() != x.to_bits() {
+            packing = FloatPacking::F64;
+        }
+    }
+    Some(packing)
+}
+
 /// A nesting deeper than the codec allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("nesting deeper than the limit")]
@@ -349,6 +374,17 @@ mod tests {
         assert_eq!(Value::Float(f64::NAN), Value::Float(f64::NAN));
         assert_ne!(Value::Float(0.0), Value::Float(-0.0));
         assert_ne!(Value::Float(25.0), Value::Int(25));
+    }
+
+    #[test]
+    fn float_packing_is_lossless() {
+        let f = |xs: &[f64]| float_packing(&xs.iter().map(|x| Value::Float(*x)).collect::<Vec<_>>());
+        assert_eq!(f(&[0.5, -2.25, f64::NAN, f64::INFINITY]), Some(FloatPacking::F32));
+        assert_eq!(f(&[0.9728009104728699]), Some(FloatPacking::F32));
+        assert_eq!(f(&[0.5, 0.1]), Some(FloatPacking::F64));
+        assert_eq!(f(&[1e300]), Some(FloatPacking::F64));
+        assert_eq!(f(&[]), None);
+        assert_eq!(float_packing(&[Value::Float(1.0), Value::Int(1)]), None);
     }
 
     #[test]

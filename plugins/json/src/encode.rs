@@ -5,13 +5,15 @@
 
 use std::io::Write as _;
 
-use sidecar_engine::{Value, MAX_DEPTH};
+use sidecar_engine::{CodecError, Value, MAX_DEPTH};
 
-pub fn write_pretty(value: &Value, out: &mut Vec<u8>) {
-    write_value(value, 0, out);
+/// Writes `value`; refuses a NaN whose bits are not the one NaN JSON can spell, rather than
+/// change it.
+pub fn write_pretty(value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    write_value(value, 0, out)
 }
 
-fn write_value(value: &Value, indent: usize, out: &mut Vec<u8>) {
+fn write_value(value: &Value, indent: usize, out: &mut Vec<u8>) -> Result<(), CodecError> {
     debug_assert!(indent <= MAX_DEPTH, "decoders bound the depth");
     match value {
         Value::Null => out.extend_from_slice(b"null"),
@@ -23,6 +25,15 @@ fn write_value(value: &Value, indent: usize, out: &mut Vec<u8>) {
         Value::UInt(u) => {
             let _ = write!(out, "{u}");
         }
+        Value::Float(x) if x.is_nan() && x.to_bits() != f64::NAN.to_bits() => {
+            return Err(CodecError::unrepresentable(
+                format!(
+                    "a NaN with sign or payload bits ({:#018x}) has no JSON spelling",
+                    x.to_bits()
+                ),
+                None,
+            ));
+        }
         Value::Float(x) => write_float(*x, out),
         Value::String(s) => write_string(s, out),
         Value::Array(items) if items.is_empty() => out.extend_from_slice(b"[]"),
@@ -33,7 +44,7 @@ fn write_value(value: &Value, indent: usize, out: &mut Vec<u8>) {
                     out.push(b',');
                 }
                 newline(indent + 1, out);
-                write_value(item, indent + 1, out);
+                write_value(item, indent + 1, out)?;
             }
             newline(indent, out);
             out.push(b']');
@@ -48,12 +59,13 @@ fn write_value(value: &Value, indent: usize, out: &mut Vec<u8>) {
                 newline(indent + 1, out);
                 write_string(key, out);
                 out.extend_from_slice(b": ");
-                write_value(item, indent + 1, out);
+                write_value(item, indent + 1, out)?;
             }
             newline(indent, out);
             out.push(b'}');
         }
     }
+    Ok(())
 }
 
 fn newline(indent: usize, out: &mut Vec<u8>) {
@@ -96,25 +108,16 @@ fn write_float(x: f64, out: &mut Vec<u8>) {
         out.extend_from_slice(if x > 0.0 { b"Infinity" } else { b"-Infinity" });
         return;
     }
-    // `{:e}` prints the shortest round-trip digits: "-1.2345e-5", "0e0".
+    // `{:e}` prints the shortest round-trip digits: "1.2345e-5", "0e0".
+    let negative = x.is_sign_negative();
     let mut buf = [0u8; 40];
-    let len = {
-        let mut cursor = std::io::Cursor::new(&mut buf[..]);
-        let _ = write!(cursor, "{x:e}");
-        cursor.position() as usize
-    };
-    let sci = std::str::from_utf8(&buf[..len]).expect("ASCII");
-    let (mantissa, exponent) = sci.split_once('e').expect("LowerExp has an exponent");
-    let exponent: i32 = exponent.parse().expect("LowerExp exponent is an integer");
-    let (negative, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mantissa),
-    };
     let mut digits = [0u8; 24];
-    let mut n = 0;
-    for b in mantissa.bytes().filter(u8::is_ascii_digit) {
-        digits[n] = b;
-        n += 1;
+    let (mut n, mut exponent) = scientific(&mut buf, format_args!("{:e}", x.abs()), &mut digits);
+    // Where two candidates of the shortest length are equally near (only possible at 16 or 17
+    // digits), `repr` takes the even one; `{:e}` may not, but exact formatting rounds half to
+    // even.
+    if n >= 16 {
+        (n, exponent) = scientific(&mut buf, format_args!("{:.*e}", n - 1, x.abs()), &mut digits);
     }
     let digits = &digits[..n];
     // The value is 0.d1d2… × 10^point.
@@ -150,6 +153,24 @@ fn write_float(x: f64, out: &mut Vec<u8>) {
     }
 }
 
+/// Formats a non-negative float in `LowerExp` form into `buf`; returns how many significant
+/// digits it put in `digits`, and the decimal exponent.
+fn scientific(buf: &mut [u8; 40], args: std::fmt::Arguments<'_>, digits: &mut [u8; 24]) -> (usize, i32) {
+    let len = {
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        let _ = cursor.write_fmt(args);
+        cursor.position() as usize
+    };
+    let text = std::str::from_utf8(&buf[..len]).expect("ASCII");
+    let (mantissa, exponent) = text.split_once('e').expect("LowerExp has an exponent");
+    let mut n = 0;
+    for b in mantissa.bytes().filter(u8::is_ascii_digit) {
+        digits[n] = b;
+        n += 1;
+    }
+    (n, exponent.parse().expect("LowerExp exponent is an integer"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +202,7 @@ mod tests {
             (-2.5e-10, "-2.5e-10"),
             (123.456, "123.456"),
             (0.9728009104728699, "0.9728009104728699"),
+            (2.3681411743164062, "2.3681411743164062"),
             (f64::NAN, "NaN"),
             (f64::INFINITY, "Infinity"),
             (f64::NEG_INFINITY, "-Infinity"),
@@ -201,6 +223,14 @@ mod tests {
     }
 
     #[test]
+    fn only_the_canonical_nan_is_written() {
+        let payload = f64::from_bits(f64::NAN.to_bits() | 1);
+        assert!(write_pretty(&Value::Float(payload), &mut Vec::new()).is_err());
+        assert!(write_pretty(&Value::Float(-f64::NAN), &mut Vec::new()).is_err());
+        assert!(write_pretty(&Value::Float(f64::NAN), &mut Vec::new()).is_ok());
+    }
+
+    #[test]
     fn layout_matches_json_dump_indent_2() {
         let inner: Map = [("x".into(), Value::Array(vec![]))]
             .into_iter()
@@ -213,7 +243,7 @@ mod tests {
         .into_iter()
         .collect();
         let mut out = Vec::new();
-        write_pretty(&Value::Object(map), &mut out);
+        write_pretty(&Value::Object(map), &mut out).unwrap();
         let expected = "{\n  \"a\": [\n    1,\n    2.5\n  ],\n  \"b\": {\n    \"x\": []\n  },\n  \"c\": {}\n}";
         assert_eq!(String::from_utf8(out).unwrap(), expected);
     }

@@ -40,8 +40,7 @@ impl Codec for JsonCodec {
     }
 
     fn encode(&self, value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
-        encode::write_pretty(value, out);
-        Ok(())
+        encode::write_pretty(value, out)
     }
 }
 

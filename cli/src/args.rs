@@ -1,0 +1,93 @@
+//! Command-line syntax (clap). Nothing here is used past [`crate::config`], which turns these
+//! into a validated `Config`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  the command ran (even if it found invalid files)
+  1  with --strict: some file was invalid, unreadable, failed or in conflict
+  2  usage error, --input missing or unreadable, or the report could not be written
+     (the message on stderr names the path)
+
+stdout carries one JSON document; stderr stays quiet unless RUST_LOG asks for logs
+(a progress bar is drawn on stderr only when it is a terminal).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "image-sidecar-rust",
+    version,
+    about = "Validate, count and convert image sidecar files (JSON, Binary, Rkyv) over whole photo trees",
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check that every sidecar decodes; list the ones that do not
+    Validate(ValidateArgs),
+    /// Count sidecars, images, operations, faces and objects, and bytes per format
+    Stats(CommonArgs),
+    /// Convert sidecars to another format, never losing one
+    Convert(ConvertArgs),
+    /// Count sidecars per format, decided by content
+    FormatStats(CommonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Directory to walk (recursively), or a single sidecar file
+    #[arg(long, short = 'i', value_name = "DIR")]
+    pub input: PathBuf,
+
+    /// Worker threads [default: number of CPUs]
+    #[arg(long, short = 'w', value_name = "N")]
+    pub workers: Option<usize>,
+
+    /// Where the JSON report goes: - for stdout, or a file (written atomically)
+    #[arg(long, short = 'o', value_name = "-|FILE", default_value = "-")]
+    pub output: String,
+
+    /// Exit with 1 when any file is invalid, unreadable, failed or in conflict
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// List every file in `results`, not only the invalid ones
+    #[arg(long)]
+    pub all_results: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Target format: json, bin (or binary), rkyv
+    #[arg(long, short = 'f', value_name = "FORMAT")]
+    pub format: String,
+
+    /// Report what would happen; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Keep each source file after its conversion is verified
+    #[arg(long)]
+    pub keep_source: bool,
+
+    /// fsync each new file and its directory before the source is removed (slower, durable
+    /// across power loss)
+    #[arg(long)]
+    pub fsync: bool,
+}

@@ -1,0 +1,46 @@
+//! `convert`: see `sidecar_engine::ops::convert`.
+
+use sidecar_engine::fsio::Durability;
+use sidecar_engine::ops::convert::{convert, ConvertOptions};
+
+use crate::args::ConvertArgs;
+use crate::config::Config;
+use crate::exit::{Exit, UsageError};
+use crate::run::Run;
+
+pub fn run(args: &ConvertArgs) -> anyhow::Result<Exit> {
+    let run = Run::new(Config::from_args(&args.common)?);
+    let target = run
+        .registry
+        .by_name(&args.format)
+        .filter(|codec| codec.can_encode())
+        .ok_or_else(|| {
+            let writable: Vec<&str> = run
+                .registry
+                .codecs()
+                .filter(|c| c.can_encode())
+                .map(|c| c.name())
+                .collect();
+            UsageError(format!(
+                "unknown target format `{}` (choose one of: {})",
+                args.format,
+                writable.join(", ")
+            ))
+        })?;
+    let options = ConvertOptions {
+        target,
+        dry_run: args.dry_run,
+        keep_source: args.keep_source,
+        durability: if args.fsync {
+            Durability::Synced
+        } else {
+            Durability::Atomic
+        },
+    };
+    let tree = run.tree();
+    let report = run.on_pool(tree.candidates.len(), |progress| {
+        convert(&tree, &run.registry, &options, progress)
+    })?;
+    run.emit(&report)?;
+    Ok(run.config.verdict(report.failed + report.conflicts > 0))
+}

@@ -1,0 +1,6 @@
+//! One module per subcommand; each is a thin call into an engine operation.
+
+pub mod convert;
+pub mod format_stats;
+pub mod stats;
+pub mod validate;

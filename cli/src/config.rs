@@ -1,0 +1,88 @@
+//! The validated settings of one run, built from the parsed arguments. Everything a command
+//! needs is checked here (the input exists, the worker count is sane, the format is known), so
+//! the commands never see clap and never fail on their arguments.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use crate::args::CommonArgs;
+use crate::exit::{Exit, UsageError};
+
+/// Where the report goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    File(PathBuf),
+}
+
+/// Settings every command shares.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub input: PathBuf,
+    pub workers: NonZeroUsize,
+    pub output: Output,
+    pub strict: bool,
+}
+
+impl Config {
+    pub fn from_args(args: &CommonArgs) -> Result<Config, UsageError> {
+        let input = args.input.clone();
+        match std::fs::metadata(&input) {
+            Ok(meta) if meta.is_dir() => {
+                std::fs::read_dir(&input).map_err(|e| {
+                    UsageError(format!("cannot read input directory {}: {e}", input.display()))
+                })?;
+            }
+            Ok(_) => {
+                std::fs::File::open(&input).map_err(|e| {
+                    UsageError(format!("cannot read input file {}: {e}", input.display()))
+                })?;
+            }
+            Err(e) => {
+                return Err(UsageError(format!(
+                    "input path {} {}",
+                    input.display(),
+                    match e.kind() {
+                        std::io::ErrorKind::NotFound => "does not exist".to_owned(),
+                        _ => format!("cannot be read: {e}"),
+                    }
+                )))
+            }
+        }
+        let workers = match args.workers {
+            None => std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
+            Some(n) => NonZeroUsize::new(n)
+                .filter(|n| n.get() <= 1024)
+                .ok_or_else(|| UsageError(format!("--workers must be from 1 to 1024, not {n}")))?,
+        };
+        let output = match args.output.as_str() {
+            "-" => Output::Stdout,
+            path => Output::File(PathBuf::from(path)),
+        };
+        Ok(Config {
+            input,
+            workers,
+            output,
+            strict: args.strict,
+        })
+    }
+
+    /// Paths the walk must not take for sidecars (the report file of this run).
+    pub fn excluded_paths(&self) -> Vec<PathBuf> {
+        match &self.output {
+            Output::File(path) => vec![path.clone()],
+            Output::Stdout => Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// The exit for a run that completed: findings matter only under `--strict`.
+    pub fn verdict(&self, findings: bool) -> Exit {
+        if self.strict && findings {
+            Exit::Findings
+        } else {
+            Exit::Success
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The `image-sidecar-rust` command line (also installed as `sportball-sidecar-rust`): parses
+//! the arguments, runs one command, prints its JSON report on stdout and maps the outcome to
+//! an exit code. Each command is a thin module over an engine operation.
+
+mod args;
+mod commands;
+mod config;
+mod exit;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::exit::Exit;
+
+// The built-in formats are plugins that register themselves with `inventory`; naming each crate
+// here makes sure the linker keeps them.
+use sidecar_binary as _;
+use sidecar_json as _;
+use sidecar_legacy as _;
+use sidecar_rkyv as _;
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                Exit::Usage.into()
+            } else {
+                Exit::Success.into()
+            };
+        }
+    };
+    init_logging();
+    let result = match &cli.command {
+        Command::Validate(args) => commands::validate::run(args),
+        Command::Stats(args) => commands::stats::run(args),
+        Command::Convert(args) => commands::convert::run(args),
+        Command::FormatStats(args) => commands::format_stats::run(args),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(error) => {
+            eprintln!("image-sidecar-rust: error: {error:#}");
+            Exit::Usage.into()
+        }
+    }
+}
+
+/// Logs go to stderr, and only when `RUST_LOG` asks for them.
+fn init_logging() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .init();
+    }
+}

@@ -1,0 +1,150 @@
+//! `validate`: checks that every sidecar decodes, and reports the ones that do not.
+//!
+//! Files without an image beside them and without the marks of a per-image sidecar
+//! (`sidecar_info` or an operation section) are directory-level result files such as
+//! `game_detection.json`: they are listed apart and not counted as sidecars.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::discover::{Candidate, Tree};
+use crate::ops::summary::Summary;
+use crate::ops::{display_path, mismatch_warning, with_identified, FileResult, Progress, ReadFailure};
+use crate::registry::Registry;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValidateOptions {
+    /// List every file, not only the invalid ones.
+    pub all_results: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ValidateReport {
+    pub total_files: u64,
+    pub valid_files: u64,
+    pub invalid_files: u64,
+    /// Number of warnings over all files.
+    pub warnings: u64,
+    /// Warnings by code (`non-standard-number`, `duplicate-key`, `extension-mismatch`, ...).
+    pub warning_counts: BTreeMap<String, u64>,
+    /// Directory-level result files found and left out of the counts.
+    pub directory_files: Vec<String>,
+    /// One entry per invalid file (per file with `all_results`), in path order.
+    pub results: Vec<FileResult>,
+    pub elapsed_seconds: f64,
+}
+
+#[derive(Default)]
+struct Fold {
+    total: u64,
+    valid: u64,
+    warnings: u64,
+    warning_counts: BTreeMap<&'static str, u64>,
+    directory_files: Vec<String>,
+    results: Vec<FileResult>,
+}
+
+impl Fold {
+    fn merge(mut self, other: Fold) -> Fold {
+        self.total += other.total;
+        self.valid += other.valid;
+        self.warnings += other.warnings;
+        for (code, n) in other.warning_counts {
+            *self.warning_counts.entry(code).or_default() += n;
+        }
+        self.directory_files.extend(other.directory_files);
+        self.results.extend(other.results);
+        self
+    }
+}
+
+pub fn validate(
+    tree: &Tree,
+    registry: &Registry,
+    options: &ValidateOptions,
+    progress: &dyn Progress,
+) -> ValidateReport {
+    let started = Instant::now();
+    let fold = tree
+        .candidates
+        .par_iter()
+        .fold(Fold::default, |mut fold, candidate| {
+            check(candidate, registry, options, &mut fold);
+            progress.advance(1);
+            fold
+        })
+        .reduce(Fold::default, Fold::merge);
+    let mut fold = fold;
+    for error in &tree.walk_errors {
+        fold.total += 1;
+        fold.results.push(FileResult::from_walk_error(error));
+    }
+    fold.results.sort_by(|a, b| a.file_path.cmp(&b.file_path));
+    fold.directory_files.sort();
+    ValidateReport {
+        total_files: fold.total,
+        valid_files: fold.valid,
+        invalid_files: fold.total - fold.valid,
+        warnings: fold.warnings,
+        warning_counts: fold
+            .warning_counts
+            .into_iter()
+            .map(|(code, n)| (code.to_owned(), n))
+            .collect(),
+        directory_files: fold.directory_files,
+        results: fold.results,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+fn check(candidate: &Candidate, registry: &Registry, options: &ValidateOptions, fold: &mut Fold) {
+    let path = &candidate.path;
+    let outcome = with_identified(registry, path, |identified, bytes| {
+        let mut warnings: Vec<_> = mismatch_warning(path, &identified).into_iter().collect();
+        let mut marked = candidate.has_image;
+        let codec = identified.codec;
+        let found = codec
+            .inspect(bytes, &mut |view| {
+                marked = marked || Summary::of(view).has_sidecar_marks;
+            })
+            .map_err(|error| ReadFailure::Codec {
+                format: codec.display_name().to_owned(),
+                error,
+            })?;
+        warnings.extend(found);
+        Ok((codec.display_name().to_owned(), warnings, marked))
+    });
+    match outcome {
+        Ok((_, _, false)) => fold.directory_files.push(display_path(path)),
+        Ok((format, warnings, true)) => {
+            fold.total += 1;
+            fold.valid += 1;
+            fold.warnings += warnings.len() as u64;
+            for w in &warnings {
+                *fold.warning_counts.entry(w.code).or_default() += 1;
+            }
+            if options.all_results {
+                fold.results.push(FileResult {
+                    file_path: display_path(path),
+                    is_valid: true,
+                    format: Some(format),
+                    error: None,
+                    warnings: warnings.iter().map(ToString::to_string).collect(),
+                });
+            }
+        }
+        Err(failure) => {
+            fold.total += 1;
+            fold.results.push(FileResult {
+                file_path: display_path(path),
+                is_valid: false,
+                format: failure.format(),
+                error: Some(failure.to_string()),
+                warnings: Vec::new(),
+            });
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The Binary codec (`.bin`): the value model encoded with bincode 2 (varint integers, little
+//! endian) inside the engine's checksummed frame. Arrays whose elements are all floats are
+//! stored packed, as `f32` where every value converts to `f32` and back to the same bits, as
+//! `f64` otherwise. The byte layout is specified in `docs/formats.md`.
+
+mod wire;
+
+use sidecar_engine::frame::FrameSpec;
+use sidecar_engine::{Codec, CodecError, CodecRegistration, Decoded, Detection, Value};
+
+/// The frame every Binary file starts with.
+pub const FRAME: FrameSpec = FrameSpec {
+    magic: *b"\x89ISB\r\n\x1a\n",
+    version: 1,
+    format: "Binary",
+};
+
+/// The Binary sidecar format.
+pub struct BinaryCodec;
+
+impl Codec for BinaryCodec {
+    fn name(&self) -> &str {
+        "bin"
+    }
+
+    fn display_name(&self) -> &str {
+        "Binary"
+    }
+
+    fn aliases(&self) -> &[&str] {
+        &["binary"]
+    }
+
+    fn extensions(&self) -> &[&str] {
+        &["bin"]
+    }
+
+    fn version(&self) -> &str {
+        env!("CARGO_PKG_VERSION")
+    }
+
+    fn detect(&self, head: &[u8], _file_len: u64) -> Detection {
+        if FRAME.matches(head) {
+            Detection::Certain
+        } else {
+            Detection::No
+        }
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<Decoded, CodecError> {
+        let payload = FRAME.open(bytes)?;
+        let value = wire::decode(payload, sidecar_engine::frame::HEADER_LEN as u64)?;
+        Ok(Decoded {
+            value,
+            warnings: Vec::new(),
+        })
+    }
+
+    fn encode(&self, value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        let start = FRAME.begin(out);
+        wire::encode(value, out);
+        FRAME.seal(out, start);
+        Ok(())
+    }
+}
+
+fn make() -> Box<dyn Codec> {
+    Box::new(BinaryCodec)
+}
+
+inventory::submit! { CodecRegistration::new(make) }

@@ -1,0 +1,360 @@
+//! The Binary payload: one tagged value, written and read with bincode 2's standard
+//! configuration (little endian, variable-length integers).
+//!
+//! ```text
+//! value   := tag:u8 body
+//! tag 0   null            tag 1 false          tag 2 true
+//! tag 3   int     i64 (zigzag varint)
+//! tag 4   uint    u64 varint, only above i64::MAX
+//! tag 5   float   f64, 8 bytes
+//! tag 6   string  len:varint, UTF-8 bytes
+//! tag 7   array   count:varint, value × count
+//! tag 8   object  count:varint, (key:string body, value) × count
+//! tag 9   f32s    count:varint, f32 × count (4 bytes each)
+//! tag 10  f64s    count:varint, f64 × count (8 bytes each)
+//! ```
+//!
+//! Decoding never trusts a length: strings and packed arrays are taken only when their bytes
+//! are present, and arrays grow as their elements actually decode.
+
+use bincode::config::{self, Config};
+use bincode::de::read::{BorrowReader, Reader};
+use bincode::de::{BorrowDecode, DecoderImpl};
+use bincode::enc::write::Writer;
+use bincode::enc::{Encode, EncoderImpl};
+use bincode::error::{DecodeError, EncodeError};
+use sidecar_engine::codec::{CodecError, Location};
+use sidecar_engine::value::{float_packing, FloatPacking};
+use sidecar_engine::{Map, Value, MAX_DEPTH};
+
+const NULL: u8 = 0;
+const FALSE: u8 = 1;
+const TRUE: u8 = 2;
+const INT: u8 = 3;
+const UINT: u8 = 4;
+const FLOAT: u8 = 5;
+const STRING: u8 = 6;
+const ARRAY: u8 = 7;
+const OBJECT: u8 = 8;
+const F32S: u8 = 9;
+const F64S: u8 = 10;
+
+/// Elements reserved up front for an array, whatever its declared count.
+const RESERVE_LIMIT: usize = 1024;
+
+fn config() -> impl Config {
+    config::standard()
+}
+
+struct Out<'a>(&'a mut Vec<u8>);
+
+impl Writer for Out<'_> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// Appends the payload encoding of `value` to `out`.
+pub fn encode(value: &Value, out: &mut Vec<u8>) {
+    let mut encoder = EncoderImpl::new(Out(out), config());
+    write_value(value, &mut encoder).expect("writing to a Vec cannot fail");
+}
+
+fn write_value<E: bincode::enc::Encoder>(value: &Value, e: &mut E) -> Result<(), EncodeError> {
+    match value {
+        Value::Null => NULL.encode(e),
+        Value::Bool(false) => FALSE.encode(e),
+        Value::Bool(true) => TRUE.encode(e),
+        Value::Int(i) => {
+            INT.encode(e)?;
+            i.encode(e)
+        }
+        Value::UInt(u) => {
+            UINT.encode(e)?;
+            u.encode(e)
+        }
+        Value::Float(x) => {
+            FLOAT.encode(e)?;
+            x.encode(e)
+        }
+        Value::String(s) => {
+            STRING.encode(e)?;
+            s.as_str().encode(e)
+        }
+        Value::Array(items) => match float_packing(items) {
+            Some(FloatPacking::F32) => {
+                F32S.encode(e)?;
+                (items.len() as u64).encode(e)?;
+                for item in items {
+                    if let Value::Float(x) = item {
+                        (*x as f32).encode(e)?;
+                    }
+                }
+                Ok(())
+            }
+            Some(FloatPacking::F64) => {
+                F64S.encode(e)?;
+                (items.len() as u64).encode(e)?;
+                for item in items {
+                    if let Value::Float(x) = item {
+                        x.encode(e)?;
+                    }
+                }
+                Ok(())
+            }
+            None => {
+                ARRAY.encode(e)?;
+                (items.len() as u64).encode(e)?;
+                items.iter().try_for_each(|item| write_value(item, e))
+            }
+        },
+        Value::Object(map) => {
+            OBJECT.encode(e)?;
+            (map.len() as u64).encode(e)?;
+            for (key, item) in map.iter() {
+                key.encode(e)?;
+                write_value(item, e)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A slice reader that knows how far it has read, so errors can name a byte offset.
+struct Tracked<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Reader for Tracked<'_> {
+    fn read(&mut self, out: &mut [u8]) -> Result<(), DecodeError> {
+        let src = self.take_bytes(out.len())?;
+        out.copy_from_slice(src);
+        Ok(())
+    }
+
+    fn peek_read(&mut self, n: usize) -> Option<&[u8]> {
+        self.bytes.get(self.pos..self.pos.checked_add(n)?)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = self.pos.saturating_add(n).min(self.bytes.len());
+    }
+}
+
+impl<'a> BorrowReader<'a> for Tracked<'a> {
+    fn take_bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        let remaining = self.bytes.len() - self.pos;
+        if n > remaining {
+            return Err(DecodeError::UnexpectedEnd {
+                additional: n - remaining,
+            });
+        }
+        let out = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+}
+
+type Decoder<'a> = DecoderImpl<Tracked<'a>, config::Configuration, ()>;
+
+/// Decodes a payload; `base` is the payload's offset in the file, for error locations.
+pub fn decode(payload: &[u8], base: u64) -> Result<Value, CodecError> {
+    let mut d: Decoder<'_> = DecoderImpl::new(
+        Tracked {
+            bytes: payload,
+            pos: 0,
+        },
+        config::standard(),
+        (),
+    );
+    let result = read_value(&mut d, MAX_DEPTH);
+    let pos = d_pos(&mut d);
+    let at = |pos: usize| Some(Location::Offset(base + pos as u64));
+    match result {
+        Ok(value) if pos == payload.len() => Ok(value),
+        Ok(_) => Err(CodecError::malformed(
+            format!("{} unexpected bytes after the value", payload.len() - pos),
+            at(pos),
+        )),
+        Err(Failure::Bincode(DecodeError::UnexpectedEnd { .. })) => Err(CodecError::malformed(
+            "payload ends in the middle of a value",
+            at(pos),
+        )),
+        Err(Failure::Bincode(error)) => Err(CodecError::malformed(
+            format!("invalid Binary payload: {error}"),
+            at(pos),
+        )),
+        Err(Failure::Invalid(message)) => Err(CodecError::malformed(message, at(pos))),
+    }
+}
+
+fn d_pos(d: &mut Decoder<'_>) -> usize {
+    use bincode::de::BorrowDecoder;
+    d.borrow_reader().pos
+}
+
+enum Failure {
+    Bincode(DecodeError),
+    Invalid(String),
+}
+
+impl From<DecodeError> for Failure {
+    fn from(error: DecodeError) -> Failure {
+        Failure::Bincode(error)
+    }
+}
+
+fn read_value(d: &mut Decoder<'_>, depth: usize) -> Result<Value, Failure> {
+    let tag = u8::borrow_decode(d)?;
+    Ok(match tag {
+        NULL => Value::Null,
+        FALSE => Value::Bool(false),
+        TRUE => Value::Bool(true),
+        INT => Value::Int(i64::borrow_decode(d)?),
+        UINT => {
+            let u = u64::borrow_decode(d)?;
+            if i64::try_from(u).is_ok() {
+                return Err(Failure::Invalid(format!(
+                    "unsigned integer {u} should have been stored as a signed one"
+                )));
+            }
+            Value::UInt(u)
+        }
+        FLOAT => Value::Float(f64::borrow_decode(d)?),
+        STRING => Value::String(read_str(d)?.to_owned()),
+        ARRAY => {
+            let depth = deeper(depth)?;
+            let count = read_len(d)?;
+            let mut items = Vec::with_capacity(count.min(RESERVE_LIMIT));
+            for _ in 0..count {
+                items.push(read_value(d, depth)?);
+            }
+            Value::Array(items)
+        }
+        OBJECT => {
+            let depth = deeper(depth)?;
+            let count = read_len(d)?;
+            let mut map = Map::with_capacity(count.min(RESERVE_LIMIT));
+            for _ in 0..count {
+                let key = read_str(d)?.to_owned();
+                map.push(key, read_value(d, depth)?);
+            }
+            Value::Object(map)
+        }
+        F32S => {
+            deeper(depth)?;
+            let bytes = read_packed(d, 4)?;
+            Value::Array(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| Value::Float(f32::from_le_bytes(c.try_into().expect("4")).into()))
+                    .collect(),
+            )
+        }
+        F64S => {
+            deeper(depth)?;
+            let bytes = read_packed(d, 8)?;
+            Value::Array(
+                bytes
+                    .chunks_exact(8)
+                    .map(|c| Value::Float(f64::from_le_bytes(c.try_into().expect("8"))))
+                    .collect(),
+            )
+        }
+        other => return Err(Failure::Invalid(format!("unknown value tag {other}"))),
+    })
+}
+
+fn deeper(depth: usize) -> Result<usize, Failure> {
+    depth
+        .checked_sub(1)
+        .ok_or_else(|| Failure::Invalid(format!("nesting deeper than {MAX_DEPTH} levels")))
+}
+
+fn read_len(d: &mut Decoder<'_>) -> Result<usize, Failure> {
+    let len = u64::borrow_decode(d)?;
+    usize::try_from(len).map_err(|_| Failure::Invalid(format!("length {len} is too large")))
+}
+
+fn read_str<'a>(d: &mut Decoder<'a>) -> Result<&'a str, Failure> {
+    use bincode::de::BorrowDecoder;
+    let len = read_len(d)?;
+    let bytes = d.borrow_reader().take_bytes(len)?;
+    std::str::from_utf8(bytes).map_err(|e| Failure::Invalid(format!("string is not UTF-8: {e}")))
+}
+
+fn read_packed<'a>(d: &mut Decoder<'a>, width: usize) -> Result<&'a [u8], Failure> {
+    use bincode::de::BorrowDecoder;
+    let count = read_len(d)?;
+    if count == 0 {
+        return Err(Failure::Invalid("empty packed float array".into()));
+    }
+    let len = count
+        .checked_mul(width)
+        .ok_or_else(|| Failure::Invalid(format!("packed array of {count} floats is too large")))?;
+    Ok(d.borrow_reader().take_bytes(len)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(value: &Value) -> Value {
+        let mut out = Vec::new();
+        encode(value, &mut out);
+        decode(&out, 0).unwrap()
+    }
+
+    #[test]
+    fn packed_arrays_round_trip_bit_exact() {
+        let embedding: Vec<Value> = (0..512)
+            .map(|i| Value::Float(f64::from((i as f32) * 0.123_f32)))
+            .collect();
+        let mixed = vec![Value::Float(0.1), Value::Float(f64::NAN), Value::Float(-0.0)];
+        for items in [embedding, mixed] {
+            let value = Value::Array(items);
+            assert_eq!(round_trip(&value), value);
+        }
+    }
+
+    #[test]
+    fn f32_packing_is_used_for_float32_values() {
+        let items: Vec<Value> = (0..100).map(|i| Value::Float(f64::from(i as f32 / 3.0))).collect();
+        let mut out = Vec::new();
+        encode(&Value::Array(items), &mut out);
+        assert_eq!(out[0], F32S);
+        assert!(out.len() < 100 * 4 + 8);
+    }
+
+    #[test]
+    fn a_huge_declared_count_does_not_allocate() {
+        // tag ARRAY, count 2^62 as a bincode varint (0xFD = u64 follows).
+        let mut bytes = vec![ARRAY, 0xFD];
+        bytes.extend_from_slice(&(1u64 << 62).to_le_bytes());
+        let err = decode(&bytes, 32).unwrap_err();
+        assert!(err.message.contains("ends in the middle"), "{err}");
+        let mut bytes = vec![STRING, 0xFD];
+        bytes.extend_from_slice(&(1u64 << 62).to_le_bytes());
+        assert!(decode(&bytes, 32).is_err());
+        let mut bytes = vec![F32S, 0xFD];
+        bytes.extend_from_slice(&(1u64 << 62).to_le_bytes());
+        assert!(decode(&bytes, 32).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let bytes: Vec<u8> = std::iter::repeat([ARRAY, 1]).take(100_000).flatten().collect();
+        let err = decode(&bytes, 0).unwrap_err();
+        assert!(err.message.contains("nesting"), "{err}");
+    }
+
+    #[test]
+    fn errors_carry_the_file_offset() {
+        let err = decode(&[STRING, 5, b'a'], 32).unwrap_err();
+        assert_eq!(err.location, Some(Location::Offset(34)));
+        let err = decode(&[42], 32).unwrap_err();
+        assert!(err.message.contains("unknown value tag 42"), "{err}");
+    }
+}

@@ -1,0 +1,166 @@
+//! The archived tree: what an Rkyv file's payload holds, and the [`View`] over it.
+//!
+//! Containers are wrapped in local newtypes so that their archived forms can implement the
+//! engine's access traits.
+
+use rkyv::{Archive, Serialize};
+use sidecar_engine::value::{float_packing, ArrayAccess, FloatPacking, ObjectAccess};
+use sidecar_engine::{Value, View};
+
+#[derive(Archive, Serialize)]
+#[rkyv(serialize_bounds(
+    __S: rkyv::ser::Writer + rkyv::ser::Allocator,
+    __S::Error: rkyv::rancor::Source,
+))]
+#[rkyv(bytecheck(bounds(
+    __C: rkyv::validation::ArchiveContext,
+    <__C as rkyv::rancor::Fallible>::Error: rkyv::rancor::Source,
+)))]
+pub enum Node {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(String),
+    Array(#[rkyv(omit_bounds)] Items),
+    Object(#[rkyv(omit_bounds)] Members),
+    F32s(Floats32),
+    F64s(Floats64),
+}
+
+#[derive(Archive, Serialize)]
+#[rkyv(serialize_bounds(
+    __S: rkyv::ser::Writer + rkyv::ser::Allocator,
+    __S::Error: rkyv::rancor::Source,
+))]
+#[rkyv(bytecheck(bounds(
+    __C: rkyv::validation::ArchiveContext,
+    <__C as rkyv::rancor::Fallible>::Error: rkyv::rancor::Source,
+)))]
+pub struct Items(#[rkyv(omit_bounds)] Vec<Node>);
+
+#[derive(Archive, Serialize)]
+#[rkyv(serialize_bounds(
+    __S: rkyv::ser::Writer + rkyv::ser::Allocator,
+    __S::Error: rkyv::rancor::Source,
+))]
+#[rkyv(bytecheck(bounds(
+    __C: rkyv::validation::ArchiveContext,
+    <__C as rkyv::rancor::Fallible>::Error: rkyv::rancor::Source,
+)))]
+pub struct Members(#[rkyv(omit_bounds)] Vec<Member>);
+
+#[derive(Archive, Serialize)]
+#[rkyv(serialize_bounds(
+    __S: rkyv::ser::Writer + rkyv::ser::Allocator,
+    __S::Error: rkyv::rancor::Source,
+))]
+#[rkyv(bytecheck(bounds(
+    __C: rkyv::validation::ArchiveContext,
+    <__C as rkyv::rancor::Fallible>::Error: rkyv::rancor::Source,
+)))]
+pub struct Member {
+    key: String,
+    #[rkyv(omit_bounds)]
+    value: Node,
+}
+
+#[derive(Archive, Serialize)]
+pub struct Floats32(Vec<f32>);
+
+#[derive(Archive, Serialize)]
+pub struct Floats64(Vec<f64>);
+
+impl Node {
+    pub fn from_value(value: &Value) -> Node {
+        match value {
+            Value::Null => Node::Null,
+            Value::Bool(b) => Node::Bool(*b),
+            Value::Int(i) => Node::Int(*i),
+            Value::UInt(u) => Node::UInt(*u),
+            Value::Float(x) => Node::Float(*x),
+            Value::String(s) => Node::Str(s.clone()),
+            Value::Array(items) => match float_packing(items) {
+                Some(FloatPacking::F32) => Node::F32s(Floats32(floats(items).map(|x| x as f32).collect())),
+                Some(FloatPacking::F64) => Node::F64s(Floats64(floats(items).collect())),
+                None => Node::Array(Items(items.iter().map(Node::from_value).collect())),
+            },
+            Value::Object(map) => Node::Object(Members(
+                map.iter()
+                    .map(|(key, value)| Member {
+                        key: key.to_owned(),
+                        value: Node::from_value(value),
+                    })
+                    .collect(),
+            )),
+        }
+    }
+}
+
+fn floats(items: &[Value]) -> impl Iterator<Item = f64> + '_ {
+    items.iter().filter_map(|item| match item {
+        Value::Float(x) => Some(*x),
+        _ => None,
+    })
+}
+
+impl ArchivedNode {
+    pub fn view(&self) -> View<'_> {
+        match self {
+            ArchivedNode::Null => View::Null,
+            ArchivedNode::Bool(b) => View::Bool(*b),
+            ArchivedNode::Int(i) => View::Int(i.to_native()),
+            ArchivedNode::UInt(u) => {
+                // Writers store only values above i64::MAX here; keep the model's invariant
+                // even for archives that did otherwise.
+                let u = u.to_native();
+                i64::try_from(u).map_or(View::UInt(u), View::Int)
+            }
+            ArchivedNode::Float(x) => View::Float(x.to_native()),
+            ArchivedNode::Str(s) => View::Str(s.as_str()),
+            ArchivedNode::Array(items) => View::Array(items),
+            ArchivedNode::Object(members) => View::Object(members),
+            ArchivedNode::F32s(xs) => View::Array(xs),
+            ArchivedNode::F64s(xs) => View::Array(xs),
+        }
+    }
+}
+
+impl ArrayAccess for ArchivedItems {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn at(&self, index: usize) -> Option<View<'_>> {
+        self.0.get(index).map(ArchivedNode::view)
+    }
+}
+
+impl ObjectAccess for ArchivedMembers {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn entry(&self, index: usize) -> Option<(&str, View<'_>)> {
+        self.0
+            .get(index)
+            .map(|m| (m.key.as_str(), m.value.view()))
+    }
+}
+
+impl ArrayAccess for ArchivedFloats32 {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn at(&self, index: usize) -> Option<View<'_>> {
+        self.0.get(index).map(|x| View::Float(f64::from(x.to_native())))
+    }
+}
+
+impl ArrayAccess for ArchivedFloats64 {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn at(&self, index: usize) -> Option<View<'_>> {
+        self.0.get(index).map(|x| View::Float(x.to_native()))
+    }
+}
