@@ -30,7 +30,10 @@ impl Config {
         match std::fs::metadata(&input) {
             Ok(meta) if meta.is_dir() => {
                 std::fs::read_dir(&input).map_err(|e| {
-                    UsageError(format!("cannot read input directory {}: {e}", input.display()))
+                    UsageError(format!(
+                        "cannot read input directory {}: {e}",
+                        input.display()
+                    ))
                 })?;
             }
             Ok(_) => {

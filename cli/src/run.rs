@@ -37,7 +37,11 @@ impl Run {
 
     /// Walks the input.
     pub fn tree(&self) -> Tree {
-        discover(&self.config.input, &self.registry, &self.config.excluded_paths())
+        discover(
+            &self.config.input,
+            &self.registry,
+            &self.config.excluded_paths(),
+        )
     }
 
     /// Runs `operation` on a pool of `--workers` threads, with a progress bar over `files`
@@ -53,7 +57,8 @@ impl Run {
             .build()
             .context("cannot start the worker threads")?;
         let bar = if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::with_draw_target(Some(files as u64), ProgressDrawTarget::stderr());
+            let bar =
+                ProgressBar::with_draw_target(Some(files as u64), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template("{bar:40} {pos}/{len} files {per_sec} eta {eta}")
                     .expect("valid template"),
@@ -75,8 +80,12 @@ impl Run {
         match &self.config.output {
             Output::Stdout => {
                 let mut stdout = std::io::stdout().lock();
-                stdout.write_all(&bytes).context("cannot write the report to stdout")?;
-                stdout.flush().context("cannot write the report to stdout")?;
+                stdout
+                    .write_all(&bytes)
+                    .context("cannot write the report to stdout")?;
+                stdout
+                    .flush()
+                    .context("cannot write the report to stdout")?;
             }
             Output::File(path) => fsio::replace(path, &bytes, Durability::Atomic)
                 .with_context(|| format!("cannot write the report to {}", path.display()))?,

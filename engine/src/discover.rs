@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
+use crate::codec::Detection;
 use crate::fsio;
 use crate::registry::{Registry, DETECT_BYTES};
-use crate::codec::Detection;
 
 /// Extensions (lower case) of the image files sidecars describe.
 pub const IMAGE_EXTENSIONS: &[&str] = &[
@@ -66,14 +66,12 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
         .collect();
     let mut batch = DirBatch::default();
     let single_file = root.is_file();
-    let walk = WalkDir::new(root)
-        .follow_links(true)
-        .sort_by(|a, b| {
-            let dir = |e: &walkdir::DirEntry| e.file_type().is_dir();
-            dir(a)
-                .cmp(&dir(b))
-                .then_with(|| a.file_name().cmp(b.file_name()))
-        });
+    let walk = WalkDir::new(root).follow_links(true).sort_by(|a, b| {
+        let dir = |e: &walkdir::DirEntry| e.file_type().is_dir();
+        dir(a)
+            .cmp(&dir(b))
+            .then_with(|| a.file_name().cmp(b.file_name()))
+    });
     for entry in walk {
         let entry = match entry {
             Ok(entry) => entry,
@@ -86,8 +84,7 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
             continue;
         }
         let path = entry.into_path();
-        if !excluded.is_empty()
-            && std::fs::canonicalize(&path).is_ok_and(|p| excluded.contains(&p))
+        if !excluded.is_empty() && std::fs::canonicalize(&path).is_ok_and(|p| excluded.contains(&p))
         {
             continue;
         }
@@ -193,7 +190,11 @@ fn sniff(path: &Path, registry: &Registry) -> bool {
     };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut head = Vec::with_capacity(DETECT_BYTES);
-    if file.take(DETECT_BYTES as u64).read_to_end(&mut head).is_err() {
+    if file
+        .take(DETECT_BYTES as u64)
+        .read_to_end(&mut head)
+        .is_err()
+    {
         return false;
     }
     registry

@@ -59,6 +59,12 @@ impl FrameSpec {
     pub fn open<'a>(&self, bytes: &'a [u8]) -> Result<&'a [u8], CodecError> {
         let format = self.format;
         let at = |offset: usize| Some(Location::Offset(offset as u64));
+        if bytes.is_empty() {
+            return Err(CodecError::malformed(
+                format!("empty file: not a {format} file"),
+                at(0),
+            ));
+        }
         if bytes.len() < HEADER_LEN {
             if !self.magic.starts_with(&bytes[..bytes.len().min(8)]) {
                 return Err(CodecError::malformed(
@@ -114,7 +120,10 @@ impl FrameSpec {
         }
         if declared < actual {
             return Err(CodecError::malformed(
-                format!("{} unexpected bytes after the {format} payload", actual - declared),
+                format!(
+                    "{} unexpected bytes after the {format} payload",
+                    actual - declared
+                ),
                 at(HEADER_LEN + declared as usize),
             ));
         }
@@ -168,7 +177,10 @@ mod tests {
     fn every_truncation_is_caught() {
         let bytes = framed(b"payload bytes");
         for len in 0..bytes.len() {
-            assert!(SPEC.open(&bytes[..len]).is_err(), "truncation to {len} not caught");
+            assert!(
+                SPEC.open(&bytes[..len]).is_err(),
+                "truncation to {len} not caught"
+            );
         }
     }
 

@@ -30,7 +30,7 @@ pub enum Durability {
     Synced,
 }
 
-/// What [`write_new`] found at the target.
+/// What [`Staged::commit_new`] found at the target.
 #[derive(Debug)]
 pub enum WriteOutcome {
     Written,
@@ -97,11 +97,6 @@ impl Staged {
     }
 }
 
-/// Writes `bytes` to `target` unless something exists there already; never overwrites.
-pub fn write_new(target: &Path, bytes: &[u8], durability: Durability) -> io::Result<WriteOutcome> {
-    stage(parent(target), bytes, durability)?.commit_new(target)
-}
-
 /// Atomically replaces (or creates) `target` with `bytes`.
 pub fn replace(target: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
     stage(parent(target), bytes, durability)?.commit_replace(target)
@@ -145,11 +140,23 @@ mod tests {
     }
 
     #[test]
-    fn write_new_never_overwrites() {
+    fn commit_new_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a.bin");
-        assert!(matches!(write_new(&target, b"one", Durability::Atomic).unwrap(), WriteOutcome::Written));
-        assert!(matches!(write_new(&target, b"two", Durability::Synced).unwrap(), WriteOutcome::Exists));
+        assert!(matches!(
+            stage(dir.path(), b"one", Durability::Atomic)
+                .unwrap()
+                .commit_new(&target)
+                .unwrap(),
+            WriteOutcome::Written
+        ));
+        assert!(matches!(
+            stage(dir.path(), b"two", Durability::Synced)
+                .unwrap()
+                .commit_new(&target)
+                .unwrap(),
+            WriteOutcome::Exists
+        ));
         assert_eq!(std::fs::read(&target).unwrap(), b"one");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");

@@ -222,9 +222,27 @@ mod tests {
     fn registry() -> Registry {
         let mut r = Registry::default();
         let fakes = [
-            Fake { name: "json", extensions: &["json"], magic: None, text: true, writes: true },
-            Fake { name: "bin", extensions: &["bin"], magic: Some(b"BIN"), text: false, writes: true },
-            Fake { name: "old", extensions: &["bin"], magic: Some(b"OLD"), text: false, writes: false },
+            Fake {
+                name: "json",
+                extensions: &["json"],
+                magic: None,
+                text: true,
+                writes: true,
+            },
+            Fake {
+                name: "bin",
+                extensions: &["bin"],
+                magic: Some(b"BIN"),
+                text: false,
+                writes: true,
+            },
+            Fake {
+                name: "old",
+                extensions: &["bin"],
+                magic: Some(b"OLD"),
+                text: false,
+                writes: false,
+            },
         ];
         for fake in fakes {
             r.add(Arc::new(fake), Provenance::BuiltIn).unwrap();
@@ -264,7 +282,13 @@ mod tests {
     #[test]
     fn duplicate_names_are_refused() {
         let mut r = registry();
-        let again = Fake { name: "JSON", extensions: &[], magic: None, text: false, writes: true };
+        let again = Fake {
+            name: "JSON",
+            extensions: &[],
+            magic: None,
+            text: false,
+            writes: true,
+        };
         assert!(r.add(Arc::new(again), Provenance::BuiltIn).is_err());
     }
 }

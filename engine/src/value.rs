@@ -181,12 +181,18 @@ pub enum View<'a> {
 pub trait ArrayAccess: Sync {
     fn len(&self) -> usize;
     fn at(&self, index: usize) -> Option<View<'_>>;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The entries of an object node, in document order.
 pub trait ObjectAccess: Sync {
     fn len(&self) -> usize;
     fn entry(&self, index: usize) -> Option<(&str, View<'_>)>;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl<'a> dyn ArrayAccess + 'a {
@@ -378,8 +384,12 @@ mod tests {
 
     #[test]
     fn float_packing_is_lossless() {
-        let f = |xs: &[f64]| float_packing(&xs.iter().map(|x| Value::Float(*x)).collect::<Vec<_>>());
-        assert_eq!(f(&[0.5, -2.25, f64::NAN, f64::INFINITY]), Some(FloatPacking::F32));
+        let f =
+            |xs: &[f64]| float_packing(&xs.iter().map(|x| Value::Float(*x)).collect::<Vec<_>>());
+        assert_eq!(
+            f(&[0.5, -2.25, f64::NAN, f64::INFINITY]),
+            Some(FloatPacking::F32)
+        );
         assert_eq!(f(&[0.9728009104728699]), Some(FloatPacking::F32));
         assert_eq!(f(&[0.5, 0.1]), Some(FloatPacking::F64));
         assert_eq!(f(&[1e300]), Some(FloatPacking::F64));
@@ -427,7 +437,10 @@ mod tests {
             .into_iter()
             .collect();
         let (a, b) = (Value::Object(a), Value::Object(b));
-        assert_eq!(first_difference(a.view(), b.view()).as_deref(), Some("/x/1"));
+        assert_eq!(
+            first_difference(a.view(), b.view()).as_deref(),
+            Some("/x/1")
+        );
         assert_eq!(first_difference(a.view(), a.view()), None);
     }
 }

@@ -14,7 +14,9 @@ use sidecar_legacy::LegacyCodec;
 use sidecar_rkyv::RkyvCodec;
 
 fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data")
+        .join(path)
 }
 
 fn writers() -> [&'static dyn Codec; 3] {
@@ -63,7 +65,11 @@ fn arb_value(floats: BoxedStrategy<f64>) -> impl Strategy<Value = Value> {
             prop::collection::vec(floats.clone(), 1..40)
                 .prop_map(|xs| Value::Array(xs.into_iter().map(Value::Float).collect())),
             prop::collection::vec(any::<f32>(), 1..40).prop_map(|xs| {
-                Value::Array(xs.into_iter().map(|x| Value::Float(json_safe(x.into()))).collect())
+                Value::Array(
+                    xs.into_iter()
+                        .map(|x| Value::Float(json_safe(x.into())))
+                        .collect(),
+                )
             }),
         ]
     })
@@ -193,11 +199,24 @@ fn edge_values_of_the_example_are_kept() {
         &std::fs::read(data("examples/20250920_153304.000.json")).unwrap(),
     );
     let extra = value.view().get("extra").unwrap();
-    assert!(matches!(extra.get("file_hash"), Some(sidecar_engine::View::UInt(u64::MAX))));
-    assert!(matches!(extra.get("offset"), Some(sidecar_engine::View::Int(i64::MIN))));
-    assert!(matches!(extra.get("int_like_float"), Some(sidecar_engine::View::Float(x)) if x == 4000.0));
-    assert!(matches!(extra.get("neg_zero"), Some(sidecar_engine::View::Float(x)) if x.to_bits() == (-0.0f64).to_bits()));
-    assert_eq!(extra.get("non_bmp").and_then(|v| v.as_str()), Some("\u{1f3c0}"));
+    assert!(matches!(
+        extra.get("file_hash"),
+        Some(sidecar_engine::View::UInt(u64::MAX))
+    ));
+    assert!(matches!(
+        extra.get("offset"),
+        Some(sidecar_engine::View::Int(i64::MIN))
+    ));
+    assert!(
+        matches!(extra.get("int_like_float"), Some(sidecar_engine::View::Float(x)) if x == 4000.0)
+    );
+    assert!(
+        matches!(extra.get("neg_zero"), Some(sidecar_engine::View::Float(x)) if x.to_bits() == (-0.0f64).to_bits())
+    );
+    assert_eq!(
+        extra.get("non_bmp").and_then(|v| v.as_str()),
+        Some("\u{1f3c0}")
+    );
 }
 
 #[test]
@@ -228,8 +247,14 @@ fn binary_headers_are_distinct_and_versioned() {
         assert_eq!(declared as usize, bytes.len() - 32);
     }
     // Embeddings are packed as f32: far smaller than the JSON text.
-    let json_len = std::fs::metadata(data("examples/20250920_153300.120.json")).unwrap().len();
-    assert!((bin.len() as u64) < json_len / 4, "bin {} json {json_len}", bin.len());
+    let json_len = std::fs::metadata(data("examples/20250920_153300.120.json"))
+        .unwrap()
+        .len();
+    assert!(
+        (bin.len() as u64) < json_len / 4,
+        "bin {} json {json_len}",
+        bin.len()
+    );
 }
 
 /// Runs `f` on a thread with a big stack: building and dropping 100,000-deep trees on the
@@ -280,7 +305,12 @@ fn deep_nesting_is_refused_by_every_decoder() {
     }
     for codec in writers() {
         let value = nested(MAX_DEPTH);
-        assert_eq!(decode(codec, &encode(codec, &value)), value, "{}", codec.name());
+        assert_eq!(
+            decode(codec, &encode(codec, &value)),
+            value,
+            "{}",
+            codec.name()
+        );
     }
 }
 
@@ -306,7 +336,10 @@ fn json_test_suite_parsing_cases() {
         if PYTHON_EXTENSIONS.contains(&name.as_str()) {
             let decoded = result.unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(
-                decoded.warnings.iter().any(|w| w.code == "non-standard-number"),
+                decoded
+                    .warnings
+                    .iter()
+                    .any(|w| w.code == "non-standard-number"),
                 "{name} is accepted for Python's sake but must be flagged"
             );
         } else if name.starts_with("y_") {
@@ -325,5 +358,8 @@ fn json_test_suite_parsing_cases() {
             });
         }
     }
-    insta::assert_snapshot!("json_test_suite_implementation_defined", implementation_defined.join("\n"));
+    insta::assert_snapshot!(
+        "json_test_suite_implementation_defined",
+        implementation_defined.join("\n")
+    );
 }

@@ -97,7 +97,12 @@ pub fn convert(
             removed_temporaries += 1;
         }
     }
-    let extension = options.target.extensions().first().copied().unwrap_or("out");
+    let extension = options
+        .target
+        .extensions()
+        .first()
+        .copied()
+        .unwrap_or("out");
     let mut jobs: Vec<(PathBuf, &Candidate)> = tree
         .candidates
         .iter()
@@ -227,7 +232,9 @@ fn verify(staged: &Path, codec: &dyn Codec, value: &Value) -> Result<(), Refusal
             Ok(())
         } else {
             let at = first_difference(back.value.view(), value.view()).unwrap_or_default();
-            Err(failed(format!("read-back of the new file differs from the source at {at}")))
+            Err(failed(format!(
+                "read-back of the new file differs from the source at {at}"
+            )))
         }
     })
     .unwrap_or_else(|e| Err(failed(format!("cannot read the new file back: {e}"))))
@@ -265,7 +272,9 @@ fn complete_existing(
         }
         Err(failure) => Err((
             Status::Conflict,
-            format!("the target exists and cannot be read ({failure}); both files left as they are"),
+            format!(
+                "the target exists and cannot be read ({failure}); both files left as they are"
+            ),
         )),
     }
 }
@@ -274,8 +283,11 @@ fn remove_source(source: &Path, options: &ConvertOptions<'_>) -> Result<(), Refu
     if options.keep_source {
         return Ok(());
     }
-    fsio::remove(source, options.durability)
-        .map_err(|e| failed(format!("converted, but the source could not be removed: {e}")))
+    fsio::remove(source, options.durability).map_err(|e| {
+        failed(format!(
+            "converted, but the source could not be removed: {e}"
+        ))
+    })
 }
 
 #[cfg(test)]

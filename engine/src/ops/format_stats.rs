@@ -58,7 +58,11 @@ impl Fold {
                     marked = Summary::of(view).has_sidecar_marks;
                 });
             }
-            Ok(Some((codec.display_name().to_owned(), bytes.len() as u64, marked)))
+            Ok(Some((
+                codec.display_name().to_owned(),
+                bytes.len() as u64,
+                marked,
+            )))
         });
         match outcome {
             Ok(Some((_, _, false))) => self.directory_files.push(display_path(&candidate.path)),
@@ -71,7 +75,11 @@ impl Fold {
     }
 }
 
-pub fn format_stats(tree: &Tree, registry: &Registry, progress: &dyn Progress) -> FormatStatsReport {
+pub fn format_stats(
+    tree: &Tree,
+    registry: &Registry,
+    progress: &dyn Progress,
+) -> FormatStatsReport {
     let started = Instant::now();
     let mut fold = tree
         .candidates
@@ -83,8 +91,12 @@ pub fn format_stats(tree: &Tree, registry: &Registry, progress: &dyn Progress) -
         })
         .reduce(Fold::default, Fold::merge);
     for codec in registry.codecs() {
-        fold.files.entry(codec.display_name().to_owned()).or_default();
-        fold.bytes.entry(codec.display_name().to_owned()).or_default();
+        fold.files
+            .entry(codec.display_name().to_owned())
+            .or_default();
+        fold.bytes
+            .entry(codec.display_name().to_owned())
+            .or_default();
     }
     fold.directory_files.sort();
     FormatStatsReport {

@@ -63,7 +63,10 @@ pub enum ReadFailure {
     Io(std::io::Error),
     /// No codec claims the file's extension or content.
     Unrecognized,
-    Codec { format: String, error: CodecError },
+    Codec {
+        format: String,
+        error: CodecError,
+    },
 }
 
 impl ReadFailure {

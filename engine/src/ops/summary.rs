@@ -29,7 +29,12 @@ pub const OPERATION_KEYS: &[(&str, &str)] = &[
 /// Canonical operations whose sections list `faces`.
 const FACE_OPERATIONS: &[&str] = &["face_detection"];
 /// Canonical operations whose sections list `objects`.
-const OBJECT_OPERATIONS: &[&str] = &["yolov8", "object_detection", "ball_detection", "player_detection"];
+const OBJECT_OPERATIONS: &[&str] = &[
+    "yolov8",
+    "object_detection",
+    "ball_detection",
+    "player_detection",
+];
 
 fn canonical(key: &str) -> Option<&'static str> {
     OPERATION_KEYS
@@ -99,7 +104,12 @@ mod tests {
     use crate::value::{Map, Value};
 
     fn object(entries: Vec<(&str, Value)>) -> Value {
-        Value::Object(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<Map>())
+        Value::Object(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect::<Map>(),
+        )
     }
 
     fn list(n: usize) -> Value {
@@ -109,7 +119,13 @@ mod tests {
     #[test]
     fn counts_faces_objects_and_operations() {
         let doc = object(vec![
-            ("sidecar_info", object(vec![("operation_type", Value::String("face_detection".into()))])),
+            (
+                "sidecar_info",
+                object(vec![(
+                    "operation_type",
+                    Value::String("face_detection".into()),
+                )]),
+            ),
             ("face_detection", object(vec![("faces", list(3))])),
             ("yolov8", object(vec![("objects", list(4))])),
             ("extra", object(vec![("faces", list(9))])),
@@ -127,11 +143,20 @@ mod tests {
     #[test]
     fn the_data_wrapper_counts_as_the_named_operation() {
         let doc = object(vec![
-            ("sidecar_info", object(vec![("operation_type", Value::String("quality_assessment".into()))])),
+            (
+                "sidecar_info",
+                object(vec![(
+                    "operation_type",
+                    Value::String("quality_assessment".into()),
+                )]),
+            ),
             ("data", object(vec![("quality", object(vec![]))])),
         ]);
         let s = Summary::of(doc.view());
-        assert_eq!(s.operations.into_iter().collect::<Vec<_>>(), ["quality_assessment"]);
+        assert_eq!(
+            s.operations.into_iter().collect::<Vec<_>>(),
+            ["quality_assessment"]
+        );
     }
 
     #[test]

@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use crate::discover::{Candidate, Tree};
 use crate::ops::summary::Summary;
-use crate::ops::{display_path, mismatch_warning, with_identified, FileResult, Progress, ReadFailure};
+use crate::ops::{
+    display_path, mismatch_warning, with_identified, FileResult, Progress, ReadFailure,
+};
 use crate::registry::Registry;
 
 #[derive(Debug, Clone, Copy, Default)]

@@ -312,7 +312,11 @@ mod tests {
         let embedding: Vec<Value> = (0..512)
             .map(|i| Value::Float(f64::from((i as f32) * 0.123_f32)))
             .collect();
-        let mixed = vec![Value::Float(0.1), Value::Float(f64::NAN), Value::Float(-0.0)];
+        let mixed = vec![
+            Value::Float(0.1),
+            Value::Float(f64::NAN),
+            Value::Float(-0.0),
+        ];
         for items in [embedding, mixed] {
             let value = Value::Array(items);
             assert_eq!(round_trip(&value), value);
@@ -321,7 +325,9 @@ mod tests {
 
     #[test]
     fn f32_packing_is_used_for_float32_values() {
-        let items: Vec<Value> = (0..100).map(|i| Value::Float(f64::from(i as f32 / 3.0))).collect();
+        let items: Vec<Value> = (0..100)
+            .map(|i| Value::Float(f64::from(i as f32 / 3.0)))
+            .collect();
         let mut out = Vec::new();
         encode(&Value::Array(items), &mut out);
         assert_eq!(out[0], F32S);
@@ -345,7 +351,7 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_an_error() {
-        let bytes: Vec<u8> = std::iter::repeat([ARRAY, 1]).take(100_000).flatten().collect();
+        let bytes: Vec<u8> = std::iter::repeat_n([ARRAY, 1], 100_000).flatten().collect();
         let err = decode(&bytes, 0).unwrap_err();
         assert!(err.message.contains("nesting"), "{err}");
     }

@@ -47,7 +47,10 @@ impl<'j> Reader<'j> {
                 Ok(Value::Null)
             }
             Peek::True | Peek::False => {
-                let b = self.jiter.known_bool(peek).map_err(|e| syntax(self.data, e))?;
+                let b = self
+                    .jiter
+                    .known_bool(peek)
+                    .map_err(|e| syntax(self.data, e))?;
                 Ok(Value::Bool(b))
             }
             Peek::String => {
@@ -136,7 +139,10 @@ impl<'j> Reader<'j> {
         }
         if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
             let x: f64 = text.parse().map_err(|_| {
-                CodecError::malformed(format!("invalid number {text}"), Some(location(self.data, start)))
+                CodecError::malformed(
+                    format!("invalid number {text}"),
+                    Some(location(self.data, start)),
+                )
             })?;
             if x.is_infinite() {
                 return Err(CodecError::unrepresentable(
@@ -174,7 +180,10 @@ impl<'j> Reader<'j> {
 /// The 1-based line and column (in bytes) of a byte index.
 fn location(data: &[u8], index: usize) -> Location {
     let before = &data[..index.min(data.len())];
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
     Location::Line {
         line: 1 + before.iter().filter(|&&b| b == b'\n').count(),
         column: 1 + before.len() - line_start,
@@ -238,7 +247,10 @@ mod tests {
         assert_eq!(items[1], Value::Float(f64::INFINITY));
         assert_eq!(items[2], Value::Float(f64::NEG_INFINITY));
         assert_eq!(decoded.warnings.len(), 3);
-        assert!(decoded.warnings.iter().all(|w| w.code == "non-standard-number"));
+        assert!(decoded
+            .warnings
+            .iter()
+            .all(|w| w.code == "non-standard-number"));
     }
 
     #[test]
@@ -276,7 +288,10 @@ mod tests {
     fn errors_name_line_and_column() {
         let err = decode(b"{\n  \"a\": tru\n}").unwrap_err();
         assert_eq!(err.kind, ErrorKind::Malformed);
-        assert!(matches!(err.location, Some(Location::Line { line: 2, .. })), "{err}");
+        assert!(
+            matches!(err.location, Some(Location::Line { line: 2, .. })),
+            "{err}"
+        );
     }
 
     #[test]

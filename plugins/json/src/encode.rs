@@ -117,7 +117,11 @@ fn write_float(x: f64, out: &mut Vec<u8>) {
     // digits), `repr` takes the even one; `{:e}` may not, but exact formatting rounds half to
     // even.
     if n >= 16 {
-        (n, exponent) = scientific(&mut buf, format_args!("{:.*e}", n - 1, x.abs()), &mut digits);
+        (n, exponent) = scientific(
+            &mut buf,
+            format_args!("{:.*e}", n - 1, x.abs()),
+            &mut digits,
+        );
     }
     let digits = &digits[..n];
     // The value is 0.d1d2… × 10^point.
@@ -155,7 +159,11 @@ fn write_float(x: f64, out: &mut Vec<u8>) {
 
 /// Formats a non-negative float in `LowerExp` form into `buf`; returns how many significant
 /// digits it put in `digits`, and the decimal exponent.
-fn scientific(buf: &mut [u8; 40], args: std::fmt::Arguments<'_>, digits: &mut [u8; 24]) -> (usize, i32) {
+fn scientific(
+    buf: &mut [u8; 40],
+    args: std::fmt::Arguments<'_>,
+    digits: &mut [u8; 24],
+) -> (usize, i32) {
     let len = {
         let mut cursor = std::io::Cursor::new(&mut buf[..]);
         let _ = cursor.write_fmt(args);
@@ -168,7 +176,10 @@ fn scientific(buf: &mut [u8; 40], args: std::fmt::Arguments<'_>, digits: &mut [u
         digits[n] = b;
         n += 1;
     }
-    (n, exponent.parse().expect("LowerExp exponent is an integer"))
+    (
+        n,
+        exponent.parse().expect("LowerExp exponent is an integer"),
+    )
 }
 
 #[cfg(test)]
@@ -215,7 +226,10 @@ mod tests {
     #[test]
     fn strings_escape_like_ensure_ascii() {
         let mut out = Vec::new();
-        write_string("tab\t \"q\" \\ \u{1f} \u{7f} M\u{fc}ller \u{1f3c0}", &mut out);
+        write_string(
+            "tab\t \"q\" \\ \u{1f} \u{7f} M\u{fc}ller \u{1f3c0}",
+            &mut out,
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             r#""tab\t \"q\" \\ \u001f \u007f M\u00fcller \ud83c\udfc0""#
@@ -232,11 +246,12 @@ mod tests {
 
     #[test]
     fn layout_matches_json_dump_indent_2() {
-        let inner: Map = [("x".into(), Value::Array(vec![]))]
-            .into_iter()
-            .collect();
+        let inner: Map = [("x".into(), Value::Array(vec![]))].into_iter().collect();
         let map: Map = [
-            ("a".into(), Value::Array(vec![Value::Int(1), Value::Float(2.5)])),
+            (
+                "a".into(),
+                Value::Array(vec![Value::Int(1), Value::Float(2.5)]),
+            ),
             ("b".into(), Value::Object(inner)),
             ("c".into(), Value::Object(Map::new())),
         ]
@@ -244,7 +259,8 @@ mod tests {
         .collect();
         let mut out = Vec::new();
         write_pretty(&Value::Object(map), &mut out).unwrap();
-        let expected = "{\n  \"a\": [\n    1,\n    2.5\n  ],\n  \"b\": {\n    \"x\": []\n  },\n  \"c\": {}\n}";
+        let expected =
+            "{\n  \"a\": [\n    1,\n    2.5\n  ],\n  \"b\": {\n    \"x\": []\n  },\n  \"c\": {}\n}";
         assert_eq!(String::from_utf8(out).unwrap(), expected);
     }
 }

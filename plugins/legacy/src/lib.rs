@@ -12,7 +12,9 @@ const PREFIX_LEN: usize = 8;
 pub struct LegacyCodec;
 
 fn declared_len(bytes: &[u8]) -> Option<u64> {
-    Some(u64::from_le_bytes(bytes.get(..PREFIX_LEN)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        bytes.get(..PREFIX_LEN)?.try_into().ok()?,
+    ))
 }
 
 impl Codec for LegacyCodec {
@@ -44,7 +46,10 @@ impl Codec for LegacyCodec {
     fn decode(&self, bytes: &[u8]) -> Result<Decoded, CodecError> {
         let declared = declared_len(bytes).ok_or_else(|| {
             CodecError::malformed(
-                format!("truncated legacy file: {} bytes, the length prefix has 8", bytes.len()),
+                format!(
+                    "truncated legacy file: {} bytes, the length prefix has 8",
+                    bytes.len()
+                ),
                 Some(Location::Offset(bytes.len() as u64)),
             )
         })?;
@@ -100,7 +105,10 @@ mod tests {
     #[test]
     fn reads_length_prefixed_json() {
         let bytes = legacy(br#"{"a":1}"#);
-        assert_eq!(LegacyCodec.detect(&bytes, bytes.len() as u64), Detection::Certain);
+        assert_eq!(
+            LegacyCodec.detect(&bytes, bytes.len() as u64),
+            Detection::Certain
+        );
         let decoded = LegacyCodec.decode(&bytes).unwrap();
         assert_eq!(decoded.warnings[0].code, "legacy-format");
     }
@@ -109,7 +117,10 @@ mod tests {
     fn a_wrong_prefix_is_not_legacy() {
         let mut bytes = legacy(br#"{"a":1}"#);
         bytes[0] += 1;
-        assert_eq!(LegacyCodec.detect(&bytes, bytes.len() as u64), Detection::No);
+        assert_eq!(
+            LegacyCodec.detect(&bytes, bytes.len() as u64),
+            Detection::No
+        );
         assert!(LegacyCodec.decode(&bytes).is_err());
         assert!(LegacyCodec.decode(&bytes[..5]).is_err());
     }

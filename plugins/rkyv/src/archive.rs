@@ -82,7 +82,9 @@ impl Node {
             Value::Float(x) => Node::Float(*x),
             Value::String(s) => Node::Str(s.clone()),
             Value::Array(items) => match float_packing(items) {
-                Some(FloatPacking::F32) => Node::F32s(Floats32(floats(items).map(|x| x as f32).collect())),
+                Some(FloatPacking::F32) => {
+                    Node::F32s(Floats32(floats(items).map(|x| x as f32).collect()))
+                }
                 Some(FloatPacking::F64) => Node::F64s(Floats64(floats(items).collect())),
                 None => Node::Array(Items(items.iter().map(Node::from_value).collect())),
             },
@@ -141,9 +143,7 @@ impl ObjectAccess for ArchivedMembers {
         self.0.len()
     }
     fn entry(&self, index: usize) -> Option<(&str, View<'_>)> {
-        self.0
-            .get(index)
-            .map(|m| (m.key.as_str(), m.value.view()))
+        self.0.get(index).map(|m| (m.key.as_str(), m.value.view()))
     }
 }
 
@@ -152,7 +152,9 @@ impl ArrayAccess for ArchivedFloats32 {
         self.0.len()
     }
     fn at(&self, index: usize) -> Option<View<'_>> {
-        self.0.get(index).map(|x| View::Float(f64::from(x.to_native())))
+        self.0
+            .get(index)
+            .map(|x| View::Float(f64::from(x.to_native())))
     }
 }
 

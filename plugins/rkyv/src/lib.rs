@@ -95,7 +95,9 @@ impl Codec for RkyvCodec {
     fn decode(&self, bytes: &[u8]) -> Result<Decoded, CodecError> {
         let value = self
             .with_archive(bytes, |root| Value::from_view(root.view(), MAX_DEPTH))?
-            .map_err(|_| CodecError::malformed(format!("nesting deeper than {MAX_DEPTH} levels"), None))?;
+            .map_err(|_| {
+                CodecError::malformed(format!("nesting deeper than {MAX_DEPTH} levels"), None)
+            })?;
         Ok(Decoded {
             value,
             warnings: Vec::new(),

@@ -1,0 +1,148 @@
+//! The test harness: temporary trees to run the real binary on, and helpers to read its
+//! reports.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value as Json;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_image-sidecar-rust");
+pub const LEGACY_BIN: &str = env!("CARGO_BIN_EXE_sportball-sidecar-rust");
+
+/// A temporary directory that the binary runs on, removed when dropped.
+pub struct Tree {
+    dir: tempfile::TempDir,
+}
+
+impl Tree {
+    pub fn new() -> Tree {
+        Tree {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// A tree holding a copy of the repository's example sidecars and images.
+    pub fn examples() -> Tree {
+        let tree = Tree::new();
+        for entry in std::fs::read_dir(data("examples")).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            if name != "README.md" {
+                std::fs::copy(entry.path(), tree.path().join(name)).unwrap();
+            }
+        }
+        tree
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.path().join(rel)
+    }
+
+    /// Writes a file, creating its directories.
+    pub fn write(&self, rel: impl AsRef<Path>, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// Every file below the root with its bytes, by relative path.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut files = BTreeMap::new();
+        for entry in walk(self.path()) {
+            let rel = entry.strip_prefix(self.path()).unwrap().to_path_buf();
+            files.insert(rel, std::fs::read(&entry).unwrap());
+        }
+        files
+    }
+
+    /// Relative paths of the files below the root.
+    pub fn files(&self) -> Vec<String> {
+        self.snapshot()
+            .keys()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Runs the binary with `args`, with `--input <root>` appended.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).arg("--input").arg(self.path());
+        cmd.env_remove("RUST_LOG");
+        cmd.output().expect("run the binary")
+    }
+
+    /// Runs the binary, expects exit 0 and a quiet stderr, and parses stdout.
+    pub fn report(&self, args: &[&str]) -> Json {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        parse(&out.stdout)
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            out.extend(walk(&entry.path()));
+        } else if kind.is_file() {
+            out.push(entry.path());
+        }
+    }
+    out
+}
+
+pub fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data")
+        .join(rel)
+}
+
+pub fn parse(stdout: &[u8]) -> Json {
+    serde_json::from_slice(stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}): {}",
+            String::from_utf8_lossy(stdout)
+        )
+    })
+}
+
+/// A report with its timing fields removed, for comparing runs.
+pub fn without_timings(mut report: Json) -> Json {
+    if let Some(map) = report.as_object_mut() {
+        map.remove("elapsed_seconds");
+    }
+    report
+}
+
+/// The entry of `results` for the file whose path ends with `name`.
+pub fn result_for<'a>(report: &'a Json, list: &str, name: &str) -> &'a Json {
+    report[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["file_path"].as_str().unwrap().ends_with(name))
+        .unwrap_or_else(|| panic!("no entry for {name} in {list}: {report:#}"))
+}
