@@ -1,0 +1,59 @@
+# Targets that existing integrations call. SIDECAR_DIR names the tree to work on; the
+# read-only targets default to the examples shipped in the repository, the converting targets
+# insist on being told.
+
+SIDECAR_DIR ?= tests/data/examples
+WORKERS ?=
+PREFIX ?= /usr/local
+BIN := target/release/image-sidecar-rust
+RUN := $(BIN) $(if $(WORKERS),--workers $(WORKERS))
+
+.PHONY: build build-rust-sidecar test test-integration lint install \
+        validate-rust stats-rust format-stats convert-binary convert-rkyv benchmark-rust
+
+build:
+	cargo build --release --workspace
+
+build-rust-sidecar: build
+
+# Every test: unit, property, integration (the real binary on temporary trees).
+test:
+	cargo test --workspace --locked
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+validate-rust: build
+	$(BIN) validate --input $(SIDECAR_DIR)
+
+stats-rust: build
+	$(BIN) stats --input $(SIDECAR_DIR)
+
+format-stats: build
+	$(BIN) format-stats --input $(SIDECAR_DIR)
+
+define require_sidecar_dir
+	@if [ "$(origin SIDECAR_DIR)" = "file" ]; then \
+		echo "convert rewrites files: name the tree, e.g. make $@ SIDECAR_DIR=/photos" >&2; exit 2; fi
+endef
+
+convert-binary: build
+	$(require_sidecar_dir)
+	$(BIN) convert --input $(SIDECAR_DIR) --format bin
+
+convert-rkyv: build
+	$(require_sidecar_dir)
+	$(BIN) convert --input $(SIDECAR_DIR) --format rkyv
+
+benchmark-rust: build
+	scripts/bench.sh
+
+# Runs the release binary on SIDECAR_DIR and checks the script-facing contract: exit codes,
+# one JSON document on stdout, nothing on stderr. Changes nothing in the tree.
+test-integration: build
+	scripts/test-integration.sh $(BIN) $(SIDECAR_DIR)
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 target/release/image-sidecar-rust target/release/sportball-sidecar-rust $(DESTDIR)$(PREFIX)/bin/
