@@ -38,6 +38,43 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Count sidecars per format, decided by content
     FormatStats(CommonArgs),
+    /// List the codecs and validators, built in or loaded from plugin libraries
+    Plugins(PluginsArgs),
+}
+
+/// Where plugin libraries come from, on every command.
+#[derive(Debug, Args)]
+pub struct PluginArgs {
+    /// Load every plugin library (*.so) in DIR; repeatable. IMAGE_SIDECAR_PLUGIN_PATH
+    /// (`:`-separated) adds more
+    #[arg(long, value_name = "DIR", global = true)]
+    pub plugin_dir: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    #[command(subcommand)]
+    pub action: Option<PluginsAction>,
+
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+
+    /// Where the JSON report goes: - for stdout, or a file (written atomically)
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "-|FILE",
+        default_value = "-",
+        global = true
+    )]
+    pub output: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsAction {
+    /// Every codec and validator with its provenance, and every library that failed to load
+    /// (the default)
+    List,
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +94,9 @@ pub struct CommonArgs {
     /// Exit with 1 when any file is invalid, unreadable, failed or in conflict
     #[arg(long)]
     pub strict: bool,
+
+    #[command(flatten)]
+    pub plugins: PluginArgs,
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +107,15 @@ pub struct ValidateArgs {
     /// List every file in `results`, not only the invalid ones
     #[arg(long)]
     pub all_results: bool,
+
+    /// Validators to run, comma-separated [default: well-formed,sportball]; see `plugins list`
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub validators: Vec<String>,
+
+    /// An option for a validator, as VALIDATOR.KEY=VALUE (VALUE is read as JSON when it parses,
+    /// as a string otherwise); repeatable. Example: --option json-schema.schema=schema.json
+    #[arg(long = "option", value_name = "VALIDATOR.KEY=VALUE")]
+    pub options: Vec<String>,
 }
 
 #[derive(Debug, Args)]

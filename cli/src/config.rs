@@ -5,7 +5,7 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use crate::args::CommonArgs;
+use crate::args::{CommonArgs, PluginArgs};
 use crate::exit::{Exit, UsageError};
 
 /// Where the report goes.
@@ -15,6 +15,27 @@ pub enum Output {
     File(PathBuf),
 }
 
+impl Output {
+    pub fn parse(arg: &str) -> Output {
+        match arg {
+            "-" => Output::Stdout,
+            path => Output::File(PathBuf::from(path)),
+        }
+    }
+}
+
+/// The environment variable naming more plugin directories, `:`-separated.
+pub const PLUGIN_PATH_VAR: &str = "IMAGE_SIDECAR_PLUGIN_PATH";
+
+/// Plugin directories from the arguments, then from the environment.
+pub fn plugin_dirs(args: &PluginArgs) -> Vec<PathBuf> {
+    let mut dirs = args.plugin_dir.clone();
+    if let Some(var) = std::env::var_os(PLUGIN_PATH_VAR) {
+        dirs.extend(std::env::split_paths(&var).filter(|p| !p.as_os_str().is_empty()));
+    }
+    dirs
+}
+
 /// Settings every command shares.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -22,6 +43,8 @@ pub struct Config {
     pub workers: NonZeroUsize,
     pub output: Output,
     pub strict: bool,
+    /// Plugin directories: `--plugin-dir` first, then `IMAGE_SIDECAR_PLUGIN_PATH`.
+    pub plugin_dirs: Vec<PathBuf>,
 }
 
 impl Config {
@@ -58,15 +81,12 @@ impl Config {
                 .filter(|n| n.get() <= 1024)
                 .ok_or_else(|| UsageError(format!("--workers must be from 1 to 1024, not {n}")))?,
         };
-        let output = match args.output.as_str() {
-            "-" => Output::Stdout,
-            path => Output::File(PathBuf::from(path)),
-        };
         Ok(Config {
             input,
             workers,
-            output,
+            output: Output::parse(&args.output),
             strict: args.strict,
+            plugin_dirs: plugin_dirs(&args.plugins),
         })
     }
 

@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod config;
 mod exit;
+mod plugins;
 mod run;
 
 use std::process::ExitCode;
@@ -15,12 +16,13 @@ use clap::Parser;
 use crate::args::{Cli, Command};
 use crate::exit::Exit;
 
-// The built-in formats are plugins that register themselves with `inventory`; naming each crate
+// The built-in formats and validators are plugins that register themselves with `inventory`; naming each crate
 // here makes sure the linker keeps them.
 use sidecar_binary as _;
 use sidecar_json as _;
 use sidecar_legacy as _;
 use sidecar_rkyv as _;
+use sidecar_validators as _;
 
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -40,6 +42,7 @@ pub fn main() -> ExitCode {
         Command::Stats(args) => commands::stats::run(args),
         Command::Convert(args) => commands::convert::run(args),
         Command::FormatStats(args) => commands::format_stats::run(args),
+        Command::Plugins(args) => commands::plugins::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -12,11 +12,23 @@ use sidecar_engine::ops::Progress;
 use sidecar_engine::Registry;
 
 use crate::config::{Config, Output};
+use crate::plugins::{self, PluginError};
 
 /// One command's run.
 pub struct Run {
     pub config: Config,
     pub registry: Registry,
+    /// Plugin libraries or directories that did not load; reported with the results.
+    pub plugin_errors: Vec<PluginError>,
+}
+
+/// A report with the plugin load failures of the run, when there were any.
+#[derive(Serialize)]
+struct WithPluginErrors<'a, R: Serialize> {
+    #[serde(flatten)]
+    report: &'a R,
+    #[serde(skip_serializing_if = "<[PluginError]>::is_empty")]
+    plugin_errors: &'a [PluginError],
 }
 
 struct Bar(ProgressBar);
@@ -28,10 +40,13 @@ impl Progress for Bar {
 }
 
 impl Run {
+    /// Loads the built-in plugins and the plugin directories.
     pub fn new(config: Config) -> Run {
+        let loaded = plugins::load(&config.plugin_dirs);
         Run {
             config,
-            registry: Registry::builtin(),
+            registry: loaded.registry,
+            plugin_errors: loaded.errors,
         }
     }
 
@@ -75,21 +90,27 @@ impl Run {
 
     /// Writes the report: pretty JSON (2-space indent) and a newline.
     pub fn emit(&self, report: &impl Serialize) -> anyhow::Result<()> {
-        let mut bytes = serde_json::to_vec_pretty(report).context("cannot encode the report")?;
-        bytes.push(b'\n');
-        match &self.config.output {
-            Output::Stdout => {
-                let mut stdout = std::io::stdout().lock();
-                stdout
-                    .write_all(&bytes)
-                    .context("cannot write the report to stdout")?;
-                stdout
-                    .flush()
-                    .context("cannot write the report to stdout")?;
-            }
-            Output::File(path) => fsio::replace(path, &bytes, Durability::Atomic)
-                .with_context(|| format!("cannot write the report to {}", path.display()))?,
+        let report = WithPluginErrors {
+            report,
+            plugin_errors: &self.plugin_errors,
+        };
+        emit(&report, &self.config.output)
+    }
+}
+
+/// Writes a report to stdout or, atomically, to a file.
+pub fn emit(report: &impl Serialize, output: &Output) -> anyhow::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(report).context("cannot encode the report")?;
+    bytes.push(b'\n');
+    match output {
+        Output::Stdout => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(&bytes)
+                .and_then(|()| stdout.flush())
+                .context("cannot write the report to stdout")
         }
-        Ok(())
+        Output::File(path) => fsio::replace(path, &bytes, Durability::Atomic)
+            .with_context(|| format!("cannot write the report to {}", path.display())),
     }
 }

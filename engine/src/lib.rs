@@ -1,20 +1,24 @@
-//! The sidecar engine: a lossless value model, the `Codec` trait that formats implement, a
-//! registry that codecs join at link time, format detection, tree discovery with image pairing,
+//! The sidecar engine: a lossless value model, the `Codec` and `Validator` traits that plugins
+//! implement, a registry that built-in plugins join at link time, format detection, tree discovery with image pairing,
 //! and the operations (validate, stats, convert, format-stats) that fold over a tree in parallel.
 //!
-//! The engine names no format. Codecs live in plugin crates and register themselves through
-//! [`inventory`]; the binary decides which plugins it links.
+//! The engine names no format and no rule set. Codecs and validators live in plugin crates and
+//! register themselves through [`inventory`] (built in) or are loaded from dynamic libraries by
+//! the plugin API crate; the registry treats both alike.
 
+pub mod canonical;
 pub mod codec;
 pub mod discover;
 pub mod frame;
 pub mod fsio;
 pub mod ops;
 pub mod registry;
+pub mod validator;
 pub mod value;
 
 pub use codec::{Codec, CodecError, Decoded, Detection, Location, Warning};
 pub use registry::{CodecRegistration, Registry};
+pub use validator::{Check, FileContext, Finding, Severity, Validator, ValidatorRegistration};
 pub use value::{Map, Value, View};
 
 /// Deepest nesting of arrays and objects any codec accepts. Real sidecars nest fewer than ten

@@ -1,13 +1,15 @@
-//! The registry of codecs a run uses, and format detection over it.
+//! The registry of codecs and validators a run uses, and format detection over it.
 //!
-//! Built-in codecs join at link time: a plugin crate calls `inventory::submit!` with a
-//! [`CodecRegistration`], and [`Registry::builtin`] collects them. Codecs from other sources
-//! (dynamic libraries) are added with [`Registry::add`]; the registry treats both alike.
+//! Built-in plugins join at link time: a plugin crate calls `inventory::submit!` with a
+//! [`CodecRegistration`] or a [`ValidatorRegistration`], and [`Registry::builtin`] collects
+//! them. Plugins from dynamic libraries are added with [`Registry::add`] and
+//! [`Registry::add_validator`]; the registry treats both alike.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::codec::{Codec, Detection};
+use crate::validator::{Validator, ValidatorRegistration};
 
 /// A codec linked into the binary, registered with `inventory::submit!`.
 pub struct CodecRegistration {
@@ -29,10 +31,11 @@ pub enum Provenance {
     Library(PathBuf),
 }
 
-/// Two codecs claim one name.
+/// Two plugins of one kind claim one name.
 #[derive(Debug, thiserror::Error)]
-#[error("a codec named `{name}` is already registered")]
-pub struct DuplicateCodec {
+#[error("a {kind} named `{name}` is already registered")]
+pub struct DuplicateName {
+    pub kind: &'static str,
     pub name: String,
 }
 
@@ -42,10 +45,18 @@ pub struct Entry {
     pub provenance: Provenance,
 }
 
-/// The codecs of a run, in a fixed order (by name) so that every decision is reproducible.
+/// A validator with where it came from.
+pub struct ValidatorEntry {
+    pub validator: Arc<dyn Validator>,
+    pub provenance: Provenance,
+}
+
+/// The codecs and validators of a run, each kind in a fixed order (by name) so that every
+/// decision is reproducible.
 #[derive(Default)]
 pub struct Registry {
     entries: Vec<Entry>,
+    validators: Vec<ValidatorEntry>,
 }
 
 /// The codec chosen for a file, and whether its name disagreed with its content.
@@ -62,12 +73,18 @@ pub struct Identified<'r> {
 pub const DETECT_BYTES: usize = 64;
 
 impl Registry {
-    /// A registry of every codec linked into the binary.
+    /// A registry of every codec and validator linked into the binary.
     pub fn builtin() -> Registry {
         let mut registry = Registry::default();
         for registration in inventory::iter::<CodecRegistration> {
             let codec: Arc<dyn Codec> = Arc::from((registration.make)());
             if let Err(error) = registry.add(codec, Provenance::BuiltIn) {
+                tracing::warn!("{error}; the later one is ignored");
+            }
+        }
+        for registration in inventory::iter::<ValidatorRegistration> {
+            let validator: Arc<dyn Validator> = Arc::from((registration.make)());
+            if let Err(error) = registry.add_validator(validator, Provenance::BuiltIn) {
                 tracing::warn!("{error}; the later one is ignored");
             }
         }
@@ -79,11 +96,14 @@ impl Registry {
         &mut self,
         codec: Arc<dyn Codec>,
         provenance: Provenance,
-    ) -> Result<(), DuplicateCodec> {
+    ) -> Result<(), DuplicateName> {
         let claimed = std::iter::once(codec.name()).chain(codec.aliases().iter().copied());
         for name in claimed {
             if self.by_name(name).is_some() {
-                return Err(DuplicateCodec { name: name.into() });
+                return Err(DuplicateName {
+                    kind: "codec",
+                    name: name.into(),
+                });
             }
         }
         let at = self
@@ -93,8 +113,45 @@ impl Registry {
         Ok(())
     }
 
+    /// Adds a validator; names must be unique.
+    pub fn add_validator(
+        &mut self,
+        validator: Arc<dyn Validator>,
+        provenance: Provenance,
+    ) -> Result<(), DuplicateName> {
+        if self.validator(validator.name()).is_some() {
+            return Err(DuplicateName {
+                kind: "validator",
+                name: validator.name().into(),
+            });
+        }
+        let at = self
+            .validators
+            .partition_point(|e| e.validator.name() < validator.name());
+        self.validators.insert(
+            at,
+            ValidatorEntry {
+                validator,
+                provenance,
+            },
+        );
+        Ok(())
+    }
+
     pub fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    pub fn validator_entries(&self) -> &[ValidatorEntry] {
+        &self.validators
+    }
+
+    /// The validator with this name (case-insensitive).
+    pub fn validator(&self, name: &str) -> Option<&dyn Validator> {
+        self.validators
+            .iter()
+            .map(|e| e.validator.as_ref())
+            .find(|v| v.name().eq_ignore_ascii_case(name))
     }
 
     pub fn codecs(&self) -> impl Iterator<Item = &dyn Codec> {

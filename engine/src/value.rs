@@ -94,20 +94,19 @@ pub enum FloatPacking {
 }
 
 /// The packing an array allows: `None` unless it is non-empty and every element is a float.
-pub fn float_packing(items: &[Value]) -> Option<FloatPacking> {
-    if items.is_empty() {
-        return None;
-    }
-    let mut packing = FloatPacking::F32;
+pub fn float_packing<'a>(items: impl Iterator<Item = View<'a>>) -> Option<FloatPacking> {
+    let mut packing = None;
     for item in items {
-        let Value::Float(x) = item else {
+        let View::Float(x) = item else {
             return None;
         };
-        if packing == FloatPacking::F32 && f64::from(*x as f32).to_bits() != x.to_bits() {
-            packing = FloatPacking::F64;
+        if f64::from(x as f32).to_bits() == x.to_bits() {
+            packing.get_or_insert(FloatPacking::F32);
+        } else {
+            packing = Some(FloatPacking::F64);
         }
     }
-    Some(packing)
+    packing
 }
 
 /// A nesting deeper than the codec allows.
@@ -384,8 +383,7 @@ mod tests {
 
     #[test]
     fn float_packing_is_lossless() {
-        let f =
-            |xs: &[f64]| float_packing(&xs.iter().map(|x| Value::Float(*x)).collect::<Vec<_>>());
+        let f = |xs: &[f64]| float_packing(xs.iter().map(|x| View::Float(*x)));
         assert_eq!(
             f(&[0.5, -2.25, f64::NAN, f64::INFINITY]),
             Some(FloatPacking::F32)
@@ -394,7 +392,10 @@ mod tests {
         assert_eq!(f(&[0.5, 0.1]), Some(FloatPacking::F64));
         assert_eq!(f(&[1e300]), Some(FloatPacking::F64));
         assert_eq!(f(&[]), None);
-        assert_eq!(float_packing(&[Value::Float(1.0), Value::Int(1)]), None);
+        assert_eq!(
+            float_packing([View::Float(1.0), View::Int(1)].into_iter()),
+            None
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! ever lost.
 
 mod harness;
+mod plugins;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -535,6 +536,95 @@ fn a_killed_conversion_loses_nothing_and_a_rerun_finishes() {
         assert!(
             !tree.files().iter().any(|f| f.ends_with(".tmp")),
             "temporaries removed"
+        );
+    }
+}
+
+#[test]
+fn validators_are_chosen_by_name_and_configured_by_options() {
+    let tree = Tree::examples();
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tree.join("20250920_153302.480.json")).unwrap())
+            .unwrap();
+    doc["yolov8"]["objects"][0]["confidence"] = serde_json::json!(1.7);
+    tree.write(
+        "20250920_999999.000.json",
+        serde_json::to_vec_pretty(&doc).unwrap(),
+    );
+
+    // The default set (well-formed, sportball) catches the impossible confidence.
+    let report = tree.report(&["validate"]);
+    assert_eq!(report["invalid_files"], 1);
+    let bad = result_for(&report, "results", "20250920_999999.000.json");
+    assert_eq!(
+        bad["error"],
+        "sportball: 1.7 is outside [0, 1] at /yolov8/objects/0/confidence"
+    );
+    let only_decoding = tree.report(&["validate", "--validators", "well-formed"]);
+    assert_eq!(only_decoding["invalid_files"], 0);
+
+    let images = tree.report(&["validate", "--validators", "image-present"]);
+    assert_eq!(images["invalid_files"], 2, "{images:#}");
+    assert!(
+        result_for(&images, "results", "20250920_153304.000.json")["error"]
+            .as_str()
+            .unwrap()
+            .contains("no image named 20250920_153304.000")
+    );
+
+    let schema = tree.write(
+        "schemas/sidecar.schema",
+        r#"{"type": "object", "required": ["sidecar_info"]}"#,
+    );
+    let option = format!("json-schema.schema={}", schema.display());
+    let schema_report = tree.report(&[
+        "validate",
+        "--validators",
+        "json-schema",
+        "--option",
+        &option,
+    ]);
+    assert_eq!(
+        schema_report["invalid_files"], 1,
+        "DSC01234.json has no sidecar_info"
+    );
+    assert!(
+        result_for(&schema_report, "results", "DSC01234.json")["error"]
+            .as_str()
+            .unwrap()
+            .contains("sidecar_info")
+    );
+
+    for (args, message) in [
+        (
+            &["validate", "--validators", "sportbal"][..],
+            "unknown validator `sportbal`",
+        ),
+        (
+            &["validate", "--validators", "json-schema"],
+            "needs the option `schema`",
+        ),
+        (
+            &["validate", "--option", "rules.x=1"],
+            "not among the validators run",
+        ),
+        (
+            &[
+                "validate",
+                "--validators",
+                "sportball",
+                "--option",
+                "sportball.strict=true",
+            ],
+            "takes no options",
+        ),
+    ] {
+        let out = tree.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(message),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
         );
     }
 }

@@ -2,5 +2,6 @@
 
 pub mod convert;
 pub mod format_stats;
+pub mod plugins;
 pub mod stats;
 pub mod validate;

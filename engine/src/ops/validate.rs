@@ -1,4 +1,5 @@
-//! `validate`: checks that every sidecar decodes, and reports the ones that do not.
+//! `validate`: checks that every sidecar decodes and passes the configured validators, and
+//! reports the ones that do not.
 //!
 //! Files without an image beside them and without the marks of a per-image sidecar
 //! (`sidecar_info` or an operation section) are directory-level result files such as
@@ -16,11 +17,20 @@ use crate::ops::{
     display_path, mismatch_warning, with_identified, FileResult, Progress, ReadFailure,
 };
 use crate::registry::Registry;
+use crate::validator::{Check, FileContext, Severity};
 
-#[derive(Debug, Clone, Copy, Default)]
+/// A configured validator, under its name.
+pub struct NamedCheck {
+    pub name: String,
+    pub check: Box<dyn Check>,
+}
+
+#[derive(Default)]
 pub struct ValidateOptions {
     /// List every file, not only the invalid ones.
     pub all_results: bool,
+    /// Run on every sidecar that decodes; an error finding makes the file invalid.
+    pub checks: Vec<NamedCheck>,
 }
 
 #[derive(Debug, Serialize)]
@@ -30,7 +40,8 @@ pub struct ValidateReport {
     pub invalid_files: u64,
     /// Number of warnings over all files.
     pub warnings: u64,
-    /// Warnings by code (`non-standard-number`, `duplicate-key`, `extension-mismatch`, ...).
+    /// Warnings by code (`non-standard-number`, `duplicate-key`, `extension-mismatch`, ...;
+    /// a validator's warnings under its name).
     pub warning_counts: BTreeMap<String, u64>,
     /// Directory-level result files found and left out of the counts.
     pub directory_files: Vec<String>,
@@ -44,7 +55,7 @@ struct Fold {
     total: u64,
     valid: u64,
     warnings: u64,
-    warning_counts: BTreeMap<&'static str, u64>,
+    warning_counts: BTreeMap<String, u64>,
     directory_files: Vec<String>,
     results: Vec<FileResult>,
 }
@@ -91,50 +102,88 @@ pub fn validate(
         valid_files: fold.valid,
         invalid_files: fold.total - fold.valid,
         warnings: fold.warnings,
-        warning_counts: fold
-            .warning_counts
-            .into_iter()
-            .map(|(code, n)| (code.to_owned(), n))
-            .collect(),
+        warning_counts: fold.warning_counts,
         directory_files: fold.directory_files,
         results: fold.results,
         elapsed_seconds: started.elapsed().as_secs_f64(),
     }
 }
 
+/// What reading and checking one file found.
+struct Checked {
+    format: String,
+    /// `(code, message)` of each warning.
+    warnings: Vec<(String, String)>,
+    errors: Vec<String>,
+    sidecar: bool,
+}
+
 fn check(candidate: &Candidate, registry: &Registry, options: &ValidateOptions, fold: &mut Fold) {
     let path = &candidate.path;
     let outcome = with_identified(registry, path, |identified, bytes| {
-        let mut warnings: Vec<_> = mismatch_warning(path, &identified).into_iter().collect();
-        let mut marked = candidate.has_image;
         let codec = identified.codec;
+        let mut checked = Checked {
+            format: codec.display_name().to_owned(),
+            warnings: mismatch_warning(path, &identified)
+                .into_iter()
+                .map(|w| (w.code.to_owned(), w.to_string()))
+                .collect(),
+            errors: Vec::new(),
+            sidecar: candidate.has_image,
+        };
+        let file = FileContext {
+            path,
+            has_image: candidate.has_image,
+            format: codec.display_name(),
+        };
         let found = codec
             .inspect(bytes, &mut |view| {
-                marked = marked || Summary::of(view).has_sidecar_marks;
+                checked.sidecar = checked.sidecar || Summary::of(view).has_sidecar_marks;
+                if !checked.sidecar {
+                    return;
+                }
+                let mut findings = Vec::new();
+                for named in &options.checks {
+                    named.check.check(view, &file, &mut findings);
+                    for finding in findings.drain(..) {
+                        let message = format!("{}: {finding}", named.name);
+                        match finding.severity {
+                            Severity::Error => checked.errors.push(message),
+                            Severity::Warning => {
+                                checked.warnings.push((named.name.clone(), message))
+                            }
+                        }
+                    }
+                }
             })
             .map_err(|error| ReadFailure::Codec {
                 format: codec.display_name().to_owned(),
                 error,
             })?;
-        warnings.extend(found);
-        Ok((codec.display_name().to_owned(), warnings, marked))
+        checked.warnings.extend(
+            found
+                .into_iter()
+                .map(|w| (w.code.to_owned(), w.to_string())),
+        );
+        Ok(checked)
     });
     match outcome {
-        Ok((_, _, false)) => fold.directory_files.push(display_path(path)),
-        Ok((format, warnings, true)) => {
+        Ok(checked) if !checked.sidecar => fold.directory_files.push(display_path(path)),
+        Ok(checked) => {
+            let valid = checked.errors.is_empty();
             fold.total += 1;
-            fold.valid += 1;
-            fold.warnings += warnings.len() as u64;
-            for w in &warnings {
-                *fold.warning_counts.entry(w.code).or_default() += 1;
+            fold.valid += u64::from(valid);
+            fold.warnings += checked.warnings.len() as u64;
+            for (code, _) in &checked.warnings {
+                *fold.warning_counts.entry(code.clone()).or_default() += 1;
             }
-            if options.all_results {
+            if options.all_results || !valid {
                 fold.results.push(FileResult {
                     file_path: display_path(path),
-                    is_valid: true,
-                    format: Some(format),
-                    error: None,
-                    warnings: warnings.iter().map(ToString::to_string).collect(),
+                    is_valid: valid,
+                    format: Some(checked.format),
+                    error: (!valid).then(|| summarize(&checked.errors)),
+                    warnings: checked.warnings.into_iter().map(|(_, m)| m).collect(),
                 });
             }
         }
@@ -149,4 +198,14 @@ fn check(candidate: &Candidate, registry: &Registry, options: &ValidateOptions, 
             });
         }
     }
+}
+
+/// The errors of one file as one line: the first few, and how many more.
+fn summarize(errors: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut line = errors[..errors.len().min(SHOWN)].join("; ");
+    if errors.len() > SHOWN {
+        line.push_str(&format!("; and {} more", errors.len() - SHOWN));
+    }
+    line
 }

@@ -1,10 +1,8 @@
-//! The Binary codec (`.bin`): the value model encoded with bincode 2 (varint integers, little
-//! endian) inside the engine's checksummed frame. Arrays whose elements are all floats are
-//! stored packed, as `f32` where every value converts to `f32` and back to the same bits, as
-//! `f64` otherwise. The byte layout is specified in `docs/formats.md`.
+//! The Binary codec (`.bin`): the engine's canonical encoding (bincode 2, varint integers,
+//! little endian, float arrays packed) inside the engine's checksummed frame. The byte layout is
+//! specified in `docs/formats.md`.
 
-mod wire;
-
+use sidecar_engine::canonical;
 use sidecar_engine::frame::FrameSpec;
 use sidecar_engine::{Codec, CodecError, CodecRegistration, Decoded, Detection, Value};
 
@@ -49,7 +47,7 @@ impl Codec for BinaryCodec {
 
     fn decode(&self, bytes: &[u8]) -> Result<Decoded, CodecError> {
         let payload = FRAME.open(bytes)?;
-        let value = wire::decode(payload, sidecar_engine::frame::HEADER_LEN as u64)?;
+        let value = canonical::decode(payload, sidecar_engine::frame::HEADER_LEN as u64)?;
         Ok(Decoded {
             value,
             warnings: Vec::new(),
@@ -58,7 +56,7 @@ impl Codec for BinaryCodec {
 
     fn encode(&self, value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
         let start = FRAME.begin(out);
-        wire::encode(value, out);
+        canonical::encode(value.view(), out);
         FRAME.seal(out, start);
         Ok(())
     }

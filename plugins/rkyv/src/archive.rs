@@ -81,7 +81,7 @@ impl Node {
             Value::UInt(u) => Node::UInt(*u),
             Value::Float(x) => Node::Float(*x),
             Value::String(s) => Node::Str(s.clone()),
-            Value::Array(items) => match float_packing(items) {
+            Value::Array(items) => match float_packing(items.iter().map(Value::view)) {
                 Some(FloatPacking::F32) => {
                     Node::F32s(Floats32(floats(items).map(|x| x as f32).collect()))
                 }

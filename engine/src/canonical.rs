@@ -1,5 +1,7 @@
-//! The Binary payload: one tagged value, written and read with bincode 2's standard
-//! configuration (little endian, variable-length integers).
+//! The canonical encoding of the value model: one tagged value, written and read with bincode
+//! 2's standard configuration (little endian, variable-length integers). It is the payload of
+//! the Binary format and the form in which values cross the plugin boundary; the layout is
+//! specified in `docs/formats.md` and never changes within a major version.
 //!
 //! ```text
 //! value   := tag:u8 body
@@ -17,15 +19,15 @@
 //! Decoding never trusts a length: strings and packed arrays are taken only when their bytes
 //! are present, and arrays grow as their elements actually decode.
 
+use crate::codec::{CodecError, Location};
+use crate::value::{float_packing, ArrayAccess, FloatPacking, Map, Value, View};
+use crate::MAX_DEPTH;
 use bincode::config::{self, Config};
 use bincode::de::read::{BorrowReader, Reader};
 use bincode::de::{BorrowDecode, DecoderImpl};
 use bincode::enc::write::Writer;
 use bincode::enc::{Encode, EncoderImpl};
 use bincode::error::{DecodeError, EncodeError};
-use sidecar_engine::codec::{CodecError, Location};
-use sidecar_engine::value::{float_packing, FloatPacking};
-use sidecar_engine::{Map, Value, MAX_DEPTH};
 
 const NULL: u8 = 0;
 const FALSE: u8 = 1;
@@ -55,70 +57,67 @@ impl Writer for Out<'_> {
     }
 }
 
-/// Appends the payload encoding of `value` to `out`.
-pub fn encode(value: &Value, out: &mut Vec<u8>) {
+/// Appends the canonical encoding of a document to `out`, from any representation.
+pub fn encode(view: View<'_>, out: &mut Vec<u8>) {
     let mut encoder = EncoderImpl::new(Out(out), config());
-    write_value(value, &mut encoder).expect("writing to a Vec cannot fail");
+    write_view(view, &mut encoder).expect("writing to a Vec cannot fail");
 }
 
-fn write_value<E: bincode::enc::Encoder>(value: &Value, e: &mut E) -> Result<(), EncodeError> {
-    match value {
-        Value::Null => NULL.encode(e),
-        Value::Bool(false) => FALSE.encode(e),
-        Value::Bool(true) => TRUE.encode(e),
-        Value::Int(i) => {
+fn write_view<E: bincode::enc::Encoder>(view: View<'_>, e: &mut E) -> Result<(), EncodeError> {
+    match view {
+        View::Null => NULL.encode(e),
+        View::Bool(false) => FALSE.encode(e),
+        View::Bool(true) => TRUE.encode(e),
+        View::Int(i) => {
             INT.encode(e)?;
             i.encode(e)
         }
-        Value::UInt(u) => {
+        View::UInt(u) => {
             UINT.encode(e)?;
             u.encode(e)
         }
-        Value::Float(x) => {
+        View::Float(x) => {
             FLOAT.encode(e)?;
             x.encode(e)
         }
-        Value::String(s) => {
+        View::Str(s) => {
             STRING.encode(e)?;
-            s.as_str().encode(e)
+            s.encode(e)
         }
-        Value::Array(items) => match float_packing(items) {
+        View::Array(items) => match float_packing(items.iter()) {
             Some(FloatPacking::F32) => {
                 F32S.encode(e)?;
                 (items.len() as u64).encode(e)?;
-                for item in items {
-                    if let Value::Float(x) = item {
-                        (*x as f32).encode(e)?;
-                    }
-                }
-                Ok(())
+                floats(items).try_for_each(|x| (x as f32).encode(e))
             }
             Some(FloatPacking::F64) => {
                 F64S.encode(e)?;
                 (items.len() as u64).encode(e)?;
-                for item in items {
-                    if let Value::Float(x) = item {
-                        x.encode(e)?;
-                    }
-                }
-                Ok(())
+                floats(items).try_for_each(|x| x.encode(e))
             }
             None => {
                 ARRAY.encode(e)?;
                 (items.len() as u64).encode(e)?;
-                items.iter().try_for_each(|item| write_value(item, e))
+                items.iter().try_for_each(|item| write_view(item, e))
             }
         },
-        Value::Object(map) => {
+        View::Object(map) => {
             OBJECT.encode(e)?;
             (map.len() as u64).encode(e)?;
             for (key, item) in map.iter() {
                 key.encode(e)?;
-                write_value(item, e)?;
+                write_view(item, e)?;
             }
             Ok(())
         }
     }
+}
+
+fn floats<'a>(items: &'a dyn ArrayAccess) -> impl Iterator<Item = f64> + 'a {
+    items.iter().filter_map(|item| match item {
+        View::Float(x) => Some(x),
+        _ => None,
+    })
 }
 
 /// A slice reader that knows how far it has read, so errors can name a byte offset.
@@ -159,7 +158,7 @@ impl<'a> BorrowReader<'a> for Tracked<'a> {
 
 type Decoder<'a> = DecoderImpl<Tracked<'a>, config::Configuration, ()>;
 
-/// Decodes a payload; `base` is the payload's offset in the file, for error locations.
+/// Decodes a canonical encoding; `base` is its offset in the file, for error locations.
 pub fn decode(payload: &[u8], base: u64) -> Result<Value, CodecError> {
     let mut d: Decoder<'_> = DecoderImpl::new(
         Tracked {
@@ -303,7 +302,7 @@ mod tests {
 
     fn round_trip(value: &Value) -> Value {
         let mut out = Vec::new();
-        encode(value, &mut out);
+        encode(value.view(), &mut out);
         decode(&out, 0).unwrap()
     }
 
@@ -329,7 +328,7 @@ mod tests {
             .map(|i| Value::Float(f64::from(i as f32 / 3.0)))
             .collect();
         let mut out = Vec::new();
-        encode(&Value::Array(items), &mut out);
+        encode(Value::Array(items).view(), &mut out);
         assert_eq!(out[0], F32S);
         assert!(out.len() < 100 * 4 + 8);
     }

@@ -1,0 +1,97 @@
+//! The `Validator` trait: rules a sidecar must follow beyond decoding. A validator checks its
+//! options once ([`Validator::configure`]) and returns a [`Check`] that runs on every document,
+//! reading it through a [`View`] so that zero-copy formats are never deserialised for it.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::value::View;
+
+/// How serious a finding is: errors make a file invalid, warnings are counted and listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One thing a validator found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    pub message: String,
+    /// Where in the document, as a JSON pointer (`/face_detection/faces/0/bbox/x`).
+    pub location: Option<String>,
+}
+
+impl Finding {
+    pub fn error(message: impl Into<String>, location: impl Into<String>) -> Finding {
+        Finding {
+            severity: Severity::Error,
+            message: message.into(),
+            location: Some(location.into()),
+        }
+    }
+
+    pub fn warning(message: impl Into<String>, location: impl Into<String>) -> Finding {
+        Finding {
+            severity: Severity::Warning,
+            message: message.into(),
+            location: Some(location.into()),
+        }
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        match &self.location {
+            Some(location) if !location.is_empty() => write!(f, " at {location}"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What a check knows about the file besides its content.
+#[derive(Debug, Clone, Copy)]
+pub struct FileContext<'a> {
+    pub path: &'a Path,
+    /// Whether an image with the same stem sits beside the file.
+    pub has_image: bool,
+    /// Display name of the format the file was read as.
+    pub format: &'a str,
+}
+
+/// A validation rule set.
+pub trait Validator: Send + Sync {
+    /// Name used on the command line and in pipelines (`sportball`).
+    fn name(&self) -> &str;
+
+    fn version(&self) -> &str;
+
+    /// One line saying what it checks, for `plugins list`.
+    fn description(&self) -> &str;
+
+    /// Checks the options (a JSON object, `{}` when none were given) and prepares the check.
+    /// The error says what is wrong with the options.
+    fn configure(&self, options: &serde_json::Value) -> Result<Box<dyn Check>, String>;
+}
+
+/// A configured validator, run on every document.
+pub trait Check: Send + Sync {
+    fn check(&self, document: View<'_>, file: &FileContext<'_>, findings: &mut Vec<Finding>);
+}
+
+/// A validator linked into the binary, registered with `inventory::submit!`.
+pub struct ValidatorRegistration {
+    pub(crate) make: fn() -> Box<dyn Validator>,
+}
+
+impl ValidatorRegistration {
+    pub const fn new(make: fn() -> Box<dyn Validator>) -> ValidatorRegistration {
+        ValidatorRegistration { make }
+    }
+}
+
+inventory::collect!(ValidatorRegistration);

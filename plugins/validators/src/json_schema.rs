@@ -1,0 +1,131 @@
+//! `json-schema`: each sidecar matches a JSON Schema. Option `schema`: the path of the schema
+//! file (relative paths are resolved from the working directory, or from the pipeline file's
+//! directory in pipelines). The schema is read and compiled once, when the run starts.
+//!
+//! Documents are handed to the schema as standard JSON: `NaN` and the infinities, which JSON
+//! Schema cannot describe, are seen as `null`.
+
+use std::path::Path;
+
+use sidecar_engine::value::View;
+use sidecar_engine::{Check, FileContext, Finding, Validator};
+
+pub struct JsonSchema;
+
+impl Validator for JsonSchema {
+    fn name(&self) -> &str {
+        "json-schema"
+    }
+    fn version(&self) -> &str {
+        env!("CARGO_PKG_VERSION")
+    }
+    fn description(&self) -> &str {
+        "each sidecar matches the JSON Schema file given as option `schema`"
+    }
+    fn configure(&self, options: &serde_json::Value) -> Result<Box<dyn Check>, String> {
+        let path = options
+            .get("schema")
+            .and_then(serde_json::Value::as_str)
+            .ok_or("`json-schema` needs the option `schema`: the path of a JSON Schema file")?;
+        if let Some(unknown) = options
+            .as_object()
+            .and_then(|m| m.keys().find(|k| *k != "schema"))
+        {
+            return Err(format!("`json-schema` has no option `{unknown}`"));
+        }
+        let text = std::fs::read(Path::new(path))
+            .map_err(|e| format!("cannot read the schema {path}: {e}"))?;
+        let schema: serde_json::Value = serde_json::from_slice(&text)
+            .map_err(|e| format!("the schema {path} is not JSON: {e}"))?;
+        let validator = jsonschema::validator_for(&schema)
+            .map_err(|e| format!("the schema {path} is not a valid JSON Schema: {e}"))?;
+        Ok(Box::new(SchemaCheck { validator }))
+    }
+}
+
+pub fn make() -> Box<dyn Validator> {
+    Box::new(JsonSchema)
+}
+
+struct SchemaCheck {
+    validator: jsonschema::Validator,
+}
+
+impl Check for SchemaCheck {
+    fn check(&self, document: View<'_>, _: &FileContext<'_>, findings: &mut Vec<Finding>) {
+        let instance = to_json(document);
+        for error in self.validator.iter_errors(&instance) {
+            findings.push(Finding::error(
+                error.to_string(),
+                error.instance_path().to_string(),
+            ));
+        }
+    }
+}
+
+fn to_json(view: View<'_>) -> serde_json::Value {
+    use serde_json::Value as J;
+    match view {
+        View::Null => J::Null,
+        View::Bool(b) => J::Bool(b),
+        View::Int(i) => J::from(i),
+        View::UInt(u) => J::from(u),
+        View::Float(x) => serde_json::Number::from_f64(x).map_or(J::Null, J::Number),
+        View::Str(s) => J::String(s.to_owned()),
+        View::Array(items) => J::Array(items.iter().map(to_json).collect()),
+        View::Object(map) => J::Object(
+            map.iter()
+                .map(|(k, v)| (k.to_owned(), to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sidecar_engine::{Map, Value};
+
+    #[test]
+    fn findings_name_the_place() {
+        let dir = std::env::temp_dir().join(format!("schema-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let schema = dir.join("schema.json");
+        std::fs::write(
+            &schema,
+            r#"{"type": "object", "required": ["sidecar_info"],
+                "properties": {"score": {"type": "number", "maximum": 1}}}"#,
+        )
+        .unwrap();
+        let check = JsonSchema
+            .configure(&serde_json::json!({"schema": schema.to_str().unwrap()}))
+            .unwrap();
+        let doc: Map = [("score".to_owned(), Value::Float(2.5))]
+            .into_iter()
+            .collect();
+        let doc = Value::Object(doc);
+        let file = FileContext {
+            path: Path::new("x.json"),
+            has_image: true,
+            format: "Json",
+        };
+        let mut findings = Vec::new();
+        check.check(doc.view(), &file, &mut findings);
+        assert_eq!(findings.len(), 2, "{findings:?}");
+        assert!(findings
+            .iter()
+            .any(|f| f.location.as_deref() == Some("/score")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let error = |options| JsonSchema.configure(&options).err().unwrap();
+        assert!(error(serde_json::json!({})).contains("needs the option"));
+        assert!(
+            error(serde_json::json!({"schema": "/no/such/schema.json"})).contains("cannot read")
+        );
+        assert!(error(serde_json::json!({"schema": "x", "strict": true}))
+            .contains("no option `strict`"));
+    }
+}

@@ -1,0 +1,360 @@
+//! `sportball`: the structures photo pipelines write (see `tests/data/examples`) are coherent.
+//!
+//! In every face section (`face_detection`, the older `Face_detector`, or a `data` wrapper whose
+//! `sidecar_info.operation_type` is `face_detection`): `faces` is a list; each face's `bbox`
+//! values, `confidence` and `landmarks` points are numbers within [0, 1]; every face's
+//! `encoding` (or `face_encoding`) holds finite numbers and all have one length;
+//! `metadata.faces_found` (or `total_faces_found`) equals the number of faces. In every object
+//! section (`yolov8`, `object_detection`): each object's `confidence` is within [0, 1] and
+//! `metadata.objects_found` equals the number of objects. Timestamps (`sidecar_info.created_at`,
+//! `last_updated`, `metadata.extraction_timestamp`) parse as ISO 8601. Sections and keys that
+//! are absent are not required.
+
+use chrono::{DateTime, NaiveDateTime};
+use sidecar_engine::{Check, FileContext, Finding, Validator, View};
+
+const FACE_SECTIONS: &[&str] = &["face_detection", "Face_detector"];
+const OBJECT_SECTIONS: &[&str] = &["yolov8", "object_detection"];
+
+pub struct Sportball;
+
+impl Validator for Sportball {
+    fn name(&self) -> &str {
+        "sportball"
+    }
+    fn version(&self) -> &str {
+        env!("CARGO_PKG_VERSION")
+    }
+    fn description(&self) -> &str {
+        "face and object detections are coherent: ratios and confidences in [0, 1], one embedding length, counts match, timestamps parse"
+    }
+    fn configure(&self, options: &serde_json::Value) -> Result<Box<dyn Check>, String> {
+        crate::no_options(self.name(), options)?;
+        Ok(Box::new(Sportball))
+    }
+}
+
+pub fn make() -> Box<dyn Validator> {
+    Box::new(Sportball)
+}
+
+impl Check for Sportball {
+    fn check(&self, document: View<'_>, _: &FileContext<'_>, findings: &mut Vec<Finding>) {
+        let Some(root) = document.as_object() else {
+            return;
+        };
+        let info = document.get("sidecar_info");
+        let operation_type = info
+            .and_then(|i| i.get("operation_type"))
+            .and_then(View::as_str);
+        if let Some(info) = info {
+            for key in ["created_at", "last_updated"] {
+                timestamp(info.get(key), &format!("/sidecar_info/{key}"), findings);
+            }
+        }
+        for (key, section) in root.iter() {
+            let kind = if key == "data" {
+                operation_type
+            } else {
+                Some(key)
+            };
+            let path = format!("/{}", escape(key));
+            if kind.is_some_and(|k| FACE_SECTIONS.contains(&k)) {
+                faces(section, &path, findings);
+            } else if kind.is_some_and(|k| OBJECT_SECTIONS.contains(&k)) {
+                objects(section, &path, findings);
+            } else {
+                continue;
+            }
+            if let Some(metadata) = section.get("metadata") {
+                timestamp(
+                    metadata.get("extraction_timestamp"),
+                    &format!("{path}/metadata/extraction_timestamp"),
+                    findings,
+                );
+            }
+        }
+    }
+}
+
+/// A JSON pointer token (RFC 6901).
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn ratio(value: Option<View<'_>>, path: &str, findings: &mut Vec<Finding>) {
+    let Some(value) = value else {
+        return;
+    };
+    match value.as_f64() {
+        Some(x) if (0.0..=1.0).contains(&x) => {}
+        Some(x) => findings.push(Finding::error(format!("{x} is outside [0, 1]"), path)),
+        None => findings.push(Finding::error(
+            format!("expected a number within [0, 1], found {}", value.kind()),
+            path,
+        )),
+    }
+}
+
+fn list<'a>(
+    section: View<'a>,
+    key: &str,
+    path: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<&'a dyn sidecar_engine::value::ArrayAccess> {
+    let value = section.get(key)?;
+    let items = value.as_array();
+    if items.is_none() {
+        findings.push(Finding::error(
+            format!("expected a list, found {}", value.kind()),
+            format!("{path}/{key}"),
+        ));
+    }
+    items
+}
+
+fn count_matches(
+    section: View<'_>,
+    keys: &[&str],
+    actual: usize,
+    path: &str,
+    findings: &mut Vec<Finding>,
+) {
+    let Some(metadata) = section.get("metadata") else {
+        return;
+    };
+    for key in keys {
+        let Some(value) = metadata.get(key) else {
+            continue;
+        };
+        let at = format!("{path}/metadata/{key}");
+        match value.as_u64() {
+            Some(n) if n == actual as u64 => {}
+            Some(n) => findings.push(Finding::error(
+                format!("says {n} but the list holds {actual}"),
+                at,
+            )),
+            None => findings.push(Finding::error(
+                format!("expected a count, found {}", value.kind()),
+                at,
+            )),
+        }
+    }
+}
+
+fn faces(section: View<'_>, path: &str, findings: &mut Vec<Finding>) {
+    let Some(faces) = list(section, "faces", path, findings) else {
+        return;
+    };
+    let mut embedding: Option<(usize, String)> = None;
+    for (i, face) in faces.iter().enumerate() {
+        let at = format!("{path}/faces/{i}");
+        if let Some(bbox) = face.get("bbox") {
+            for key in ["x", "y", "width", "height"] {
+                ratio(bbox.get(key), &format!("{at}/bbox/{key}"), findings);
+            }
+        }
+        ratio(
+            face.get("confidence"),
+            &format!("{at}/confidence"),
+            findings,
+        );
+        if let Some(landmarks) = list(face, "landmarks", &at, findings) {
+            for (j, point) in landmarks.iter().enumerate() {
+                let p = format!("{at}/landmarks/{j}");
+                match point.as_array() {
+                    Some(xy) if xy.len() == 2 => {
+                        ratio(xy.at(0), &format!("{p}/0"), findings);
+                        ratio(xy.at(1), &format!("{p}/1"), findings);
+                    }
+                    _ => findings.push(Finding::error("expected an [x, y] pair", p)),
+                }
+            }
+        }
+        for key in ["encoding", "face_encoding"] {
+            let Some(values) = list(face, key, &at, findings) else {
+                continue;
+            };
+            let p = format!("{at}/{key}");
+            if let Some(bad) = values
+                .iter()
+                .position(|v| !v.as_f64().is_some_and(f64::is_finite))
+            {
+                findings.push(Finding::error(
+                    "embedding values must be finite numbers",
+                    format!("{p}/{bad}"),
+                ));
+            }
+            match &embedding {
+                None => embedding = Some((values.len(), p)),
+                Some((len, first)) if *len != values.len() => findings.push(Finding::error(
+                    format!(
+                        "embedding has {} values but the one at {first} has {len}",
+                        values.len()
+                    ),
+                    p,
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    count_matches(
+        section,
+        &["faces_found", "total_faces_found"],
+        faces.len(),
+        path,
+        findings,
+    );
+}
+
+fn objects(section: View<'_>, path: &str, findings: &mut Vec<Finding>) {
+    let Some(objects) = list(section, "objects", path, findings) else {
+        return;
+    };
+    for (i, object) in objects.iter().enumerate() {
+        ratio(
+            object.get("confidence"),
+            &format!("{path}/objects/{i}/confidence"),
+            findings,
+        );
+    }
+    count_matches(section, &["objects_found"], objects.len(), path, findings);
+}
+
+fn timestamp(value: Option<View<'_>>, path: &str, findings: &mut Vec<Finding>) {
+    let Some(value) = value else {
+        return;
+    };
+    let Some(text) = value.as_str() else {
+        if !matches!(value, View::Null) {
+            findings.push(Finding::error(
+                format!("expected an ISO 8601 timestamp, found {}", value.kind()),
+                path,
+            ));
+        }
+        return;
+    };
+    let parses = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .any(|format| NaiveDateTime::parse_from_str(text, format).is_ok())
+        || DateTime::parse_from_rfc3339(text).is_ok();
+    if !parses {
+        findings.push(Finding::error(
+            format!("{text:?} is not an ISO 8601 timestamp"),
+            path,
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sidecar_engine::Value;
+
+    fn findings(json: &str) -> Vec<String> {
+        let value = parse(json);
+        let mut out = Vec::new();
+        let file = FileContext {
+            path: std::path::Path::new("x.json"),
+            has_image: true,
+            format: "Json",
+        };
+        Sportball.check(value.view(), &file, &mut out);
+        out.iter().map(ToString::to_string).collect()
+    }
+
+    fn parse(json: &str) -> Value {
+        fn convert(v: serde_json::Value) -> Value {
+            match v {
+                serde_json::Value::Null => Value::Null,
+                serde_json::Value::Bool(b) => Value::Bool(b),
+                serde_json::Value::Number(n) => n
+                    .as_i64()
+                    .map(Value::Int)
+                    .unwrap_or_else(|| Value::Float(n.as_f64().unwrap())),
+                serde_json::Value::String(s) => Value::String(s),
+                serde_json::Value::Array(a) => Value::Array(a.into_iter().map(convert).collect()),
+                serde_json::Value::Object(m) => {
+                    Value::Object(m.into_iter().map(|(k, v)| (k, convert(v))).collect())
+                }
+            }
+        }
+        convert(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn a_coherent_sidecar_passes() {
+        let ok = r#"{"sidecar_info": {"created_at": "2025-08-23T21:32:35.457034"},
+            "face_detection": {"faces": [
+                {"bbox": {"x": 0.1, "y": 0.2, "width": 0.3, "height": 0.4}, "confidence": 0.9,
+                 "landmarks": [[0.1, 0.2]], "encoding": [0.5, -1.5]},
+                {"bbox": {"x": 0, "y": 1, "width": 0.3, "height": 0.4}, "confidence": 1,
+                 "encoding": [2.5, 3.5]}],
+              "metadata": {"faces_found": 2, "extraction_timestamp": "2025-08-05T04:10:06.940255"}},
+            "yolov8": {"objects": [{"confidence": 0.7}], "metadata": {"objects_found": 1}}}"#;
+        assert_eq!(findings(ok), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_rule_reports_its_place() {
+        let bad = r#"{"sidecar_info": {"created_at": "yesterday"},
+            "face_detection": {"faces": [
+                {"bbox": {"x": 1.5, "y": 0.2, "width": "wide", "height": 0.4}, "confidence": -0.1,
+                 "landmarks": [[0.1, 2.0], [0.3]], "encoding": [0.5, -1.5]},
+                {"encoding": [2.5]}],
+              "metadata": {"faces_found": 3}},
+            "yolov8": {"objects": [{"confidence": 7}], "metadata": {"objects_found": 0}}}"#;
+        let found = findings(bad);
+        let expected = [
+            "\"yesterday\" is not an ISO 8601 timestamp at /sidecar_info/created_at",
+            "1.5 is outside [0, 1] at /face_detection/faces/0/bbox/x",
+            "expected a number within [0, 1], found string at /face_detection/faces/0/bbox/width",
+            "-0.1 is outside [0, 1] at /face_detection/faces/0/confidence",
+            "2 is outside [0, 1] at /face_detection/faces/0/landmarks/0/1",
+            "expected an [x, y] pair at /face_detection/faces/0/landmarks/1",
+            "embedding has 1 values but the one at /face_detection/faces/0/encoding has 2 at /face_detection/faces/1/encoding",
+            "says 3 but the list holds 2 at /face_detection/metadata/faces_found",
+            "7 is outside [0, 1] at /yolov8/objects/0/confidence",
+            "says 0 but the list holds 1 at /yolov8/metadata/objects_found",
+        ];
+        assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn the_data_wrapper_and_older_layout_are_checked() {
+        let wrapped = r#"{"sidecar_info": {"operation_type": "face_detection"},
+            "data": {"faces": [{"confidence": 2}]}}"#;
+        assert_eq!(
+            findings(wrapped),
+            ["2 is outside [0, 1] at /data/faces/0/confidence"]
+        );
+        let older = r#"{"Face_detector": {"faces": [{"face_encoding": [1.0]}],
+            "metadata": {"total_faces_found": 2}}}"#;
+        assert_eq!(
+            findings(older),
+            ["says 2 but the list holds 1 at /Face_detector/metadata/total_faces_found"]
+        );
+    }
+
+    #[test]
+    fn nan_is_not_a_ratio() {
+        let mut value = parse(r#"{"face_detection": {"faces": [{"confidence": 0.5}]}}"#);
+        if let Value::Object(root) = &mut value {
+            let mut section = sidecar_engine::Map::new();
+            let mut face = sidecar_engine::Map::new();
+            face.push("confidence".into(), Value::Float(f64::NAN));
+            section.push("faces".into(), Value::Array(vec![Value::Object(face)]));
+            *root = [("face_detection".to_owned(), Value::Object(section))]
+                .into_iter()
+                .collect();
+        }
+        let mut out = Vec::new();
+        let file = FileContext {
+            path: std::path::Path::new("x"),
+            has_image: true,
+            format: "Json",
+        };
+        Sportball.check(value.view(), &file, &mut out);
+        assert_eq!(out.len(), 1);
+    }
+}

@@ -1,0 +1,402 @@
+//! Plugins through the stable ABI: the example libraries copied to a fresh directory and used
+//! like built-ins, and every way a library can fail, each reported in one line while the rest
+//! keeps working.
+
+use std::path::{Path, PathBuf};
+
+use crate::harness::{parse, result_for, Tree, BIN};
+
+/// A plugin library the test build produced (they are dev-dependencies, built beside the
+/// test binary).
+fn library(name: &str) -> PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = deps.join(format!("lib{name}.so"));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// A fresh plugin directory holding copies of the named libraries.
+fn plugin_dir(names: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in names {
+        std::fs::copy(library(name), dir.path().join(format!("lib{name}.so"))).unwrap();
+    }
+    dir
+}
+
+/// A shared library that is no plugin: the C library this process runs with.
+fn system_library() -> PathBuf {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    maps.lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .find(|p| p.contains("/libc.so") || p.contains("/libc-"))
+        .map(PathBuf::from)
+        .expect("the process maps libc")
+}
+
+fn run(args: &[&str], dir: &Path) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .args(args)
+        .arg("--plugin-dir")
+        .arg(dir)
+        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn plugins_list_shows_built_ins_and_libraries_with_provenance() {
+    let bare = std::process::Command::new(BIN)
+        .args(["plugins", "list"])
+        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    assert_eq!(bare.status.code(), Some(0));
+    let bare = parse(&bare.stdout);
+    let names = |report: &serde_json::Value, kind: &str| -> Vec<String> {
+        report[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&bare, "codecs"), ["bin", "json", "legacy", "rkyv"]);
+    assert_eq!(
+        names(&bare, "validators"),
+        ["image-present", "json-schema", "sportball", "well-formed"]
+    );
+    assert!(bare["codecs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["provenance"] == "built-in"));
+    assert_eq!(bare["plugin_api_version"], "1.0.0");
+
+    let dir = plugin_dir(&["sidecar_plugin_cbor", "sidecar_plugin_rules"]);
+    let out = run(&["plugins", "list"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty());
+    let report = parse(&out.stdout);
+    assert_eq!(
+        names(&report, "codecs"),
+        ["bin", "cbor", "json", "legacy", "rkyv"]
+    );
+    let cbor = &report["codecs"][1];
+    assert_eq!(cbor["display_name"], "Cbor");
+    assert_eq!(cbor["extensions"][0], "cbor");
+    assert!(cbor["provenance"]
+        .as_str()
+        .unwrap()
+        .starts_with(dir.path().to_str().unwrap()));
+    assert!(names(&report, "validators").contains(&"rules".to_owned()));
+    assert_eq!(
+        report["libraries"].as_array().unwrap().len(),
+        2,
+        "two libraries, loaded apart"
+    );
+    assert_eq!(report["failed"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn every_broken_library_gets_one_line_and_the_rest_loads() {
+    let dir = plugin_dir(&["sidecar_plugin_cbor", "sidecar_test_future_abi"]);
+    std::fs::write(dir.path().join("libcorrupt.so"), b"\x7fELF but not really").unwrap();
+    std::fs::copy(system_library(), dir.path().join("libnotaplugin.so")).unwrap();
+    let missing = dir.path().join("no-such-dir");
+    let out = std::process::Command::new(BIN)
+        .args(["plugins", "list", "--plugin-dir"])
+        .arg(dir.path())
+        .arg("--plugin-dir")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = parse(&out.stdout);
+    let failed = report["failed"].as_array().unwrap();
+    let reason = |file: &str| -> String {
+        let entry = failed
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(file))
+            .unwrap_or_else(|| panic!("no failure for {file}: {report:#}"));
+        let reason = entry["reason"].as_str().unwrap().to_owned();
+        assert!(
+            !reason.contains('\n') && reason.len() <= 301,
+            "one short line: {reason}"
+        );
+        reason
+    };
+    assert!(
+        reason("libcorrupt.so").contains("cannot open"),
+        "{}",
+        reason("libcorrupt.so")
+    );
+    assert!(reason("libnotaplugin.so").contains("not an image-sidecar plugin"));
+    assert!(
+        reason("libsidecar_test_future_abi.so").contains("2.0.0"),
+        "{}",
+        reason("libsidecar_test_future_abi.so")
+    );
+    assert!(reason("no-such-dir").contains("does not exist"));
+    assert_eq!(failed.len(), 4);
+    assert_eq!(
+        report["libraries"].as_array().unwrap().len(),
+        1,
+        "cbor still loads"
+    );
+
+    // Other commands carry on and say what failed in their report.
+    let tree = Tree::examples();
+    let out = std::process::Command::new(BIN)
+        .args(["validate", "--input"])
+        .arg(tree.path())
+        .arg("--plugin-dir")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty());
+    let report = parse(&out.stdout);
+    assert_eq!(report["valid_files"], 6);
+    assert!(report["plugin_errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("does not exist"));
+}
+
+#[test]
+fn a_plugin_codec_converts_like_a_built_in() {
+    let dir = plugin_dir(&["sidecar_plugin_cbor"]);
+    let tree = Tree::examples();
+    let before = tree.snapshot();
+    let to_cbor = run(
+        &[
+            "convert",
+            "--format",
+            "cbor",
+            "--input",
+            tree.path().to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        to_cbor.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&to_cbor.stderr)
+    );
+    let report = parse(&to_cbor.stdout);
+    assert_eq!(report["converted"], 6, "{report:#}");
+    assert!(tree.join("IMG_0042.cbor").exists());
+
+    let stats = parse(
+        &run(
+            &["format-stats", "--input", tree.path().to_str().unwrap()],
+            dir.path(),
+        )
+        .stdout,
+    );
+    assert_eq!(stats["format_distribution"]["Cbor"], 6);
+    let validate = parse(
+        &run(
+            &["validate", "--input", tree.path().to_str().unwrap()],
+            dir.path(),
+        )
+        .stdout,
+    );
+    assert_eq!(validate["valid_files"], 6, "{validate:#}");
+
+    let back = parse(
+        &run(
+            &[
+                "convert",
+                "--format",
+                "json",
+                "--input",
+                tree.path().to_str().unwrap(),
+            ],
+            dir.path(),
+        )
+        .stdout,
+    );
+    assert_eq!(back["converted"], 6);
+    for name in [
+        "20250920_153300.120.json",
+        "IMG_0042.json",
+        "20250920_153304.000.json",
+    ] {
+        assert!(
+            std::fs::read(tree.join(name)).unwrap() == before[Path::new(name)],
+            "{name} changed through CBOR"
+        );
+    }
+    // Without the plugin, .cbor files are not taken for sidecars at all.
+    let env = std::process::Command::new(BIN)
+        .args(["format-stats", "--input"])
+        .arg(tree.path())
+        .env("IMAGE_SIDECAR_PLUGIN_PATH", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        parse(&env.stdout)["format_distribution"]["Cbor"],
+        0,
+        "the tree is JSON again"
+    );
+}
+
+#[test]
+fn plugin_path_variable_loads_libraries() {
+    let dir = plugin_dir(&["sidecar_plugin_rules"]);
+    let out = std::process::Command::new(BIN)
+        .args(["plugins", "list"])
+        .env(
+            "IMAGE_SIDECAR_PLUGIN_PATH",
+            format!("/nonexistent-a:{}", dir.path().display()),
+        )
+        .output()
+        .unwrap();
+    let report = parse(&out.stdout);
+    assert_eq!(report["libraries"][0]["name"], "sidecar-plugin-rules");
+    assert_eq!(report["failed"][0]["path"], "/nonexistent-a");
+}
+
+#[test]
+fn a_plugin_validator_reads_its_rules_from_options() {
+    let dir = plugin_dir(&["sidecar_plugin_rules"]);
+    let tree = Tree::examples();
+    let rules = r#"[{"path": "/sidecar_info/operation_type", "required": true, "one_of": ["face_detection", "yolov8"]},
+                    {"path": "/yolov8/objects", "max_items": 3, "severity": "warning"}]"#;
+    let out = run(
+        &[
+            "validate",
+            "--all-results",
+            "--validators",
+            "well-formed,rules",
+            "--option",
+            &format!("rules.rules={rules}"),
+            "--input",
+            tree.path().to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = parse(&out.stdout);
+    let quality = result_for(&report, "results", "IMG_0042.json");
+    assert_eq!(quality["is_valid"], false);
+    assert!(
+        quality["error"]
+            .as_str()
+            .unwrap()
+            .contains("rules: \"quality_assessment\" is not one of"),
+        "{quality}"
+    );
+    let older = result_for(&report, "results", "DSC01234.json");
+    assert!(older["error"]
+        .as_str()
+        .unwrap()
+        .contains("required value is missing at /sidecar_info/operation_type"));
+    let busy = result_for(&report, "results", "20250920_153300.120.json");
+    assert_eq!(busy["is_valid"], true);
+    assert!(
+        busy["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("holds 4 items, more than 3"),
+        "{busy}"
+    );
+    assert!(report["warning_counts"]["rules"].as_u64().unwrap() >= 1);
+
+    let bad_options = run(
+        &[
+            "validate",
+            "--validators",
+            "rules",
+            "--option",
+            "rules.rules=[{\"path\": \"nope\"}]",
+            "--input",
+            tree.path().to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(bad_options.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_options.stderr).contains("JSON pointer"));
+}
+
+#[test]
+fn a_panicking_or_lying_plugin_fails_its_files_only() {
+    let dir = plugin_dir(&["sidecar_test_faulty"]);
+    let tree = Tree::examples();
+    tree.write("IMG_0042.faulty", b"anything");
+    let input = tree.path().to_str().unwrap();
+
+    let out = run(&["validate", "--input", input], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "the panic message is not printed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = parse(&out.stdout);
+    assert_eq!(report["valid_files"], 6);
+    let faulty = result_for(&report, "results", "IMG_0042.faulty");
+    assert!(
+        faulty["error"]
+            .as_str()
+            .unwrap()
+            .contains("plugin panicked in decode: faulty decode of 8 bytes"),
+        "{faulty}"
+    );
+
+    let out = run(
+        &["validate", "--validators", "panics", "--input", input],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty());
+    let report = parse(&out.stdout);
+    assert_eq!(report["invalid_files"], 7);
+    let entry = result_for(&report, "results", "DSC01234.json");
+    assert!(
+        entry["error"]
+            .as_str()
+            .unwrap()
+            .contains("validator exploded"),
+        "{entry}"
+    );
+
+    // Garbage from encode: the read-back check refuses it and the sources stay.
+    let before = tree.snapshot();
+    let out = run(
+        &["convert", "--format", "faulty", "--input", input],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let report = parse(&out.stdout);
+    assert_eq!(report["converted"], 0, "{report:#}");
+    assert_eq!(report["failed"], 6);
+    assert!(result_for(&report, "results", "DSC01234.json")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("read-back"));
+    // IMG_0042.faulty is the target of IMG_0042.json and cannot be read: a conflict.
+    assert_eq!(report["conflicts"], 1);
+    assert_eq!(
+        result_for(&report, "results", "IMG_0042.json")["status"],
+        "conflict"
+    );
+    assert_eq!(tree.snapshot(), before, "nothing written, nothing removed");
+}
