@@ -18,5 +18,7 @@ pub mod ffi;
 pub mod host;
 
 pub use author::{codec_box, guarded_list, module, validator_box, SidecarCodec, SidecarValidator};
+pub use serde_json;
+pub use sidecar_engine::canonical;
 pub use sidecar_engine::value::{ArrayAccess, ObjectAccess};
 pub use sidecar_engine::{Detection, FileContext, Finding, Map, Severity, Value, View};

@@ -1,0 +1,149 @@
+//! `docs/plugins.md` followed to the letter: its code blocks become a crate, the crate is built
+//! with cargo, and the library it makes is loaded and used to convert and validate.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::harness::{parse, result_for, Tree, BIN};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The guide's files: every fenced block tagged `file=PATH`, concatenated per path.
+fn guide_files() -> BTreeMap<String, String> {
+    let guide = std::fs::read_to_string(workspace().join("docs/plugins.md")).unwrap();
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in guide.lines() {
+        match (&current, line.strip_prefix("```")) {
+            (None, Some(info)) => {
+                current = info
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("file="))
+                    .map(str::to_owned)
+                    .or(Some(String::new()));
+            }
+            (Some(_), Some(_)) => current = None,
+            (Some(path), None) if !path.is_empty() => {
+                let file = files.entry(path.clone()).or_default();
+                file.push_str(line);
+                file.push('\n');
+            }
+            _ => {}
+        }
+    }
+    files
+}
+
+#[test]
+fn the_plugin_guide_builds_a_working_plugin() {
+    let files = guide_files();
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        ["Cargo.toml", "src/lib.rs"]
+    );
+    let krate = tempfile::tempdir().unwrap();
+    for (path, text) in &files {
+        let text = text.replace(
+            "../image-sidecar-rust/plugins/api",
+            workspace().join("plugins/api").to_str().unwrap(),
+        );
+        let target = krate.path().join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, text).unwrap();
+    }
+    // Start from the workspace's resolved versions so the build matches what the tool uses.
+    std::fs::copy(
+        workspace().join("Cargo.lock"),
+        krate.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    let target_dir = workspace().join("target/plugin-guide");
+    let build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(krate.path().join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "the guide's crate does not build:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let plugins = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        target_dir.join("debug/libmy_sidecar_plugin.so"),
+        plugins.path().join("libmy_sidecar_plugin.so"),
+    )
+    .unwrap();
+
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--plugin-dir")
+            .arg(plugins.path())
+            .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stderr.is_empty());
+        parse(&out.stdout)
+    };
+    let list = run(&["plugins", "list"]);
+    assert_eq!(list["libraries"][0]["name"], "my-sidecar-plugin");
+    assert_eq!(list["libraries"][0]["codecs"][0], "zbin");
+    assert_eq!(list["libraries"][0]["validators"][0], "min-confidence");
+
+    let tree = Tree::examples();
+    let before = tree.snapshot();
+    let input = tree.path().to_str().unwrap();
+    let zbin = run(&["convert", "--format", "zbin", "--input", input]);
+    assert_eq!(zbin["converted"], 6, "{zbin:#}");
+    let stats = run(&["format-stats", "--input", input]);
+    assert_eq!(stats["format_distribution"]["Zbin"], 6);
+
+    let validate = run(&[
+        "validate",
+        "--all-results",
+        "--validators",
+        "well-formed,min-confidence",
+        "--option",
+        "min-confidence.min=0.8",
+        "--input",
+        input,
+    ]);
+    assert_eq!(validate["valid_files"], 6);
+    let faces = result_for(&validate, "results", "20250920_153300.120.zbin");
+    assert!(
+        faces["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("is below 0.8"),
+        "{faces}"
+    );
+
+    let back = run(&["convert", "--format", "json", "--input", input]);
+    assert_eq!(back["converted"], 6);
+    for name in [
+        "20250920_153300.120.json",
+        "IMG_0042.json",
+        "20250920_153304.000.json",
+    ] {
+        assert!(
+            std::fs::read(tree.join(name)).unwrap() == before[Path::new(name)],
+            "{name}"
+        );
+    }
+}
