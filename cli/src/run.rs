@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use sidecar_engine::discover::{discover, Tree};
 use sidecar_engine::fsio::{self, Durability};
-use sidecar_engine::ops::Progress;
+use sidecar_engine::ops::{self, Plan, Progress, Section, Stage};
 use sidecar_engine::Registry;
 
 use crate::config::{Config, Output};
@@ -86,6 +86,32 @@ impl Run {
         let result = pool.install(|| operation(&progress));
         progress.0.finish_and_clear();
         Ok(result)
+    }
+
+    /// Walks the input and runs one stage over it; the section's `elapsed_seconds` is the
+    /// run's wall-clock time.
+    pub fn single_stage(&self, stage: Stage<'_>) -> anyhow::Result<Section> {
+        let tree = self.tree();
+        let plan = Plan {
+            stages: vec![stage],
+            formats: Vec::new(),
+        };
+        let report = self.on_pool(tree.candidates.len(), |progress| {
+            ops::run(&tree, &self.registry, &plan, progress)
+        })?;
+        let mut section = report
+            .sections
+            .into_iter()
+            .next()
+            .expect("one stage, one section");
+        let elapsed = match &mut section {
+            Section::Validate(r) => &mut r.elapsed_seconds,
+            Section::Convert(r) => &mut r.elapsed_seconds,
+            Section::Stats(r) => &mut r.elapsed_seconds,
+            Section::FormatStats(r) => &mut r.elapsed_seconds,
+        };
+        *elapsed = report.elapsed_seconds;
+        Ok(section)
     }
 
     /// Writes the report: pretty JSON (2-space indent) and a newline.

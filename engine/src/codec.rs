@@ -147,22 +147,17 @@ pub trait Codec: Send + Sync {
     /// Reads a whole document into the value model.
     fn decode(&self, bytes: &[u8]) -> Result<Decoded, CodecError>;
 
-    /// Checks that `bytes` decode, returning the warnings. Codecs override this where checking
-    /// is cheaper than building the value.
-    fn check(&self, bytes: &[u8]) -> Result<Vec<Warning>, CodecError> {
-        self.decode(bytes).map(|decoded| decoded.warnings)
-    }
-
-    /// Checks `bytes` and hands the document to `visit` as a [`View`]. Zero-copy formats
-    /// override this so that statistics and validators never build a [`Value`].
+    /// Checks `bytes` and hands the document to `visit` as a [`View`], with the warnings
+    /// found while reading it. Zero-copy formats override this so that statistics and
+    /// validators never build a [`Value`].
     fn inspect(
         &self,
         bytes: &[u8],
-        visit: &mut dyn FnMut(View<'_>),
-    ) -> Result<Vec<Warning>, CodecError> {
+        visit: &mut dyn FnMut(View<'_>, &[Warning]),
+    ) -> Result<(), CodecError> {
         let decoded = self.decode(bytes)?;
-        visit(decoded.value.view());
-        Ok(decoded.warnings)
+        visit(decoded.value.view(), &decoded.warnings);
+        Ok(())
     }
 
     /// Whether this codec writes its format (read-only migration formats do not).

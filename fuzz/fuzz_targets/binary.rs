@@ -8,7 +8,7 @@ use sidecar_engine::Codec;
 fuzz_target!(|bytes: &[u8]| {
     let codec = sidecar_binary::BinaryCodec;
     let _ = codec.detect(bytes, bytes.len() as u64);
-    let _ = codec.inspect(bytes, &mut |view| {
+    let _ = codec.inspect(bytes, &mut |view, _| {
         let _ = format!("{view:?}");
     });
     if let Ok(decoded) = codec.decode(bytes) {

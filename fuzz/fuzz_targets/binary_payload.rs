@@ -11,7 +11,7 @@ fuzz_target!(|payload: &[u8]| {
     bytes.extend_from_slice(payload);
     sidecar_binary::FRAME.seal(&mut bytes, start);
     let codec = sidecar_binary::BinaryCodec;
-    let _ = codec.inspect(&bytes, &mut |view| {
+    let _ = codec.inspect(&bytes, &mut |view, _| {
         let _ = format!("{view:?}");
     });
     if let Ok(decoded) = codec.decode(&bytes) {

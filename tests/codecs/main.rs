@@ -131,8 +131,7 @@ proptest! {
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         for codec in [&JsonCodec as &dyn Codec, &BinaryCodec, &RkyvCodec, &LegacyCodec] {
             let _ = codec.decode(&bytes);
-            let _ = codec.check(&bytes);
-            let _ = codec.inspect(&bytes, &mut |_| {});
+            let _ = codec.inspect(&bytes, &mut |_, _| {});
             let _ = codec.detect(&bytes, bytes.len() as u64);
         }
     }
@@ -144,7 +143,7 @@ proptest! {
         for (codec, frame) in [(&BinaryCodec as &dyn Codec, sidecar_binary::FRAME), (&RkyvCodec, sidecar_rkyv::FRAME)] {
             let bytes = framed(frame, &payload);
             let _ = codec.decode(&bytes);
-            let _ = codec.inspect(&bytes, &mut |view| { let _ = format!("{view:?}"); });
+            let _ = codec.inspect(&bytes, &mut |view, _| { let _ = format!("{view:?}"); });
         }
     }
 
@@ -300,7 +299,7 @@ fn deep_nesting_is_refused_by_every_decoder() {
             };
             let err = codec.decode(&bytes).expect_err("too deep");
             assert_eq!(err.kind, ErrorKind::Malformed, "{name} at {depth}: {err}");
-            assert!(codec.inspect(&bytes, &mut |_| {}).is_err());
+            assert!(codec.inspect(&bytes, &mut |_, _| {}).is_err());
         }
     }
     for codec in writers() {

@@ -1,7 +1,8 @@
 //! `convert`: see `sidecar_engine::ops::convert`.
 
 use sidecar_engine::fsio::Durability;
-use sidecar_engine::ops::convert::{convert, ConvertOptions};
+use sidecar_engine::ops::convert::ConvertStage;
+use sidecar_engine::ops::{Section, Stage};
 
 use crate::args::ConvertArgs;
 use crate::config::Config;
@@ -27,7 +28,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<Exit> {
                 writable.join(", ")
             ))
         })?;
-    let options = ConvertOptions {
+    let stage = ConvertStage {
         target,
         dry_run: args.dry_run,
         keep_source: args.keep_source,
@@ -37,10 +38,9 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<Exit> {
             Durability::Atomic
         },
     };
-    let tree = run.tree();
-    let report = run.on_pool(tree.candidates.len(), |progress| {
-        convert(&tree, &run.registry, &options, progress)
-    })?;
+    let Section::Convert(report) = run.single_stage(Stage::Convert(stage))? else {
+        unreachable!("a convert stage reports conversion");
+    };
     run.emit(&report)?;
     Ok(run.config.verdict(report.failed + report.conflicts > 0))
 }

@@ -1,6 +1,6 @@
 //! `format-stats`: see `sidecar_engine::ops::format_stats`.
 
-use sidecar_engine::ops::format_stats::format_stats;
+use sidecar_engine::ops::{Section, Stage};
 
 use crate::args::CommonArgs;
 use crate::config::Config;
@@ -9,10 +9,9 @@ use crate::run::Run;
 
 pub fn run(args: &CommonArgs) -> anyhow::Result<Exit> {
     let run = Run::new(Config::from_args(args)?);
-    let tree = run.tree();
-    let report = run.on_pool(tree.candidates.len(), |progress| {
-        format_stats(&tree, &run.registry, progress)
-    })?;
+    let Section::FormatStats(report) = run.single_stage(Stage::FormatStats)? else {
+        unreachable!("a format-stats stage reports formats");
+    };
     run.emit(&report)?;
     Ok(run.config.verdict(report.unrecognized_files > 0))
 }

@@ -1,6 +1,6 @@
 //! `stats`: see `sidecar_engine::ops::stats`.
 
-use sidecar_engine::ops::stats::stats;
+use sidecar_engine::ops::{Section, Stage};
 
 use crate::args::CommonArgs;
 use crate::config::Config;
@@ -9,10 +9,9 @@ use crate::run::Run;
 
 pub fn run(args: &CommonArgs) -> anyhow::Result<Exit> {
     let run = Run::new(Config::from_args(args)?);
-    let tree = run.tree();
-    let report = run.on_pool(tree.candidates.len(), |progress| {
-        stats(&tree, &run.registry, progress)
-    })?;
+    let Section::Stats(report) = run.single_stage(Stage::Stats)? else {
+        unreachable!("a stats stage reports statistics");
+    };
     run.emit(&report)?;
     Ok(run.config.verdict(!report.errors.is_empty()))
 }

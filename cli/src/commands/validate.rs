@@ -1,6 +1,7 @@
 //! `validate`: see `sidecar_engine::ops::validate`.
 
-use sidecar_engine::ops::validate::{validate, NamedCheck, ValidateOptions};
+use sidecar_engine::ops::validate::{NamedCheck, ValidateStage};
+use sidecar_engine::ops::{Section, Stage};
 use sidecar_engine::Registry;
 use sidecar_validators::DEFAULT_VALIDATORS;
 
@@ -11,20 +12,20 @@ use crate::run::Run;
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
     let run = Run::new(Config::from_args(&args.common)?);
-    let options = ValidateOptions {
+    let stage = ValidateStage {
         all_results: args.all_results,
         checks: checks(&run.registry, &args.validators, &args.options)?,
+        on_error: Default::default(),
     };
-    let tree = run.tree();
-    let report = run.on_pool(tree.candidates.len(), |progress| {
-        validate(&tree, &run.registry, &options, progress)
-    })?;
+    let Section::Validate(report) = run.single_stage(Stage::Validate(stage))? else {
+        unreachable!("a validate stage reports validation");
+    };
     run.emit(&report)?;
     Ok(run.config.verdict(report.invalid_files > 0))
 }
 
 /// Configures the named validators (the default set when none are named) with their options.
-fn checks(
+pub fn checks(
     registry: &Registry,
     names: &[String],
     options: &[String],

@@ -1,4 +1,4 @@
-//! `convert`: rewrites sidecars in another format without ever losing one.
+//! The convert stage: rewrites sidecars in another format without ever losing one.
 //!
 //! For each sidecar: decode it; encode the value in the target format; write that to a
 //! temporary file beside the target; read the temporary file back and compare its values with
@@ -13,22 +13,20 @@
 //! path order by one worker, so the report does not depend on timing.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::codec::Codec;
-use crate::discover::{Candidate, Tree};
+use crate::discover::Tree;
 use crate::fsio::{self, Durability, WriteOutcome};
-use crate::ops::summary::Summary;
-use crate::ops::{display_path, with_bytes, with_identified, Progress, ReadFailure};
+use crate::ops::{display_path, with_bytes, with_identified, FileState, Flow, ReadFailure};
 use crate::registry::Registry;
 use crate::value::{first_difference, views_equal, Value};
 
+/// The convert stage.
 #[derive(Clone, Copy)]
-pub struct ConvertOptions<'a> {
-    pub target: &'a dyn Codec,
+pub struct ConvertStage<'r> {
+    pub target: &'r dyn Codec,
     /// Report what would happen and change nothing.
     pub dry_run: bool,
     /// Keep each source after its target is in place.
@@ -67,97 +65,81 @@ pub struct ConvertReport {
     pub removed_temporaries: u64,
     /// One entry per file not converted, in path order.
     pub results: Vec<ConvertEntry>,
+    /// Time spent in this stage, summed over workers.
     pub elapsed_seconds: f64,
 }
 
 #[derive(Default)]
-struct Fold {
+pub struct Fold {
+    seen: u64,
     converted: u64,
     entries: Vec<ConvertEntry>,
 }
 
 impl Fold {
-    fn merge(mut self, other: Fold) -> Fold {
+    pub(crate) fn merge(mut self, other: Fold) -> Fold {
+        self.seen += other.seen;
         self.converted += other.converted;
         self.entries.extend(other.entries);
         self
     }
-}
 
-pub fn convert(
-    tree: &Tree,
-    registry: &Registry,
-    options: &ConvertOptions<'_>,
-    progress: &dyn Progress,
-) -> ConvertReport {
-    let started = Instant::now();
-    let mut removed_temporaries = 0;
-    for temporary in &tree.temporaries {
-        if options.dry_run || std::fs::remove_file(temporary).is_ok() {
-            removed_temporaries += 1;
+    fn refused(&mut self, source: &Path, target: Option<&Path>, (status, reason): Refusal) {
+        self.entries.push(ConvertEntry {
+            file_path: display_path(source),
+            target_path: target.map(display_path),
+            status,
+            reason,
+        });
+    }
+
+    pub(crate) fn directory_file(&mut self, path: &Path) {
+        self.seen += 1;
+        self.refused(
+            path,
+            None,
+            (
+                Status::Skipped,
+                "directory-level result file, not a per-image sidecar".into(),
+            ),
+        );
+    }
+
+    pub(crate) fn unreadable(&mut self, path: &Path, failure: &ReadFailure) {
+        self.seen += 1;
+        self.refused(
+            path,
+            None,
+            failed(format!("cannot read the source: {failure}")),
+        );
+    }
+
+    pub(crate) fn finish(
+        mut self,
+        tree: &Tree,
+        stage: &ConvertStage<'_>,
+        removed_temporaries: u64,
+        elapsed_seconds: f64,
+    ) -> ConvertReport {
+        for error in &tree.walk_errors {
+            self.seen += 1;
+            self.refused(&error.path, None, failed(error.message.clone()));
+        }
+        self.entries.sort_by(|a, b| a.file_path.cmp(&b.file_path));
+        let count = |status| self.entries.iter().filter(|e| e.status == status).count() as u64;
+        ConvertReport {
+            target_format: stage.target.display_name().to_owned(),
+            dry_run: stage.dry_run,
+            total_files: self.seen,
+            converted: self.converted,
+            skipped: count(Status::Skipped),
+            failed: count(Status::Failed),
+            conflicts: count(Status::Conflict),
+            removed_temporaries,
+            results: self.entries,
+            elapsed_seconds,
         }
     }
-    let extension = options
-        .target
-        .extensions()
-        .first()
-        .copied()
-        .unwrap_or("out");
-    let mut jobs: Vec<(PathBuf, &Candidate)> = tree
-        .candidates
-        .iter()
-        .map(|c| (target_path(&c.path, extension), c))
-        .collect();
-    jobs.sort_by(|a, b| (&a.0, &a.1.path).cmp(&(&b.0, &b.1.path)));
-    let groups: Vec<&[(PathBuf, &Candidate)]> = jobs.chunk_by(|a, b| a.0 == b.0).collect();
-
-    let mut fold = groups
-        .par_iter()
-        .fold(Fold::default, |mut fold, group| {
-            for (target, candidate) in group.iter() {
-                match convert_one(candidate, target, registry, options) {
-                    Ok(()) => fold.converted += 1,
-                    Err((status, reason)) => fold.entries.push(ConvertEntry {
-                        file_path: display_path(&candidate.path),
-                        target_path: Some(display_path(target)),
-                        status,
-                        reason,
-                    }),
-                }
-                progress.advance(1);
-            }
-            fold
-        })
-        .reduce(Fold::default, Fold::merge);
-    fold.entries
-        .extend(tree.walk_errors.iter().map(|e| ConvertEntry {
-            file_path: display_path(&e.path),
-            target_path: None,
-            status: Status::Failed,
-            reason: e.message.clone(),
-        }));
-    fold.entries.sort_by(|a, b| a.file_path.cmp(&b.file_path));
-    let count = |status| fold.entries.iter().filter(|e| e.status == status).count() as u64;
-    ConvertReport {
-        target_format: options.target.display_name().to_owned(),
-        dry_run: options.dry_run,
-        total_files: tree.candidates.len() as u64 + tree.walk_errors.len() as u64,
-        converted: fold.converted,
-        skipped: count(Status::Skipped),
-        failed: count(Status::Failed),
-        conflicts: count(Status::Conflict),
-        removed_temporaries,
-        results: fold.entries,
-        elapsed_seconds: started.elapsed().as_secs_f64(),
-    }
-}
-
-/// `dir/stem.ext`: the source's name with its last extension replaced.
-fn target_path(source: &Path, extension: &str) -> PathBuf {
-    let mut name = source.file_stem().unwrap_or_default().to_owned();
-    name.push(".");
-    name.push(extension);
-    source.with_file_name(name)
 }
 
 type Refusal = (Status, String);
@@ -166,59 +148,141 @@ fn failed(reason: impl Into<String>) -> Refusal {
     (Status::Failed, reason.into())
 }
 
-fn convert_one(
-    candidate: &Candidate,
-    target: &Path,
-    registry: &Registry,
-    options: &ConvertOptions<'_>,
-) -> Result<(), Refusal> {
-    let source = &candidate.path;
-    let to = options.target;
-    let (value, source_name, sidecar) = with_identified(registry, source, |identified, bytes| {
-        let codec = identified.codec;
-        let decoded = codec.decode(bytes).map_err(|error| ReadFailure::Codec {
-            format: codec.display_name().to_owned(),
-            error,
-        })?;
-        let sidecar = candidate.has_image || Summary::of(decoded.value.view()).has_sidecar_marks;
-        Ok((decoded.value, codec.name().to_owned(), sidecar))
-    })
-    .map_err(|failure| failed(format!("cannot read the source: {failure}")))?;
+impl ConvertStage<'_> {
+    /// `dir/stem.ext`: the source's name with its last extension replaced by the target's.
+    pub fn target_path(&self, source: &Path) -> PathBuf {
+        let extension = self.target.extensions().first().copied().unwrap_or("out");
+        let mut name = source.file_stem().unwrap_or_default().to_owned();
+        name.push(".");
+        name.push(extension);
+        source.with_file_name(name)
+    }
 
-    if !sidecar {
-        return Err((
-            Status::Skipped,
-            "directory-level result file, not a per-image sidecar".into(),
-        ));
+    /// Removes the temporary files an interrupted run left (in a dry run, only counts them).
+    pub(crate) fn remove_temporaries(&self, temporaries: &[PathBuf]) -> u64 {
+        temporaries
+            .iter()
+            .filter(|t| self.dry_run || std::fs::remove_file(t).is_ok())
+            .count() as u64
     }
-    let in_place = source == target;
-    if in_place && source_name == to.name() {
-        return Err((Status::Skipped, format!("already {}", to.display_name())));
-    }
-    let mut encoded = Vec::new();
-    to.encode(&value, &mut encoded)
-        .map_err(|e| failed(format!("cannot write as {}: {e}", to.display_name())))?;
 
-    if !in_place && std::fs::symlink_metadata(target).is_ok() {
-        return complete_existing(source, target, &value, registry, options);
+    pub(crate) fn apply(
+        &self,
+        fold: &mut Fold,
+        file: &mut FileState<'_>,
+        value: &Value,
+        registry: &Registry,
+    ) -> Flow {
+        fold.seen += 1;
+        let target = self.target_path(file.path);
+        match self.convert(file, &target, value, registry) {
+            Ok(bytes) => {
+                fold.converted += 1;
+                file.codec = self.target.name().to_owned();
+                file.format = self.target.display_name().to_owned();
+                file.len = bytes;
+                file.recognized = true;
+            }
+            Err(refusal) => fold.refused(file.path, Some(&target), refusal),
+        }
+        Flow::Continue
     }
-    if options.dry_run {
-        return Ok(());
+
+    /// Converts one decoded file; returns the target's size.
+    fn convert(
+        &self,
+        file: &FileState<'_>,
+        target: &Path,
+        value: &Value,
+        registry: &Registry,
+    ) -> Result<u64, Refusal> {
+        let to = self.target;
+        let in_place = file.path == target;
+        if in_place && file.codec == to.name() {
+            return Err((Status::Skipped, format!("already {}", to.display_name())));
+        }
+        let mut encoded = Vec::new();
+        to.encode(value, &mut encoded)
+            .map_err(|e| failed(format!("cannot write as {}: {e}", to.display_name())))?;
+        let len = encoded.len() as u64;
+
+        if !in_place && std::fs::symlink_metadata(target).is_ok() {
+            return self
+                .complete_existing(file.path, target, value, registry)
+                .map(|()| len);
+        }
+        if self.dry_run {
+            return Ok(len);
+        }
+        let staged = fsio::stage(fsio::parent(target), &encoded, self.durability)
+            .map_err(|e| failed(format!("cannot write a temporary file: {e}")))?;
+        verify(staged.path(), to, value)?;
+        if in_place {
+            staged
+                .commit_replace(target)
+                .map_err(|e| failed(format!("cannot replace the file: {e}")))?;
+            return Ok(len);
+        }
+        match staged.commit_new(target) {
+            Ok(WriteOutcome::Written) => self.remove_source(file.path).map(|()| len),
+            // Another process created the target meanwhile: judge it like any existing target.
+            Ok(WriteOutcome::Exists) => self
+                .complete_existing(file.path, target, value, registry)
+                .map(|()| len),
+            Err(e) => Err(failed(format!("cannot move the target into place: {e}"))),
+        }
     }
-    let staged = fsio::stage(fsio::parent(target), &encoded, options.durability)
-        .map_err(|e| failed(format!("cannot write a temporary file: {e}")))?;
-    verify(staged.path(), to, &value)?;
-    if in_place {
-        staged
-            .commit_replace(target)
-            .map_err(|e| failed(format!("cannot replace the file: {e}")))?;
-        return Ok(());
+
+    /// A target already exists: equal values complete the conversion, anything else is a
+    /// conflict.
+    fn complete_existing(
+        &self,
+        source: &Path,
+        target: &Path,
+        value: &Value,
+        registry: &Registry,
+    ) -> Result<(), Refusal> {
+        let existing = with_identified(registry, target, |identified, bytes| {
+            let codec = identified.codec;
+            codec.decode(bytes).map_err(|error| ReadFailure::Codec {
+                format: codec.display_name().to_owned(),
+                recognized: true,
+                error,
+            })
+        });
+        match existing {
+            Ok(decoded) if views_equal(decoded.value.view(), value.view()) => {
+                if self.dry_run {
+                    Ok(())
+                } else {
+                    self.remove_source(source)
+                }
+            }
+            Ok(decoded) => {
+                let at = first_difference(decoded.value.view(), value.view()).unwrap_or_default();
+                Err((
+                    Status::Conflict,
+                    format!("the target exists with different values (first difference at {at}); both files left as they are"),
+                ))
+            }
+            Err(failure) => Err((
+                Status::Conflict,
+                format!(
+                    "the target exists and cannot be read ({failure}); both files left as they are"
+                ),
+            )),
+        }
     }
-    match staged.commit_new(target) {
-        Ok(WriteOutcome::Written) => remove_source(source, options),
-        // Another process created the target meanwhile: judge it like any existing target.
-        Ok(WriteOutcome::Exists) => complete_existing(source, target, &value, registry, options),
-        Err(e) => Err(failed(format!("cannot move the target into place: {e}"))),
+
+    fn remove_source(&self, source: &Path) -> Result<(), Refusal> {
+        if self.keep_source {
+            return Ok(());
+        }
+        fsio::remove(source, self.durability).map_err(|e| {
+            failed(format!(
+                "converted, but the source could not be removed: {e}"
+            ))
+        })
     }
 }
 
@@ -240,69 +304,51 @@ fn verify(staged: &Path, codec: &dyn Codec, value: &Value) -> Result<(), Refusal
     .unwrap_or_else(|e| Err(failed(format!("cannot read the new file back: {e}"))))
 }
 
-/// A target already exists: equal values complete the conversion, anything else is a conflict.
-fn complete_existing(
-    source: &Path,
-    target: &Path,
-    value: &Value,
-    registry: &Registry,
-    options: &ConvertOptions<'_>,
-) -> Result<(), Refusal> {
-    let existing = with_identified(registry, target, |identified, bytes| {
-        let codec = identified.codec;
-        codec.decode(bytes).map_err(|error| ReadFailure::Codec {
-            format: codec.display_name().to_owned(),
-            error,
-        })
-    });
-    match existing {
-        Ok(decoded) if views_equal(decoded.value.view(), value.view()) => {
-            if options.dry_run {
-                Ok(())
-            } else {
-                remove_source(source, options)
-            }
-        }
-        Ok(decoded) => {
-            let at = first_difference(decoded.value.view(), value.view()).unwrap_or_default();
-            Err((
-                Status::Conflict,
-                format!("the target exists with different values (first difference at {at}); both files left as they are"),
-            ))
-        }
-        Err(failure) => Err((
-            Status::Conflict,
-            format!(
-                "the target exists and cannot be read ({failure}); both files left as they are"
-            ),
-        )),
-    }
-}
-
-fn remove_source(source: &Path, options: &ConvertOptions<'_>) -> Result<(), Refusal> {
-    if options.keep_source {
-        return Ok(());
-    }
-    fsio::remove(source, options.durability).map_err(|e| {
-        failed(format!(
-            "converted, but the source could not be removed: {e}"
-        ))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    struct Target;
+
+    impl Codec for Target {
+        fn name(&self) -> &str {
+            "bin"
+        }
+        fn display_name(&self) -> &str {
+            "Binary"
+        }
+        fn extensions(&self) -> &[&str] {
+            &["bin"]
+        }
+        fn version(&self) -> &str {
+            "0"
+        }
+        fn detect(&self, _: &[u8], _: u64) -> crate::Detection {
+            crate::Detection::No
+        }
+        fn decode(&self, _: &[u8]) -> Result<crate::Decoded, crate::CodecError> {
+            Err(crate::CodecError::unsupported("test codec"))
+        }
+        fn encode(&self, _: &Value, _: &mut Vec<u8>) -> Result<(), crate::CodecError> {
+            Ok(())
+        }
+    }
+
     #[test]
     fn target_keeps_dotted_stems() {
+        let stage = ConvertStage {
+            target: &Target,
+            dry_run: true,
+            keep_source: false,
+            durability: Durability::Atomic,
+        };
         assert_eq!(
-            target_path(Path::new("/g/20250920_112934.010.json"), "bin"),
+            stage.target_path(Path::new("/g/20250920_112934.010.json")),
             Path::new("/g/20250920_112934.010.bin")
         );
         assert_eq!(
-            target_path(Path::new("IMG_0001.jpg.json"), "rkyv"),
-            Path::new("IMG_0001.jpg.rkyv")
+            stage.target_path(Path::new("IMG_0001.jpg.json")),
+            Path::new("IMG_0001.jpg.bin")
         );
     }
 }

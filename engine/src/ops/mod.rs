@@ -1,7 +1,11 @@
-//! Operations over a tree of sidecars: each walks the candidates on the current rayon pool,
-//! reads every file once, folds what it learns into a small accumulator and reduces those, so
-//! memory stays flat however large the tree. Reports list files in path order, whatever the
-//! number of workers.
+//! Operations over a tree of sidecars, as stages of one pass.
+//!
+//! A [`Plan`] lists stages (validate, convert, stats, format-stats). [`run`] walks the
+//! candidates on the current rayon pool; each file is read once, decoded once (or read in place
+//! by zero-copy formats) and flows through the stages in order; each stage folds what it learns
+//! into a small accumulator, and the accumulators are reduced, so memory stays flat however
+//! large the tree. The single commands are one-stage plans; pipelines are longer ones. Reports
+//! list files in path order, whatever the number of workers.
 
 pub mod convert;
 pub mod format_stats;
@@ -10,14 +14,20 @@ pub mod summary;
 pub mod validate;
 
 use std::cell::RefCell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::codec::{CodecError, Warning};
-use crate::discover::WalkError;
+use crate::codec::{CodecError, Detection, Warning};
+use crate::discover::{Candidate, Tree, WalkError};
 use crate::fsio;
+use crate::ops::summary::Summary;
 use crate::registry::{Identified, Registry, DETECT_BYTES};
+use crate::value::{Value, View};
 
 /// Reports progress to whoever shows it (a progress bar on a terminal, or nobody).
 pub trait Progress: Sync {
@@ -55,6 +65,16 @@ impl FileResult {
             warnings: Vec::new(),
         }
     }
+
+    fn unreadable(path: &Path, failure: &ReadFailure) -> FileResult {
+        FileResult {
+            file_path: display_path(path),
+            is_valid: false,
+            format: failure.format(),
+            error: Some(failure.to_string()),
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// Why a file could not be read as a document.
@@ -65,6 +85,8 @@ pub enum ReadFailure {
     Unrecognized,
     Codec {
         format: String,
+        /// Whether the content, not only the extension, named the format.
+        recognized: bool,
         error: CodecError,
     },
 }
@@ -121,7 +143,7 @@ pub fn with_identified<T>(
 }
 
 /// The warning for a file whose extension names another format than its content.
-pub fn mismatch_warning(path: &Path, identified: &Identified<'_>) -> Option<Warning> {
+fn mismatch_warning(path: &Path, identified: &Identified<'_>) -> Option<Warning> {
     identified.extension_mismatch.then(|| {
         let ext = path.extension().unwrap_or_default().to_string_lossy();
         Warning {
@@ -133,4 +155,405 @@ pub fn mismatch_warning(path: &Path, identified: &Identified<'_>) -> Option<Warn
             location: None,
         }
     })
+}
+
+fn recognized_by_content(identified: &Identified<'_>) -> bool {
+    identified.by_content != Detection::No
+}
+
+/// What the stages know about the file in hand.
+pub struct FileState<'a> {
+    pub path: &'a Path,
+    pub has_image: bool,
+    /// Name of the codec the file is in now (after a convert stage, the target's).
+    pub codec: String,
+    /// Display name of that format.
+    pub format: String,
+    /// The file's size in bytes now.
+    pub len: u64,
+    /// Whether the content, not only the extension, named the format.
+    pub recognized: bool,
+    /// Warnings from reading it.
+    pub warnings: Vec<Warning>,
+}
+
+/// What a stage decided about a file.
+pub enum Flow {
+    /// On to the next stage.
+    Continue,
+    /// This file goes no further.
+    SkipFile,
+    /// Stop the whole pass, for this reason.
+    Abort(String),
+}
+
+/// One stage of a pass.
+pub enum Stage<'r> {
+    Validate(validate::ValidateStage),
+    Convert(convert::ConvertStage<'r>),
+    Stats,
+    FormatStats,
+}
+
+/// The stages of a pass and which files they see.
+pub struct Plan<'r> {
+    pub stages: Vec<Stage<'r>>,
+    /// Codec names of the formats to process (by content); empty for all.
+    pub formats: Vec<String>,
+}
+
+/// A stage's report.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Section {
+    Validate(validate::ValidateReport),
+    Convert(convert::ConvertReport),
+    Stats(stats::StatsReport),
+    FormatStats(format_stats::FormatStatsReport),
+}
+
+/// Why a pass stopped early.
+#[derive(Debug, Clone, Serialize)]
+pub struct Aborted {
+    pub file_path: String,
+    pub reason: String,
+}
+
+/// What a pass found: one section per stage, in order.
+#[derive(Debug)]
+pub struct PassReport {
+    pub sections: Vec<Section>,
+    /// Candidates left out because their format is not among the plan's.
+    pub filtered_files: u64,
+    /// Candidates not reached because the pass was aborted.
+    pub not_processed: u64,
+    pub aborted: Option<Aborted>,
+    pub elapsed_seconds: f64,
+}
+
+enum Fold {
+    Validate(validate::Fold),
+    Convert(convert::Fold),
+    Stats(stats::Fold),
+    FormatStats(format_stats::Fold),
+}
+
+/// A stage's accumulator and the time spent in it.
+struct Timed {
+    fold: Fold,
+    nanos: u128,
+}
+
+#[derive(Default)]
+struct Folds {
+    stages: Vec<Timed>,
+    filtered: u64,
+    not_processed: u64,
+}
+
+impl Folds {
+    fn new(plan: &Plan<'_>) -> Folds {
+        Folds {
+            stages: plan
+                .stages
+                .iter()
+                .map(|stage| Timed {
+                    fold: match stage {
+                        Stage::Validate(_) => Fold::Validate(Default::default()),
+                        Stage::Convert(_) => Fold::Convert(Default::default()),
+                        Stage::Stats => Fold::Stats(Default::default()),
+                        Stage::FormatStats => Fold::FormatStats(Default::default()),
+                    },
+                    nanos: 0,
+                })
+                .collect(),
+            filtered: 0,
+            not_processed: 0,
+        }
+    }
+
+    fn merge(mut self, other: Folds) -> Folds {
+        if self.stages.is_empty() {
+            return other;
+        }
+        for (mine, theirs) in self.stages.iter_mut().zip(other.stages) {
+            mine.nanos += theirs.nanos;
+            mine.fold = match (
+                std::mem::replace(&mut mine.fold, Fold::Stats(Default::default())),
+                theirs.fold,
+            ) {
+                (Fold::Validate(a), Fold::Validate(b)) => Fold::Validate(a.merge(b)),
+                (Fold::Convert(a), Fold::Convert(b)) => Fold::Convert(a.merge(b)),
+                (Fold::Stats(a), Fold::Stats(b)) => Fold::Stats(a.merge(b)),
+                (Fold::FormatStats(a), Fold::FormatStats(b)) => Fold::FormatStats(a.merge(b)),
+                _ => unreachable!("folds follow the plan's stages"),
+            };
+        }
+        self.filtered += other.filtered;
+        self.not_processed += other.not_processed;
+        self
+    }
+}
+
+/// Runs `plan` over `tree`.
+pub fn run(
+    tree: &Tree,
+    registry: &Registry,
+    plan: &Plan<'_>,
+    progress: &dyn Progress,
+) -> PassReport {
+    let started = Instant::now();
+    let convert = plan.stages.iter().find_map(|s| match s {
+        Stage::Convert(c) => Some(c),
+        _ => None,
+    });
+    let removed_temporaries = convert.map_or(0, |c| c.remove_temporaries(&tree.temporaries));
+    // Sources that share a target are converted in path order by one worker.
+    let mut jobs: Vec<(PathBuf, &Candidate)> = tree
+        .candidates
+        .iter()
+        .map(|c| {
+            (
+                convert.map_or_else(|| c.path.clone(), |c2| c2.target_path(&c.path)),
+                c,
+            )
+        })
+        .collect();
+    if convert.is_some() {
+        jobs.sort_by(|a, b| (&a.0, &a.1.path).cmp(&(&b.0, &b.1.path)));
+    }
+    let groups: Vec<&[(PathBuf, &Candidate)]> = jobs.chunk_by(|a, b| a.0 == b.0).collect();
+
+    let pass = Pass {
+        registry,
+        plan,
+        stop: AtomicBool::new(false),
+        aborted: Mutex::new(None),
+    };
+    let folds = groups
+        .par_iter()
+        .fold(
+            || Folds::new(plan),
+            |mut folds, group| {
+                for (_, candidate) in group.iter() {
+                    if pass.stop.load(Ordering::Relaxed) {
+                        folds.not_processed += 1;
+                    } else {
+                        pass.process(candidate, &mut folds);
+                    }
+                    progress.advance(1);
+                }
+                folds
+            },
+        )
+        .reduce(Folds::default, Folds::merge);
+    let folds = if folds.stages.is_empty() {
+        Folds::new(plan)
+    } else {
+        folds
+    };
+    let sections = folds
+        .stages
+        .into_iter()
+        .map(|timed| {
+            let seconds = timed.nanos as f64 / 1e9;
+            match timed.fold {
+                Fold::Validate(f) => Section::Validate(f.finish(tree, seconds)),
+                Fold::Convert(f) => Section::Convert(f.finish(
+                    tree,
+                    convert.expect("a convert fold has its stage"),
+                    removed_temporaries,
+                    seconds,
+                )),
+                Fold::Stats(f) => Section::Stats(f.finish(tree, seconds)),
+                Fold::FormatStats(f) => Section::FormatStats(f.finish(registry, seconds)),
+            }
+        })
+        .collect();
+    PassReport {
+        sections,
+        filtered_files: folds.filtered,
+        not_processed: folds.not_processed,
+        aborted: pass.aborted.into_inner().unwrap_or_else(|e| e.into_inner()),
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+struct Pass<'p, 'r> {
+    registry: &'p Registry,
+    plan: &'p Plan<'r>,
+    stop: AtomicBool,
+    aborted: Mutex<Option<Aborted>>,
+}
+
+/// How far a file went.
+enum Reached {
+    Done,
+    Filtered,
+    Aborted(String),
+}
+
+impl Pass<'_, '_> {
+    fn needs_document(&self, candidate: &Candidate) -> bool {
+        // Only format counts of paired files can do without reading the document.
+        !candidate.has_image
+            || self
+                .plan
+                .stages
+                .iter()
+                .any(|s| !matches!(s, Stage::FormatStats))
+    }
+
+    fn needs_value(&self) -> bool {
+        self.plan
+            .stages
+            .iter()
+            .any(|s| matches!(s, Stage::Convert(_)))
+    }
+
+    fn process(&self, candidate: &Candidate, folds: &mut Folds) {
+        let path = candidate.path.as_path();
+        let outcome = with_identified(self.registry, path, |identified, bytes| {
+            let codec = identified.codec;
+            if !self.plan.formats.is_empty() && !self.plan.formats.iter().any(|f| f == codec.name())
+            {
+                return Ok(Reached::Filtered);
+            }
+            let mut state = FileState {
+                path,
+                has_image: candidate.has_image,
+                codec: codec.name().to_owned(),
+                format: codec.display_name().to_owned(),
+                len: bytes.len() as u64,
+                recognized: recognized_by_content(&identified),
+                warnings: mismatch_warning(path, &identified).into_iter().collect(),
+            };
+            let failure = |error| ReadFailure::Codec {
+                format: codec.display_name().to_owned(),
+                recognized: recognized_by_content(&identified),
+                error,
+            };
+            if !self.needs_document(candidate) {
+                return Ok(self.stages(&mut state, None, None, folds));
+            }
+            if self.needs_value() {
+                let decoded = codec.decode(bytes).map_err(failure)?;
+                state.warnings.extend(decoded.warnings);
+                let value = decoded.value;
+                return Ok(self.stages(&mut state, Some(value.view()), Some(&value), folds));
+            }
+            let mut reached = Reached::Done;
+            codec
+                .inspect(bytes, &mut |view, warnings| {
+                    state.warnings.extend_from_slice(warnings);
+                    reached = self.stages(&mut state, Some(view), None, folds);
+                })
+                .map_err(failure)?;
+            Ok(reached)
+        });
+        let reached = match outcome {
+            Ok(reached) => reached,
+            Err(failure) => self.unreadable(candidate, &failure, folds),
+        };
+        match reached {
+            Reached::Done => {}
+            Reached::Filtered => folds.filtered += 1,
+            Reached::Aborted(reason) => {
+                self.stop.store(true, Ordering::Relaxed);
+                let mut aborted = self.aborted.lock().unwrap_or_else(|e| e.into_inner());
+                aborted.get_or_insert(Aborted {
+                    file_path: display_path(path),
+                    reason,
+                });
+            }
+        }
+    }
+
+    /// Runs the stages on one readable file.
+    fn stages(
+        &self,
+        state: &mut FileState<'_>,
+        view: Option<View<'_>>,
+        value: Option<&Value>,
+        folds: &mut Folds,
+    ) -> Reached {
+        let summary = view.map(Summary::of);
+        let sidecar = state.has_image || summary.as_ref().is_some_and(|s| s.has_sidecar_marks);
+        for (stage, timed) in self.plan.stages.iter().zip(folds.stages.iter_mut()) {
+            let started = Instant::now();
+            let flow = match (stage, &mut timed.fold) {
+                (_, fold) if !sidecar => {
+                    fold.directory_file(state.path);
+                    Flow::Continue
+                }
+                (Stage::Validate(stage), Fold::Validate(fold)) => {
+                    stage.apply(fold, state, view.expect("validation reads the document"))
+                }
+                (Stage::Convert(stage), Fold::Convert(fold)) => stage.apply(
+                    fold,
+                    state,
+                    value.expect("conversion decodes the document"),
+                    self.registry,
+                ),
+                (Stage::Stats, Fold::Stats(fold)) => {
+                    fold.add(
+                        state,
+                        summary.as_ref().expect("statistics read the document"),
+                    );
+                    Flow::Continue
+                }
+                (Stage::FormatStats, Fold::FormatStats(fold)) => {
+                    fold.add(state);
+                    Flow::Continue
+                }
+                _ => unreachable!("folds follow the plan's stages"),
+            };
+            timed.nanos += started.elapsed().as_nanos();
+            match flow {
+                Flow::Continue => {}
+                Flow::SkipFile => return Reached::Done,
+                Flow::Abort(reason) => return Reached::Aborted(reason),
+            }
+        }
+        Reached::Done
+    }
+
+    /// Every stage records a file that could not be read, in its own terms.
+    fn unreadable(
+        &self,
+        candidate: &Candidate,
+        failure: &ReadFailure,
+        folds: &mut Folds,
+    ) -> Reached {
+        let mut abort = None;
+        for (stage, timed) in self.plan.stages.iter().zip(folds.stages.iter_mut()) {
+            match (&mut timed.fold, stage) {
+                (Fold::Validate(fold), Stage::Validate(stage)) => {
+                    fold.unreadable(&candidate.path, failure);
+                    if stage.on_error == validate::OnError::Abort {
+                        abort.get_or_insert_with(|| format!("cannot read the file: {failure}"));
+                    }
+                }
+                (Fold::Convert(fold), _) => fold.unreadable(&candidate.path, failure),
+                (Fold::Stats(fold), _) => fold.unreadable(candidate, failure),
+                (Fold::FormatStats(fold), _) => fold.unreadable(failure),
+                _ => unreachable!("folds follow the plan's stages"),
+            }
+            if abort.is_some() {
+                break;
+            }
+        }
+        abort.map_or(Reached::Done, Reached::Aborted)
+    }
+}
+
+impl Fold {
+    fn directory_file(&mut self, path: &Path) {
+        match self {
+            Fold::Validate(f) => f.directory_files.push(display_path(path)),
+            Fold::Convert(f) => f.directory_file(path),
+            Fold::Stats(f) => f.directory_files.push(display_path(path)),
+            Fold::FormatStats(f) => f.directory_files.push(display_path(path)),
+        }
+    }
 }

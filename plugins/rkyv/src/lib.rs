@@ -104,17 +104,12 @@ impl Codec for RkyvCodec {
         })
     }
 
-    fn check(&self, bytes: &[u8]) -> Result<Vec<Warning>, CodecError> {
-        self.with_archive(bytes, |_| Vec::new())
-    }
-
     fn inspect(
         &self,
         bytes: &[u8],
-        visit: &mut dyn FnMut(View<'_>),
-    ) -> Result<Vec<Warning>, CodecError> {
-        self.with_archive(bytes, |root| visit(root.view()))?;
-        Ok(Vec::new())
+        visit: &mut dyn FnMut(View<'_>, &[Warning]),
+    ) -> Result<(), CodecError> {
+        self.with_archive(bytes, |root| visit(root.view(), &[]))
     }
 
     fn encode(&self, value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
