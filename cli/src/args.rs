@@ -8,9 +8,10 @@ use clap::{Args, Parser, Subcommand};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  the command ran (even if it found invalid files)
-  1  with --strict: some file was invalid, unreadable, failed or in conflict
-  2  usage error, --input missing or unreadable, or the report could not be written
-     (the message on stderr names the path)
+  1  with --strict: some file was invalid, unreadable, failed or in conflict;
+     a pipeline was aborted; `pipelines check` found problems
+  2  usage error, --input missing or unreadable, a pipeline that fails its check,
+     or the report could not be written (the message on stderr names the path)
 
 stdout carries one JSON document; stderr stays quiet unless RUST_LOG asks for logs
 (a progress bar is drawn on stderr only when it is a terminal).";
@@ -40,6 +41,72 @@ pub enum Command {
     FormatStats(CommonArgs),
     /// List the codecs and validators, built in or loaded from plugin libraries
     Plugins(PluginsArgs),
+    /// Run a pipeline (a name or a TOML file): every stage in one pass over the tree
+    Run(RunArgs),
+    /// List the pipelines that `run` finds, or check a pipeline file
+    Pipelines(PipelinesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A pipeline name (looked up in ./pipelines/, the user's config directory, then the
+    /// built-in ones) or the path of a pipeline file
+    #[arg(value_name = "NAME|FILE")]
+    pub pipeline: String,
+
+    /// Directory to walk; overrides the pipeline's [input] root
+    #[arg(long, short = 'i', value_name = "DIR")]
+    pub input: Option<PathBuf>,
+
+    /// Where the JSON report goes (- for stdout); overrides the pipeline's `report`
+    #[arg(long, short = 'o', value_name = "-|FILE")]
+    pub output: Option<String>,
+
+    /// Report what the convert stage would do; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Worker threads; overrides the pipeline's `workers` [default: number of CPUs]
+    #[arg(long, short = 'w', value_name = "N")]
+    pub workers: Option<usize>,
+
+    /// Exit with 1 when any stage found a file invalid, unreadable, failed or in conflict
+    #[arg(long)]
+    pub strict: bool,
+
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PipelinesArgs {
+    #[command(subcommand)]
+    pub action: PipelinesAction,
+
+    /// Where the JSON report goes: - for stdout, or a file (written atomically)
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "-|FILE",
+        default_value = "-",
+        global = true
+    )]
+    pub output: String,
+
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PipelinesAction {
+    /// Every pipeline found, where it comes from, and its description
+    List,
+    /// Report every problem of a pipeline file, each with file:line:column and a hint
+    Check {
+        /// The pipeline file (or name) to check
+        #[arg(value_name = "FILE")]
+        file: String,
+    },
 }
 
 /// Where plugin libraries come from, on every command.

@@ -49,7 +49,23 @@ pub struct Config {
 
 impl Config {
     pub fn from_args(args: &CommonArgs) -> Result<Config, UsageError> {
-        let input = args.input.clone();
+        Config::new(
+            args.input.clone(),
+            args.workers,
+            Output::parse(&args.output),
+            args.strict,
+            plugin_dirs(&args.plugins),
+        )
+    }
+
+    /// Checks the input (it exists and can be read) and the worker count.
+    pub fn new(
+        input: PathBuf,
+        workers: Option<usize>,
+        output: Output,
+        strict: bool,
+        plugin_dirs: Vec<PathBuf>,
+    ) -> Result<Config, UsageError> {
         match std::fs::metadata(&input) {
             Ok(meta) if meta.is_dir() => {
                 std::fs::read_dir(&input).map_err(|e| {
@@ -75,7 +91,7 @@ impl Config {
                 )))
             }
         }
-        let workers = match args.workers {
+        let workers = match workers {
             None => std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
             Some(n) => NonZeroUsize::new(n)
                 .filter(|n| n.get() <= 1024)
@@ -84,9 +100,9 @@ impl Config {
         Ok(Config {
             input,
             workers,
-            output: Output::parse(&args.output),
-            strict: args.strict,
-            plugin_dirs: plugin_dirs(&args.plugins),
+            output,
+            strict,
+            plugin_dirs,
         })
     }
 

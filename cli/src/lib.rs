@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod config;
 mod exit;
+mod pipelines;
 mod plugins;
 mod run;
 
@@ -43,6 +44,8 @@ pub fn main() -> ExitCode {
         Command::Convert(args) => commands::convert::run(args),
         Command::FormatStats(args) => commands::format_stats::run(args),
         Command::Plugins(args) => commands::plugins::run(args),
+        Command::Run(args) => commands::run::run(args),
+        Command::Pipelines(args) => commands::pipelines::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -12,6 +12,7 @@ pub mod discover;
 pub mod frame;
 pub mod fsio;
 pub mod ops;
+pub mod pipeline;
 pub mod registry;
 pub mod validator;
 pub mod value;

@@ -74,8 +74,14 @@ pub trait Validator: Send + Sync {
     fn description(&self) -> &str;
 
     /// Checks the options (a JSON object, `{}` when none were given) and prepares the check.
-    /// The error says what is wrong with the options.
-    fn configure(&self, options: &serde_json::Value) -> Result<Box<dyn Check>, String>;
+    /// Relative paths in options are resolved against `base_dir` (the working directory on the
+    /// command line, the pipeline file's directory in pipelines). The error says what is wrong
+    /// with the options.
+    fn configure(
+        &self,
+        options: &serde_json::Value,
+        base_dir: &Path,
+    ) -> Result<Box<dyn Check>, String>;
 }
 
 /// A configured validator, run on every document.

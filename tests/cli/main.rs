@@ -4,6 +4,7 @@
 
 mod guide;
 mod harness;
+mod pipelines;
 mod plugins;
 
 use std::ffi::OsStr;

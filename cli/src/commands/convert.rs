@@ -12,12 +12,12 @@ use crate::run::Run;
 pub fn run(args: &ConvertArgs) -> anyhow::Result<Exit> {
     let run = Run::new(Config::from_args(&args.common)?);
     let target = run
-        .registry
+        .registry()
         .by_name(&args.format)
         .filter(|codec| codec.can_encode())
         .ok_or_else(|| {
             let writable: Vec<&str> = run
-                .registry
+                .registry()
                 .codecs()
                 .filter(|c| c.can_encode())
                 .map(|c| c.name())

@@ -2,6 +2,8 @@
 
 pub mod convert;
 pub mod format_stats;
+pub mod pipelines;
 pub mod plugins;
+pub mod run;
 pub mod stats;
 pub mod validate;

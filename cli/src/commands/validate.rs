@@ -1,5 +1,7 @@
 //! `validate`: see `sidecar_engine::ops::validate`.
 
+use std::path::Path;
+
 use sidecar_engine::ops::validate::{NamedCheck, ValidateStage};
 use sidecar_engine::ops::{Section, Stage};
 use sidecar_engine::Registry;
@@ -14,7 +16,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
     let run = Run::new(Config::from_args(&args.common)?);
     let stage = ValidateStage {
         all_results: args.all_results,
-        checks: checks(&run.registry, &args.validators, &args.options)?,
+        checks: checks(run.registry(), &args.validators, &args.options)?,
         on_error: Default::default(),
     };
     let Section::Validate(report) = run.single_stage(Stage::Validate(stage))? else {
@@ -74,7 +76,7 @@ pub fn checks(
                 .cloned()
                 .unwrap_or_else(|| serde_json::json!({}));
             let check = validator
-                .configure(&options)
+                .configure(&options, Path::new("."))
                 .map_err(|e| UsageError(format!("validator `{name}`: {e}")))?;
             Ok(NamedCheck {
                 name: validator.name().to_owned(),

@@ -267,7 +267,9 @@ impl Validator for DynValidator {
     fn description(&self) -> &str {
         &self.description
     }
-    fn configure(&self, options: &serde_json::Value) -> Result<Box<dyn Check>, String> {
+    /// Plugins see their options as written: paths in them are relative to the working
+    /// directory.
+    fn configure(&self, options: &serde_json::Value, _: &Path) -> Result<Box<dyn Check>, String> {
         let options = options.to_string();
         match self.inner.check_options(RStr::from_str(&options)) {
             RResult::ROk(()) => Ok(Box::new(DynCheck {

@@ -1,5 +1,7 @@
 //! `image-present`: the sidecar's image (same stem, any image extension) sits beside it.
 
+use std::path::Path;
+
 use sidecar_engine::{Check, FileContext, Finding, Validator, View};
 
 pub struct ImagePresent;
@@ -14,7 +16,7 @@ impl Validator for ImagePresent {
     fn description(&self) -> &str {
         "an image with the sidecar's stem sits beside it"
     }
-    fn configure(&self, options: &serde_json::Value) -> Result<Box<dyn Check>, String> {
+    fn configure(&self, options: &serde_json::Value, _: &Path) -> Result<Box<dyn Check>, String> {
         crate::no_options(self.name(), options)?;
         Ok(Box::new(ImagePresent))
     }

@@ -1,6 +1,6 @@
 //! `json-schema`: each sidecar matches a JSON Schema. Option `schema`: the path of the schema
-//! file (relative paths are resolved from the working directory, or from the pipeline file's
-//! directory in pipelines). The schema is read and compiled once, when the run starts.
+//! file (a relative path is resolved from the working directory on the command line, from the
+//! pipeline file's directory in pipelines). The schema is read and compiled once, when the run starts.
 //!
 //! Documents are handed to the schema as standard JSON: `NaN` and the infinities, which JSON
 //! Schema cannot describe, are seen as `null`.
@@ -22,7 +22,11 @@ impl Validator for JsonSchema {
     fn description(&self) -> &str {
         "each sidecar matches the JSON Schema file given as option `schema`"
     }
-    fn configure(&self, options: &serde_json::Value) -> Result<Box<dyn Check>, String> {
+    fn configure(
+        &self,
+        options: &serde_json::Value,
+        base_dir: &Path,
+    ) -> Result<Box<dyn Check>, String> {
         let path = options
             .get("schema")
             .and_then(serde_json::Value::as_str)
@@ -33,8 +37,9 @@ impl Validator for JsonSchema {
         {
             return Err(format!("`json-schema` has no option `{unknown}`"));
         }
-        let text = std::fs::read(Path::new(path))
-            .map_err(|e| format!("cannot read the schema {path}: {e}"))?;
+        let file = base_dir.join(path);
+        let text = std::fs::read(&file)
+            .map_err(|e| format!("cannot read the schema {}: {e}", file.display()))?;
         let schema: serde_json::Value = serde_json::from_slice(&text)
             .map_err(|e| format!("the schema {path} is not JSON: {e}"))?;
         let validator = jsonschema::validator_for(&schema)
@@ -98,7 +103,7 @@ mod tests {
         )
         .unwrap();
         let check = JsonSchema
-            .configure(&serde_json::json!({"schema": schema.to_str().unwrap()}))
+            .configure(&serde_json::json!({"schema": "schema.json"}), &dir)
             .unwrap();
         let doc: Map = [("score".to_owned(), Value::Float(2.5))]
             .into_iter()
@@ -120,7 +125,12 @@ mod tests {
 
     #[test]
     fn options_are_checked() {
-        let error = |options| JsonSchema.configure(&options).err().unwrap();
+        let error = |options| {
+            JsonSchema
+                .configure(&options, Path::new("."))
+                .err()
+                .unwrap()
+        };
         assert!(error(serde_json::json!({})).contains("needs the option"));
         assert!(
             error(serde_json::json!({"schema": "/no/such/schema.json"})).contains("cannot read")

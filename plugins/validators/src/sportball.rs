@@ -10,6 +10,8 @@
 //! `last_updated`, `metadata.extraction_timestamp`) parse as ISO 8601. Sections and keys that
 //! are absent are not required.
 
+use std::path::Path;
+
 use chrono::{DateTime, NaiveDateTime};
 use sidecar_engine::{Check, FileContext, Finding, Validator, View};
 
@@ -28,7 +30,7 @@ impl Validator for Sportball {
     fn description(&self) -> &str {
         "face and object detections are coherent: ratios and confidences in [0, 1], one embedding length, counts match, timestamps parse"
     }
-    fn configure(&self, options: &serde_json::Value) -> Result<Box<dyn Check>, String> {
+    fn configure(&self, options: &serde_json::Value, _: &Path) -> Result<Box<dyn Check>, String> {
         crate::no_options(self.name(), options)?;
         Ok(Box::new(Sportball))
     }

@@ -2,6 +2,8 @@
 //! fails it is invalid whatever else is asked, so this check itself finds nothing; it exists so
 //! that "decodes, nothing more" can be asked for by name.
 
+use std::path::Path;
+
 use sidecar_engine::{Check, FileContext, Finding, Validator, View};
 
 pub struct WellFormed;
@@ -16,7 +18,7 @@ impl Validator for WellFormed {
     fn description(&self) -> &str {
         "the file decodes in its format (always checked)"
     }
-    fn configure(&self, options: &serde_json::Value) -> Result<Box<dyn Check>, String> {
+    fn configure(&self, options: &serde_json::Value, _: &Path) -> Result<Box<dyn Check>, String> {
         crate::no_options(self.name(), options)?;
         Ok(Box::new(WellFormed))
     }

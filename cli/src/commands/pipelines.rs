@@ -1,0 +1,77 @@
+//! `pipelines list` and `pipelines check FILE`.
+
+use serde::Serialize;
+use sidecar_engine::pipeline::diagnostic::Located;
+
+use crate::args::{PipelinesAction, PipelinesArgs};
+use crate::config::{plugin_dirs, Output};
+use crate::exit::Exit;
+use crate::pipelines;
+use crate::run;
+
+#[derive(Serialize)]
+struct ListReport {
+    pipelines: Vec<pipelines::Listed>,
+}
+
+#[derive(Serialize)]
+struct CheckReport {
+    file: String,
+    valid: bool,
+    /// Stage names, in order, when the file is valid.
+    stages: Vec<String>,
+    errors: Vec<Located>,
+}
+
+pub fn run(args: &PipelinesArgs) -> anyhow::Result<Exit> {
+    let output = Output::parse(&args.output);
+    match &args.action {
+        PipelinesAction::List => {
+            run::emit(
+                &ListReport {
+                    pipelines: pipelines::list(),
+                },
+                &output,
+            )?;
+            Ok(Exit::Success)
+        }
+        PipelinesAction::Check { file } => {
+            let found = pipelines::find(file)?;
+            let checked =
+                super::run::check(&found, &plugin_dirs(&args.plugins), false, |checked, _| {
+                    checked
+                        .resolved
+                        .stages
+                        .iter()
+                        .map(|(name, _)| name.clone())
+                        .collect::<Vec<String>>()
+                });
+            let report = match &checked {
+                Ok(stages) => CheckReport {
+                    file: found.source.clone(),
+                    valid: true,
+                    stages: stages.clone(),
+                    errors: Vec::new(),
+                },
+                Err(diagnostics) => {
+                    super::run::print_diagnostics(&found, diagnostics);
+                    CheckReport {
+                        file: found.source.clone(),
+                        valid: false,
+                        stages: Vec::new(),
+                        errors: diagnostics
+                            .iter()
+                            .map(|d| d.locate(&found.source, &found.text))
+                            .collect(),
+                    }
+                }
+            };
+            run::emit(&report, &output)?;
+            Ok(if report.valid {
+                Exit::Success
+            } else {
+                Exit::Findings
+            })
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! A pipeline file read into a [`Spec`]: every key checked, every problem collected (not only
+//! the first), each at its place in the file. Names that only a registry can judge (formats,
+//! validators) are kept with their spans for [`super::resolve`].
+
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use crate::ops::validate::OnError;
+use crate::pipeline::diagnostic::{did_you_mean, Diagnostic};
+
+/// A string as written, with where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub value: String,
+    pub span: Range<usize>,
+}
+
+/// The `[input]` table.
+#[derive(Debug, Default)]
+pub struct InputSpec {
+    pub root: Option<String>,
+    pub include: Vec<Named>,
+    pub exclude: Vec<Named>,
+    /// Codec names: only files whose content is in one of these formats go through.
+    pub formats: Vec<Named>,
+}
+
+/// Options for one validator of a validate stage.
+#[derive(Debug)]
+pub struct ValidatorOptions {
+    pub validator: Named,
+    pub options: serde_json::Value,
+}
+
+#[derive(Debug)]
+pub enum KindSpec {
+    Validate {
+        /// `None`: the default set.
+        validators: Option<Vec<Named>>,
+        on_error: OnError,
+        options: Vec<ValidatorOptions>,
+    },
+    Convert {
+        to: Named,
+        keep_source: bool,
+        fsync: bool,
+    },
+    Stats,
+    FormatStats,
+}
+
+#[derive(Debug)]
+pub struct StageSpec {
+    /// The stage's key in the report: its `name`, or its kind.
+    pub name: String,
+    pub kind: KindSpec,
+    pub span: Range<usize>,
+}
+
+/// A pipeline file, checked for everything that needs no registry.
+#[derive(Debug, Default)]
+pub struct Spec {
+    pub description: String,
+    pub input: InputSpec,
+    pub workers: Option<usize>,
+    /// Relative to the pipeline file's directory.
+    pub plugin_dirs: Vec<String>,
+    /// `-` or a path relative to the pipeline file's directory.
+    pub report: Option<String>,
+    pub stages: Vec<StageSpec>,
+}
+
+pub const STAGE_KINDS: &[&str] = &["validate", "convert", "stats", "format-stats"];
+const TOP_KEYS: &[&str] = &[
+    "description",
+    "input",
+    "stage",
+    "workers",
+    "plugin_dirs",
+    "report",
+];
+const INPUT_KEYS: &[&str] = &["root", "include", "exclude", "formats"];
+const ON_ERROR: &[&str] = &["skip-file", "abort"];
+
+fn stage_keys(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "validate" => &["kind", "name", "validators", "on_error", "options"],
+        "convert" => &["kind", "name", "to", "keep_source", "fsync"],
+        _ => &["kind", "name"],
+    }
+}
+
+/// Reads a pipeline file. Returns the spec (as far as it could be read) and every problem.
+pub fn parse(text: &str) -> (Spec, Vec<Diagnostic>) {
+    let (document, errors) = DeTable::parse_recoverable(text);
+    let mut reader = Reader {
+        diagnostics: errors
+            .iter()
+            .map(|e| {
+                Diagnostic::new(
+                    e.span().unwrap_or(0..0),
+                    format!("TOML syntax: {}", e.message()),
+                )
+                .hint("see https://toml.io for the syntax")
+            })
+            .collect(),
+    };
+    let spec = reader.document(document.get_ref());
+    let mut diagnostics = reader.diagnostics;
+    diagnostics.sort_by_key(|d| d.span.start);
+    (spec, diagnostics)
+}
+
+struct Reader {
+    diagnostics: Vec<Diagnostic>,
+}
+
+type Entry<'t, 'i> = (
+    &'t Spanned<std::borrow::Cow<'i, str>>,
+    &'t Spanned<DeValue<'i>>,
+);
+
+impl Reader {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
+        self.diagnostics.push(Diagnostic::new(span, message));
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    fn unknown_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], context: &str) {
+        for (key, _) in table.iter() {
+            if !allowed.contains(&key.get_ref().as_ref()) {
+                let hint = did_you_mean(key.get_ref(), allowed.iter().copied())
+                    .unwrap_or_else(|| format!("{context} takes: {}", allowed.join(", ")));
+                self.error(
+                    key.span(),
+                    format!("unknown key `{}` in {context}", key.get_ref()),
+                )
+                .hint = Some(hint);
+            }
+        }
+    }
+
+    fn find<'t, 'i>(table: &'t DeTable<'i>, key: &str) -> Option<Entry<'t, 'i>> {
+        table.iter().find(|(k, _)| k.get_ref() == key)
+    }
+
+    fn string(&mut self, value: &Spanned<DeValue<'_>>, what: &str) -> Option<Named> {
+        match value.get_ref() {
+            DeValue::String(s) => Some(Named {
+                value: s.to_string(),
+                span: value.span(),
+            }),
+            other => {
+                self.error(
+                    value.span(),
+                    format!("`{what}` must be a string, not {}", other.type_str()),
+                );
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, value: &Spanned<DeValue<'_>>, what: &str) -> Vec<Named> {
+        match value.get_ref() {
+            DeValue::Array(items) => items
+                .iter()
+                .filter_map(|item| self.string(item, &format!("{what}[…]")))
+                .collect(),
+            other => {
+                self.error(
+                    value.span(),
+                    format!(
+                        "`{what}` must be a list of strings, not {}",
+                        other.type_str()
+                    ),
+                )
+                .hint = Some(format!("{what} = [\"…\"]"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn boolean(&mut self, value: &Spanned<DeValue<'_>>, what: &str) -> bool {
+        match value.get_ref() {
+            DeValue::Boolean(b) => *b,
+            other => {
+                self.error(
+                    value.span(),
+                    format!("`{what}` must be true or false, not {}", other.type_str()),
+                );
+                false
+            }
+        }
+    }
+
+    fn document(&mut self, root: &DeTable<'_>) -> Spec {
+        // Only TOML syntax errors are known yet.
+        let syntax_broken = !self.diagnostics.is_empty();
+        self.unknown_keys(root, TOP_KEYS, "the pipeline");
+        let mut spec = Spec::default();
+        if let Some((_, v)) = Self::find(root, "description") {
+            spec.description = self
+                .string(v, "description")
+                .map(|n| n.value)
+                .unwrap_or_default();
+        }
+        if let Some((_, v)) = Self::find(root, "workers") {
+            spec.workers = match v.get_ref() {
+                DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
+                    Ok(n @ 1..=1024) => Some(n as usize),
+                    _ => {
+                        self.error(v.span(), "`workers` must be from 1 to 1024");
+                        None
+                    }
+                },
+                other => {
+                    self.error(
+                        v.span(),
+                        format!("`workers` must be an integer, not {}", other.type_str()),
+                    );
+                    None
+                }
+            };
+        }
+        if let Some((_, v)) = Self::find(root, "plugin_dirs") {
+            spec.plugin_dirs = self
+                .strings(v, "plugin_dirs")
+                .into_iter()
+                .map(|n| n.value)
+                .collect();
+        }
+        if let Some((_, v)) = Self::find(root, "report") {
+            spec.report = self.string(v, "report").map(|n| n.value);
+        }
+        if let Some((_, v)) = Self::find(root, "input") {
+            match v.get_ref() {
+                DeValue::Table(input) => spec.input = self.input(input),
+                other => {
+                    self.error(
+                        v.span(),
+                        format!("`input` must be a table, not {}", other.type_str()),
+                    )
+                    .hint =
+                        Some("write it as [input] with include = [...] and exclude = [...]".into());
+                }
+            }
+        }
+        match Self::find(root, "stage") {
+            // A broken file may have lost its stages to the syntax error; say that once.
+            None if syntax_broken => {}
+            None => {
+                self.error(0..0, "a pipeline needs at least one [[stage]]")
+                    .hint = Some("add a stage: [[stage]] with kind = \"validate\"".into());
+            }
+            Some((key, v)) => match v.get_ref() {
+                DeValue::Array(stages) if !stages.is_empty() => {
+                    for stage in stages.iter() {
+                        if let Some(stage) = self.stage(stage) {
+                            spec.stages.push(stage);
+                        }
+                    }
+                }
+                _ => {
+                    self.error(key.span(), "`stage` must be a list of tables")
+                        .hint = Some("write each stage as [[stage]] followed by its keys".into());
+                }
+            },
+        }
+        self.check_stages(&spec.stages);
+        spec
+    }
+
+    fn input(&mut self, table: &DeTable<'_>) -> InputSpec {
+        self.unknown_keys(table, INPUT_KEYS, "[input]");
+        let mut input = InputSpec::default();
+        if let Some((_, v)) = Self::find(table, "root") {
+            input.root = self.string(v, "input.root").map(|n| n.value);
+        }
+        if let Some((_, v)) = Self::find(table, "include") {
+            input.include = self.strings(v, "input.include");
+        }
+        if let Some((_, v)) = Self::find(table, "exclude") {
+            input.exclude = self.strings(v, "input.exclude");
+        }
+        if let Some((_, v)) = Self::find(table, "formats") {
+            input.formats = self.strings(v, "input.formats");
+        }
+        input
+    }
+
+    fn stage(&mut self, value: &Spanned<DeValue<'_>>) -> Option<StageSpec> {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.error(value.span(), "each stage must be a table");
+            return None;
+        };
+        let Some((kind_key, kind_value)) = Self::find(table, "kind") else {
+            self.error(value.span(), "a stage needs a `kind`").hint =
+                Some(format!("kind = one of {}", STAGE_KINDS.join(", ")));
+            return None;
+        };
+        let kind = self.string(kind_value, "kind")?;
+        if !STAGE_KINDS.contains(&kind.value.as_str()) {
+            let hint = did_you_mean(&kind.value, STAGE_KINDS.iter().copied())
+                .unwrap_or_else(|| format!("kinds: {}", STAGE_KINDS.join(", ")));
+            self.error(kind.span, format!("unknown stage kind `{}`", kind.value))
+                .hint = Some(hint);
+            return None;
+        }
+        self.unknown_keys(
+            table,
+            stage_keys(&kind.value),
+            &format!("a {} stage", kind.value),
+        );
+        let name = match Self::find(table, "name") {
+            Some((_, v)) => self
+                .string(v, "name")
+                .map_or(kind.value.clone(), |n| n.value),
+            None => kind.value.clone(),
+        };
+        let kind_spec = match kind.value.as_str() {
+            "validate" => self.validate(table),
+            "convert" => {
+                let to = match Self::find(table, "to") {
+                    Some((_, v)) => self.string(v, "to")?,
+                    None => {
+                        self.error(
+                            kind_key.span().start..kind_value.span().end,
+                            "a convert stage needs `to`, the target format",
+                        )
+                        .hint = Some(
+                            "add to = \"bin\" (or \"rkyv\", \"json\", or a plugin's format)".into(),
+                        );
+                        return None;
+                    }
+                };
+                let flag = |reader: &mut Reader, key: &str| {
+                    Self::find(table, key).is_some_and(|(_, v)| reader.boolean(v, key))
+                };
+                KindSpec::Convert {
+                    to,
+                    keep_source: flag(self, "keep_source"),
+                    fsync: flag(self, "fsync"),
+                }
+            }
+            "stats" => KindSpec::Stats,
+            _ => KindSpec::FormatStats,
+        };
+        Some(StageSpec {
+            name,
+            kind: kind_spec,
+            span: kind_value.span(),
+        })
+    }
+
+    fn validate(&mut self, table: &DeTable<'_>) -> KindSpec {
+        let validators =
+            Self::find(table, "validators").map(|(_, v)| self.strings(v, "validators"));
+        let on_error = match Self::find(table, "on_error") {
+            None => OnError::SkipFile,
+            Some((_, v)) => match self.string(v, "on_error") {
+                Some(n) if n.value == "skip-file" => OnError::SkipFile,
+                Some(n) if n.value == "abort" => OnError::Abort,
+                Some(n) => {
+                    let hint = did_you_mean(&n.value, ON_ERROR.iter().copied())
+                        .unwrap_or_else(|| "on_error = \"skip-file\" or \"abort\"".into());
+                    self.error(n.span, format!("unknown on_error `{}`", n.value))
+                        .hint = Some(hint);
+                    OnError::SkipFile
+                }
+                None => OnError::SkipFile,
+            },
+        };
+        let mut options = Vec::new();
+        if let Some((_, v)) = Self::find(table, "options") {
+            match v.get_ref() {
+                DeValue::Table(per_validator) => {
+                    for (name, value) in per_validator.iter() {
+                        if !matches!(value.get_ref(), DeValue::Table(_)) {
+                            self.error(
+                                value.span(),
+                                format!("options of `{}` must be a table", name.get_ref()),
+                            )
+                            .hint = Some(format!(
+                                "[stage.options.{}] followed by its keys",
+                                name.get_ref()
+                            ));
+                            continue;
+                        }
+                        options.push(ValidatorOptions {
+                            validator: Named {
+                                value: name.get_ref().to_string(),
+                                span: name.span(),
+                            },
+                            options: to_json(value.get_ref()),
+                        });
+                    }
+                }
+                other => {
+                    self.error(
+                        v.span(),
+                        format!("`options` must be a table, not {}", other.type_str()),
+                    )
+                    .hint = Some("[stage.options.VALIDATOR] followed by its keys".into());
+                }
+            }
+        }
+        KindSpec::Validate {
+            validators,
+            on_error,
+            options,
+        }
+    }
+
+    /// Stage names are keys of the report: they must be unique. One conversion per pass.
+    fn check_stages(&mut self, stages: &[StageSpec]) {
+        for (i, stage) in stages.iter().enumerate() {
+            if stages[..i].iter().any(|s| s.name == stage.name) {
+                self.error(
+                    stage.span.clone(),
+                    format!("two stages are named `{}`", stage.name),
+                )
+                .hint = Some("give one of them a distinct name = \"…\"".into());
+            }
+        }
+        let converts: Vec<&StageSpec> = stages
+            .iter()
+            .filter(|s| matches!(s.kind, KindSpec::Convert { .. }))
+            .collect();
+        for extra in converts.iter().skip(1) {
+            self.error(
+                extra.span.clone(),
+                "a pipeline converts once: only one convert stage",
+            )
+            .hint = Some("split it into two pipelines".into());
+        }
+    }
+}
+
+/// A TOML value as JSON, for validator options.
+fn to_json(value: &DeValue<'_>) -> serde_json::Value {
+    match value {
+        DeValue::String(s) => serde_json::Value::String(s.to_string()),
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).map_or_else(
+            |_| serde_json::Value::String(i.to_string()),
+            serde_json::Value::from,
+        ),
+        DeValue::Float(x) => x
+            .as_str()
+            .replace('_', "")
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        DeValue::Boolean(b) => serde_json::Value::Bool(*b),
+        DeValue::Datetime(d) => serde_json::Value::String(d.to_string()),
+        DeValue::Array(items) => items.iter().map(|v| to_json(v.get_ref())).collect(),
+        DeValue::Table(table) => serde_json::Value::Object(
+            table
+                .iter()
+                .map(|(k, v)| (k.get_ref().to_string(), to_json(v.get_ref())))
+                .collect(),
+        ),
+    }
+}

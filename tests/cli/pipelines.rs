@@ -1,0 +1,447 @@
+//! Pipelines: lookup from any directory, one pass with the single commands' field names, the
+//! skip-file and abort rules, input selection, and broken files reported line by line.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value as Json;
+
+use crate::harness::{data, parse, result_for, without_timings, Tree, BIN};
+
+/// Runs the binary in `cwd` with a config home of our choosing, expecting `code`.
+fn run_in(cwd: &Path, config_home: &Path, args: &[&str], code: i32) -> (Json, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .env("XDG_CONFIG_HOME", config_home)
+        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    let json = if out.stdout.is_empty() {
+        Json::Null
+    } else {
+        parse(&out.stdout)
+    };
+    (json, stderr)
+}
+
+fn without_stage_timing(mut section: Json) -> Json {
+    let map = section.as_object_mut().unwrap();
+    map.remove("elapsed_seconds");
+    map.remove("kind");
+    section
+}
+
+#[test]
+fn pipelines_are_found_from_any_directory_in_order() {
+    let cwd = Tree::new();
+    let config = Tree::new();
+    let (list, _) = run_in(cwd.path(), config.path(), &["pipelines", "list"], 0);
+    let names: Vec<&str> = list["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "health-check",
+            "legacy-upgrade",
+            "migrate-rkyv",
+            "optimize-binary"
+        ]
+    );
+    assert!(list["pipelines"][0]["description"]
+        .as_str()
+        .unwrap()
+        .contains("writes nothing"));
+
+    cwd.write(
+        "pipelines/health-check.toml",
+        "description = \"project's own\"\n[[stage]]\nkind = \"stats\"\n",
+    );
+    config.write(
+        "image-sidecar-rust/pipelines/nightly.toml",
+        "description = \"user's nightly\"\n[[stage]]\nkind = \"format-stats\"\n",
+    );
+    let (list, _) = run_in(cwd.path(), config.path(), &["pipelines", "list"], 0);
+    let entries = list["pipelines"].as_array().unwrap();
+    assert_eq!(entries[0]["origin"], "project");
+    assert_eq!(entries[0]["description"], "project's own");
+    assert_eq!(entries[1]["name"], "nightly");
+    assert_eq!(entries[1]["origin"], "user");
+    let built_in = entries
+        .iter()
+        .find(|p| p["name"] == "health-check" && p["origin"] == "built-in")
+        .unwrap();
+    assert_eq!(built_in["shadowed"], true);
+
+    let examples = Tree::examples();
+    let input = examples.path().to_str().unwrap();
+    let (report, _) = run_in(
+        cwd.path(),
+        config.path(),
+        &["run", "health-check", "--input", input],
+        0,
+    );
+    assert_eq!(
+        report["description"], "project's own",
+        "./pipelines comes first"
+    );
+    let (report, _) = run_in(
+        cwd.path(),
+        config.path(),
+        &["run", "nightly", "--input", input],
+        0,
+    );
+    assert_eq!(
+        report["stages"]["format-stats"]["format_distribution"]["Json"],
+        5
+    );
+}
+
+#[test]
+fn health_check_matches_the_single_commands() {
+    let tree = Tree::examples();
+    let input = tree.path().to_str().unwrap();
+    let before = tree.snapshot();
+    let (report, stderr) = run_in(
+        tree.path(),
+        tree.path(),
+        &["run", "health-check", "--input", input],
+        0,
+    );
+    assert!(stderr.is_empty());
+    assert_eq!(tree.snapshot(), before, "health-check writes nothing");
+    assert_eq!(report["pipeline"], "health-check");
+    assert_eq!(report["source"], "built-in");
+    let stages: Vec<&String> = report["stages"].as_object().unwrap().keys().collect();
+    assert_eq!(stages, ["validate", "stats", "format-stats"]);
+    for (stage, command) in [
+        ("validate", "validate"),
+        ("stats", "stats"),
+        ("format-stats", "format-stats"),
+    ] {
+        assert_eq!(report["stages"][stage]["kind"], stage);
+        assert!(report["stages"][stage]["elapsed_seconds"].is_number());
+        assert_eq!(
+            without_stage_timing(report["stages"][stage].clone()),
+            without_timings(tree.report(&[command])),
+            "{stage}"
+        );
+    }
+}
+
+#[test]
+fn a_documented_pipeline_validates_converts_and_counts_in_one_pass() {
+    let tree = Tree::examples();
+    let mut doc: Json =
+        serde_json::from_slice(&std::fs::read(tree.join("DSC01234.json")).unwrap()).unwrap();
+    doc["Face_detector"]["faces"][0]["confidence"] = serde_json::json!(3.0);
+    tree.write("old/DSC09999.json", serde_json::to_vec(&doc).unwrap());
+    tree.write("old/DSC09999.jpg", b"x");
+    tree.write(
+        ".cache/IMG_0001.json",
+        std::fs::read(data("examples/IMG_0042.json")).unwrap(),
+    );
+    tree.write(
+        "jobs/nightly.toml",
+        r#"description = "Validate, convert to Rkyv, and report"
+report = "../reports/nightly.json"
+
+[input]
+include = ["**/*.json", "**/*.bin"]
+exclude = ["**/.cache/**"]
+
+[[stage]]
+kind = "validate"
+validators = ["well-formed", "sportball"]
+on_error = "skip-file"
+
+[[stage]]
+kind = "convert"
+to = "rkyv"
+
+[[stage]]
+name = "after"
+kind = "stats"
+"#,
+    );
+    std::fs::create_dir_all(tree.join("reports")).unwrap();
+    let input = tree.path().to_str().unwrap();
+    let (stdout, _) = run_in(
+        tree.path(),
+        tree.path(),
+        &["run", "jobs/nightly.toml", "--input", input],
+        0,
+    );
+    assert_eq!(
+        stdout,
+        Json::Null,
+        "the report went to the file the pipeline names"
+    );
+    let report = parse(&std::fs::read(tree.join("reports/nightly.json")).unwrap());
+    assert_eq!(report["pipeline"], "nightly");
+    assert_eq!(
+        report["total_files"], 8,
+        "the .cache file is excluded: {report:#}"
+    );
+    let validate = &report["stages"]["validate"];
+    assert_eq!(validate["invalid_files"], 1);
+    assert!(result_for(validate, "results", "DSC09999.json")["error"]
+        .as_str()
+        .unwrap()
+        .contains("3 is outside [0, 1]"));
+    let convert = &report["stages"]["convert"];
+    assert_eq!(convert["converted"], 6, "{convert:#}");
+    assert!(
+        tree.join("old/DSC09999.json").exists(),
+        "the invalid file was skipped, not converted"
+    );
+    assert!(!tree.join("old/DSC09999.rkyv").exists());
+    assert!(tree.join(".cache/IMG_0001.json").exists());
+    assert!(tree.join("IMG_0042.rkyv").exists() && !tree.join("IMG_0042.json").exists());
+    let after = &report["stages"]["after"];
+    assert_eq!(after["kind"], "stats");
+    assert_eq!(
+        after["files_by_format"]["Rkyv"], 6,
+        "stats see the converted files: {after:#}"
+    );
+    assert_eq!(
+        after["total_sidecars"], 6,
+        "the skipped file goes no further"
+    );
+
+    // The same file, dry run: reports the same plan and changes nothing.
+    let again = Tree::examples();
+    let before = again.snapshot();
+    let pipeline = tree.join("jobs/nightly.toml");
+    let (report, _) = run_in(
+        again.path(),
+        again.path(),
+        &[
+            "run",
+            pipeline.to_str().unwrap(),
+            "--dry-run",
+            "--output",
+            "-",
+            "--input",
+            again.path().to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["stages"]["convert"]["converted"], 6);
+    assert_eq!(again.snapshot(), before);
+}
+
+#[test]
+fn abort_stops_the_run_and_says_where() {
+    let tree = Tree::examples();
+    tree.write("broken.json", b"{ not json");
+    tree.write(
+        "abort.toml",
+        "[[stage]]\nkind = \"validate\"\non_error = \"abort\"\n\n[[stage]]\nkind = \"convert\"\nto = \"bin\"\n",
+    );
+    let input = tree.path().to_str().unwrap();
+    let (report, stderr) = run_in(
+        tree.path(),
+        tree.path(),
+        &["run", "./abort.toml", "--workers", "1", "--input", input],
+        1,
+    );
+    assert!(stderr.is_empty());
+    assert!(
+        report["aborted"]["file_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("broken.json"),
+        "{report:#}"
+    );
+    assert!(report["aborted"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("invalid JSON"));
+    let processed = report["stages"]["convert"]["converted"].as_u64().unwrap();
+    let not_processed = report["not_processed"].as_u64().unwrap();
+    assert!(not_processed > 0, "{report:#}");
+    assert!(processed + not_processed < 8);
+}
+
+#[test]
+fn legacy_upgrade_touches_only_legacy_files() {
+    let tree = Tree::examples();
+    let before = tree.snapshot();
+    let input = tree.path().to_str().unwrap();
+    let (report, _) = run_in(
+        tree.path(),
+        tree.path(),
+        &["run", "legacy-upgrade", "--input", input],
+        0,
+    );
+    assert_eq!(report["filtered_files"], 6, "{report:#}");
+    assert_eq!(report["stages"]["convert"]["converted"], 1);
+    assert_eq!(
+        report["stages"]["format-stats"]["format_distribution"]["Binary"],
+        1
+    );
+    let after = tree.snapshot();
+    let changed: Vec<_> = before
+        .keys()
+        .filter(|k| after.get(*k) != before.get(*k))
+        .collect();
+    assert_eq!(
+        changed,
+        [Path::new("20250101_000001.000.bin")],
+        "upgraded in place"
+    );
+}
+
+#[test]
+fn broken_pipelines_are_reported_line_by_line_and_never_run() {
+    let tree = Tree::examples();
+    tree.write(
+        "broken.toml",
+        r#"description = "broken on purpose"
+workers = "four"
+colour = true
+
+[input]
+include = ["**/*.json", "[unclosed"]
+exclde = ["x"]
+formats = ["rkyb"]
+
+[[stage]]
+kind = "validte"
+
+[[stage]]
+kind = "validate"
+validators = ["sportbal"]
+on_error = "abrt"
+
+[[stage]]
+kind = "convert"
+"#,
+    );
+    let (report, stderr) = run_in(
+        tree.path(),
+        tree.path(),
+        &["pipelines", "check", "broken.toml"],
+        1,
+    );
+    assert_eq!(report["valid"], false);
+    let errors: Vec<(u64, u64, String, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["column"].as_u64().unwrap(),
+                e["message"].as_str().unwrap().to_owned(),
+                e["hint"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let expect = [
+        (2, 11, "`workers` must be an integer", ""),
+        (3, 1, "unknown key `colour`", "the pipeline takes"),
+        (6, 25, "glob `[unclosed` does not compile", ""),
+        (7, 1, "unknown key `exclde`", "did you mean `exclude`?"),
+        (8, 12, "unknown format `rkyb`", "did you mean `rkyv`?"),
+        (
+            11,
+            8,
+            "unknown stage kind `validte`",
+            "did you mean `validate`?",
+        ),
+        (
+            15,
+            15,
+            "unknown validator `sportbal`",
+            "did you mean `sportball`?",
+        ),
+        (16, 12, "unknown on_error `abrt`", "did you mean `abort`?"),
+        (19, 1, "a convert stage needs `to`", "to = \"bin\""),
+    ];
+    assert_eq!(errors.len(), expect.len(), "{errors:#?}");
+    for ((line, column, message, hint), (el, ec, em, eh)) in errors.iter().zip(expect) {
+        assert_eq!((*line, *column), (el, ec), "{message}");
+        assert!(message.contains(em), "{message} / {em}");
+        assert!(hint.contains(eh), "{hint} / {eh}");
+    }
+    assert!(stderr.contains("--> broken.toml:11:8"), "{stderr}");
+
+    let before = tree.snapshot();
+    let (stdout, stderr) = run_in(
+        tree.path(),
+        tree.path(),
+        &["run", "broken.toml", "--input", "."],
+        2,
+    );
+    assert_eq!(stdout, Json::Null, "nothing on stdout");
+    assert!(stderr.contains("nothing was run"), "{stderr}");
+    assert_eq!(tree.snapshot(), before);
+
+    let (report, _) = run_in(
+        tree.path(),
+        tree.path(),
+        &["pipelines", "check", "optimize-binary"],
+        0,
+    );
+    assert_eq!(report["valid"], true);
+    assert_eq!(
+        report["stages"],
+        serde_json::json!(["validate", "convert", "stats"])
+    );
+}
+
+#[test]
+fn validator_options_in_a_pipeline_resolve_paths_from_its_directory() {
+    let tree = Tree::examples();
+    tree.write(
+        "conf/schema.json",
+        r#"{"type": "object", "required": ["sidecar_info"]}"#,
+    );
+    tree.write(
+        "conf/schema-check.toml",
+        "[[stage]]\nkind = \"validate\"\nvalidators = [\"json-schema\"]\n\n[stage.options.json-schema]\nschema = \"schema.json\"\n",
+    );
+    let input = tree.path().to_str().unwrap();
+    let (report, _) = run_in(
+        Path::new("/"),
+        tree.path(),
+        &[
+            "run",
+            tree.join("conf/schema-check.toml").to_str().unwrap(),
+            "--input",
+            input,
+        ],
+        0,
+    );
+    assert_eq!(
+        report["stages"]["validate"]["invalid_files"], 1,
+        "{report:#}"
+    );
+}
+
+#[test]
+fn a_pipeline_without_input_asks_for_one() {
+    let tree = Tree::new();
+    let (_, stderr) = run_in(tree.path(), tree.path(), &["run", "health-check"], 2);
+    assert!(stderr.contains("no input"), "{stderr}");
+    let (_, stderr) = run_in(
+        tree.path(),
+        tree.path(),
+        &["run", "no-such-pipeline", "--input", "."],
+        2,
+    );
+    assert!(
+        stderr.contains("no pipeline named `no-such-pipeline`"),
+        "{stderr}"
+    );
+}
