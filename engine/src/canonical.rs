@@ -17,10 +17,12 @@
 //! ```
 //!
 //! Decoding never trusts a length: strings and packed arrays are taken only when their bytes
-//! are present, and arrays grow as their elements actually decode.
+//! are present, and arrays grow as their elements actually decode. It fills a [`Tape`], on
+//! which packed arrays stay as their bytes until read.
 
 use crate::codec::{CodecError, Location};
-use crate::value::{float_packing, ArrayAccess, FloatPacking, Map, Value, View};
+use crate::tape::{with_tape, NodeId, Tape};
+use crate::value::{float_packing, ArrayRef, FloatPacking, Value, View};
 use crate::MAX_DEPTH;
 use bincode::config::{self, Config};
 use bincode::de::read::{BorrowReader, Reader};
@@ -40,9 +42,6 @@ const ARRAY: u8 = 7;
 const OBJECT: u8 = 8;
 const F32S: u8 = 9;
 const F64S: u8 = 10;
-
-/// Elements reserved up front for an array, whatever its declared count.
-const RESERVE_LIMIT: usize = 1024;
 
 fn config() -> impl Config {
     config::standard()
@@ -113,7 +112,7 @@ fn write_view<E: bincode::enc::Encoder>(view: View<'_>, e: &mut E) -> Result<(),
     }
 }
 
-fn floats<'a>(items: &'a dyn ArrayAccess) -> impl Iterator<Item = f64> + 'a {
+fn floats(items: ArrayRef<'_>) -> impl Iterator<Item = f64> + '_ {
     items.iter().filter_map(|item| match item {
         View::Float(x) => Some(x),
         _ => None,
@@ -158,8 +157,17 @@ impl<'a> BorrowReader<'a> for Tracked<'a> {
 
 type Decoder<'a> = DecoderImpl<Tracked<'a>, config::Configuration, ()>;
 
-/// Decodes a canonical encoding; `base` is its offset in the file, for error locations.
+/// Decodes a canonical encoding into an owned value; `base` is its offset in the file, for
+/// error locations.
 pub fn decode(payload: &[u8], base: u64) -> Result<Value, CodecError> {
+    with_tape(|tape| {
+        read(payload, base, tape)?;
+        Ok(tape.view(payload).to_value())
+    })
+}
+
+/// Reads a canonical encoding into `tape`, whose ranges then point into `payload`.
+pub fn read(payload: &[u8], base: u64, tape: &mut Tape) -> Result<(), CodecError> {
     let mut d: Decoder<'_> = DecoderImpl::new(
         Tracked {
             bytes: payload,
@@ -168,11 +176,14 @@ pub fn decode(payload: &[u8], base: u64) -> Result<Value, CodecError> {
         config::standard(),
         (),
     );
-    let result = read_value(&mut d, MAX_DEPTH);
+    let result = read_node(&mut d, tape, MAX_DEPTH);
     let pos = d_pos(&mut d);
     let at = |pos: usize| Some(Location::Offset(base + pos as u64));
     match result {
-        Ok(value) if pos == payload.len() => Ok(value),
+        Ok(root) if pos == payload.len() => {
+            tape.finish(root);
+            Ok(())
+        }
         Ok(_) => Err(CodecError::malformed(
             format!("{} unexpected bytes after the value", payload.len() - pos),
             at(pos),
@@ -186,6 +197,7 @@ pub fn decode(payload: &[u8], base: u64) -> Result<Value, CodecError> {
             at(pos),
         )),
         Err(Failure::Invalid(message)) => Err(CodecError::malformed(message, at(pos))),
+        Err(Failure::Codec(error)) => Err(error),
     }
 }
 
@@ -197,6 +209,7 @@ fn d_pos(d: &mut Decoder<'_>) -> usize {
 enum Failure {
     Bincode(DecodeError),
     Invalid(String),
+    Codec(CodecError),
 }
 
 impl From<DecodeError> for Failure {
@@ -205,13 +218,19 @@ impl From<DecodeError> for Failure {
     }
 }
 
-fn read_value(d: &mut Decoder<'_>, depth: usize) -> Result<Value, Failure> {
+impl From<CodecError> for Failure {
+    fn from(error: CodecError) -> Failure {
+        Failure::Codec(error)
+    }
+}
+
+fn read_node(d: &mut Decoder<'_>, tape: &mut Tape, depth: usize) -> Result<NodeId, Failure> {
     let tag = u8::borrow_decode(d)?;
     Ok(match tag {
-        NULL => Value::Null,
-        FALSE => Value::Bool(false),
-        TRUE => Value::Bool(true),
-        INT => Value::Int(i64::borrow_decode(d)?),
+        NULL => tape.null()?,
+        FALSE => tape.bool(false)?,
+        TRUE => tape.bool(true)?,
+        INT => tape.int(i64::borrow_decode(d)?)?,
         UINT => {
             let u = u64::borrow_decode(d)?;
             if i64::try_from(u).is_ok() {
@@ -219,48 +238,48 @@ fn read_value(d: &mut Decoder<'_>, depth: usize) -> Result<Value, Failure> {
                     "unsigned integer {u} should have been stored as a signed one"
                 )));
             }
-            Value::UInt(u)
+            tape.uint(u)?
         }
-        FLOAT => Value::Float(f64::borrow_decode(d)?),
-        STRING => Value::String(read_str(d)?.to_owned()),
+        FLOAT => tape.float(f64::borrow_decode(d)?)?,
+        STRING => {
+            let s = read_str(d)?;
+            tape.string(s)?
+        }
         ARRAY => {
             let depth = deeper(depth)?;
             let count = read_len(d)?;
-            let mut items = Vec::with_capacity(count.min(RESERVE_LIMIT));
+            let frame = tape.begin_array()?;
             for _ in 0..count {
-                items.push(read_value(d, depth)?);
+                let item = read_node(d, tape, depth)?;
+                tape.item(item);
             }
-            Value::Array(items)
+            tape.end_array(frame)?
         }
         OBJECT => {
             let depth = deeper(depth)?;
             let count = read_len(d)?;
-            let mut map = Map::with_capacity(count.min(RESERVE_LIMIT));
+            let frame = tape.begin_object()?;
             for _ in 0..count {
-                let key = read_str(d)?.to_owned();
-                map.push(key, read_value(d, depth)?);
+                let key = read_str(d)?;
+                tape.key(key)?;
+                let value = read_node(d, tape, depth)?;
+                tape.value_of_key(value);
             }
-            Value::Object(map)
+            tape.end_object(frame)?
         }
-        F32S => {
+        F32S | F64S => {
             deeper(depth)?;
-            let bytes = read_packed(d, 4)?;
-            Value::Array(
-                bytes
-                    .chunks_exact(4)
-                    .map(|c| Value::Float(f32::from_le_bytes(c.try_into().expect("4")).into()))
-                    .collect(),
-            )
-        }
-        F64S => {
-            deeper(depth)?;
-            let bytes = read_packed(d, 8)?;
-            Value::Array(
-                bytes
-                    .chunks_exact(8)
-                    .map(|c| Value::Float(f64::from_le_bytes(c.try_into().expect("8"))))
-                    .collect(),
-            )
+            let width = if tag == F32S { 4 } else { 8 };
+            let count = read_len(d)?;
+            if count == 0 {
+                return Err(Failure::Invalid("empty packed float array".into()));
+            }
+            let len = count.checked_mul(width).ok_or_else(|| {
+                Failure::Invalid(format!("packed array of {count} floats is too large"))
+            })?;
+            let start = d_pos(d);
+            take(d, len)?;
+            tape.packed(start, count, width)?
         }
         other => return Err(Failure::Invalid(format!("unknown value tag {other}"))),
     })
@@ -277,23 +296,15 @@ fn read_len(d: &mut Decoder<'_>) -> Result<usize, Failure> {
     usize::try_from(len).map_err(|_| Failure::Invalid(format!("length {len} is too large")))
 }
 
-fn read_str<'a>(d: &mut Decoder<'a>) -> Result<&'a str, Failure> {
+fn take<'a>(d: &mut Decoder<'a>, len: usize) -> Result<&'a [u8], Failure> {
     use bincode::de::BorrowDecoder;
-    let len = read_len(d)?;
-    let bytes = d.borrow_reader().take_bytes(len)?;
-    std::str::from_utf8(bytes).map_err(|e| Failure::Invalid(format!("string is not UTF-8: {e}")))
+    Ok(d.borrow_reader().take_bytes(len)?)
 }
 
-fn read_packed<'a>(d: &mut Decoder<'a>, width: usize) -> Result<&'a [u8], Failure> {
-    use bincode::de::BorrowDecoder;
-    let count = read_len(d)?;
-    if count == 0 {
-        return Err(Failure::Invalid("empty packed float array".into()));
-    }
-    let len = count
-        .checked_mul(width)
-        .ok_or_else(|| Failure::Invalid(format!("packed array of {count} floats is too large")))?;
-    Ok(d.borrow_reader().take_bytes(len)?)
+fn read_str<'a>(d: &mut Decoder<'a>) -> Result<&'a str, Failure> {
+    let len = read_len(d)?;
+    let bytes = take(d, len)?;
+    std::str::from_utf8(bytes).map_err(|e| Failure::Invalid(format!("string is not UTF-8: {e}")))
 }
 
 #[cfg(test)]

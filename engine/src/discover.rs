@@ -60,12 +60,14 @@ pub struct Tree {
 /// file of the run, say).
 pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
     let mut tree = Tree::default();
-    let excluded: HashSet<PathBuf> = exclude
+    let excluded: Vec<(OsString, PathBuf)> = exclude
         .iter()
-        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .filter_map(|p| Some((p.file_name()?.to_owned(), std::fs::canonicalize(p).ok()?)))
         .collect();
     let mut batch = DirBatch::default();
     let single_file = root.is_file();
+    // Files before subdirectories: each directory's files arrive together, right after the
+    // directory itself, and are paired when the next directory begins.
     let walk = WalkDir::new(root).follow_links(true).sort_by(|a, b| {
         let dir = |e: &walkdir::DirEntry| e.file_type().is_dir();
         dir(a)
@@ -80,38 +82,42 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
                 continue;
             }
         };
+        if entry.file_type().is_dir() {
+            batch.flush(&mut tree);
+            continue;
+        }
         if !entry.file_type().is_file() {
             continue;
         }
-        let path = entry.into_path();
-        if !excluded.is_empty() && std::fs::canonicalize(&path).is_ok_and(|p| excluded.contains(&p))
-        {
+        let name = entry.file_name();
+        if is_excluded(&excluded, name, entry.path()) {
             continue;
         }
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        if batch.dir.as_ref() != Some(&dir) {
-            batch.flush(&mut tree);
-            batch.dir = Some(dir);
+        if fsio::is_temporary(name) {
+            tree.temporaries.push(entry.into_path());
+            continue;
         }
-        let name = path.file_name().unwrap_or_default().to_owned();
-        if fsio::is_temporary(&name) {
-            tree.temporaries.push(path);
-        } else if is_image(&path) {
-            batch.images.push(name);
-        } else if is_candidate(&path, registry) {
-            batch.sidecars.push(path);
+        match extension(name) {
+            Some(ext) if is_image_extension(ext) => batch.images.push(name.to_owned()),
+            Some(ext) if registry.knows_extension(ext) => batch.sidecars.push(entry.into_path()),
+            _ if sniff(entry.path(), registry) => batch.sidecars.push(entry.into_path()),
+            _ => {}
         }
     }
     if single_file {
         // Pair a lone file with its siblings without taking them as candidates.
-        if let Some(dir) = batch.dir.clone() {
-            if let Ok(entries) = std::fs::read_dir(&dir) {
+        if let Some(dir) = root.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            if let Ok(entries) = std::fs::read_dir(dir) {
                 batch.images.extend(
                     entries
                         .filter_map(Result::ok)
-                        .map(|e| e.path())
-                        .filter(|p| is_image(p))
-                        .filter_map(|p| p.file_name().map(OsStr::to_owned)),
+                        .map(|e| e.file_name())
+                        .filter(|n| extension(n).is_some_and(is_image_extension)),
                 );
             }
         }
@@ -126,61 +132,66 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
     tree
 }
 
+/// Whether a file is one of the excluded paths: names compare first, so that only a file
+/// named like an excluded one costs a `canonicalize`.
+fn is_excluded(excluded: &[(OsString, PathBuf)], name: &OsStr, path: &Path) -> bool {
+    excluded.iter().any(|(excluded_name, excluded_path)| {
+        excluded_name == name && std::fs::canonicalize(path).is_ok_and(|p| &p == excluded_path)
+    })
+}
+
 /// The files of one directory, paired when the walk moves on.
 #[derive(Default)]
 struct DirBatch {
-    dir: Option<PathBuf>,
     images: Vec<OsString>,
     sidecars: Vec<PathBuf>,
 }
 
+/// A file name's bytes without its last extension (`IMG_0001.jpg.json` → `IMG_0001.jpg`).
+fn stem(name: &[u8]) -> &[u8] {
+    match name.iter().rposition(|&b| b == b'.') {
+        Some(dot) if dot > 0 => &name[..dot],
+        _ => name,
+    }
+}
+
+/// The last component of a path, as bytes.
+fn file_name(path: &Path) -> &[u8] {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    bytes.rsplit(|&b| b == b'/').next().unwrap_or(bytes)
+}
+
 impl DirBatch {
     fn flush(&mut self, tree: &mut Tree) {
-        let image_names: HashSet<&OsStr> = self.images.iter().map(OsString::as_os_str).collect();
-        let image_stems: HashSet<&OsStr> = self
-            .images
-            .iter()
-            .filter_map(|n| Path::new(n).file_stem())
-            .collect();
-        let sidecar_stems: HashSet<&OsStr> =
-            self.sidecars.iter().filter_map(|p| p.file_stem()).collect();
-        for path in &self.sidecars {
-            let stem = path.file_stem().unwrap_or_default();
-            tree.candidates.push(Candidate {
-                path: path.clone(),
-                has_image: image_stems.contains(stem) || image_names.contains(stem),
-            });
-        }
+        let image_names: HashSet<&[u8]> =
+            self.images.iter().map(|n| n.as_encoded_bytes()).collect();
+        let image_stems: HashSet<&[u8]> = image_names.iter().map(|n| stem(n)).collect();
+        let sidecar_stems: HashSet<&[u8]> =
+            self.sidecars.iter().map(|p| stem(file_name(p))).collect();
         tree.images += self.images.len() as u64;
-        tree.images_without_sidecar += self
-            .images
+        tree.images_without_sidecar += image_names
             .iter()
-            .filter(|name| {
-                let stem = Path::new(name).file_stem().unwrap_or_default();
-                !sidecar_stems.contains(stem) && !sidecar_stems.contains(name.as_os_str())
-            })
+            .filter(|name| !sidecar_stems.contains(stem(name)) && !sidecar_stems.contains(*name))
             .count() as u64;
+        drop(sidecar_stems);
+        for path in self.sidecars.drain(..) {
+            let stem = stem(file_name(&path));
+            let has_image = image_stems.contains(stem) || image_names.contains(stem);
+            tree.candidates.push(Candidate { path, has_image });
+        }
         self.images.clear();
-        self.sidecars.clear();
     }
 }
 
-fn extension(path: &Path) -> Option<String> {
-    path.extension()
-        .and_then(OsStr::to_str)
-        .map(str::to_ascii_lowercase)
+/// A file name's extension, when it is UTF-8 (`IMG.JPG` → `JPG`).
+fn extension(name: &OsStr) -> Option<&str> {
+    let bytes = name.as_encoded_bytes();
+    let dot = bytes.iter().rposition(|&b| b == b'.').filter(|&d| d > 0)?;
+    std::str::from_utf8(&bytes[dot + 1..]).ok()
 }
 
-/// Whether the file is an image, by extension.
-pub fn is_image(path: &Path) -> bool {
-    extension(path).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()))
-}
-
-fn is_candidate(path: &Path, registry: &Registry) -> bool {
-    match extension(path) {
-        Some(e) if registry.knows_extension(&e) => true,
-        _ => sniff(path, registry),
-    }
+fn is_image_extension(ext: &str) -> bool {
+    IMAGE_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
 }
 
 /// Whether a codec recognises the file's first bytes for certain.

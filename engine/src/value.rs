@@ -43,8 +43,8 @@ impl Value {
             Value::UInt(u) => View::UInt(*u),
             Value::Float(f) => View::Float(*f),
             Value::String(s) => View::Str(s),
-            Value::Array(items) => View::Array(items),
-            Value::Object(map) => View::Object(map),
+            Value::Array(items) => View::Array(ArrayRef::new(items, 0)),
+            Value::Object(map) => View::Object(ObjectRef::new(map, 0)),
         }
     }
 
@@ -172,59 +172,100 @@ pub enum View<'a> {
     UInt(u64),
     Float(f64),
     Str(&'a str),
-    Array(&'a dyn ArrayAccess),
-    Object(&'a dyn ObjectAccess),
+    Array(ArrayRef<'a>),
+    Object(ObjectRef<'a>),
 }
 
-/// The elements of an array node.
-pub trait ArrayAccess: Sync {
-    fn len(&self) -> usize;
-    fn at(&self, index: usize) -> Option<View<'_>>;
-    fn is_empty(&self) -> bool {
+/// Where the elements of arrays live: a document representation implements this once, and
+/// each array is an `id` within it (representations with one source per array ignore `id`).
+pub trait ArraySource: Sync {
+    fn len(&self, id: usize) -> usize;
+    fn at(&self, id: usize, index: usize) -> Option<View<'_>>;
+}
+
+/// Where the entries of objects live, in document order; see [`ArraySource`].
+pub trait ObjectSource: Sync {
+    fn len(&self, id: usize) -> usize;
+    fn entry(&self, id: usize, index: usize) -> Option<(&str, View<'_>)>;
+}
+
+/// An array node: a handle into its source.
+#[derive(Clone, Copy)]
+pub struct ArrayRef<'a> {
+    source: &'a dyn ArraySource,
+    id: usize,
+}
+
+/// An object node: a handle into its source.
+#[derive(Clone, Copy)]
+pub struct ObjectRef<'a> {
+    source: &'a dyn ObjectSource,
+    id: usize,
+}
+
+impl<'a> ArrayRef<'a> {
+    pub fn new(source: &'a dyn ArraySource, id: usize) -> ArrayRef<'a> {
+        ArrayRef { source, id }
+    }
+
+    pub fn len(self) -> usize {
+        self.source.len(self.id)
+    }
+
+    pub fn is_empty(self) -> bool {
         self.len() == 0
     }
-}
 
-/// The entries of an object node, in document order.
-pub trait ObjectAccess: Sync {
-    fn len(&self) -> usize;
-    fn entry(&self, index: usize) -> Option<(&str, View<'_>)>;
-    fn is_empty(&self) -> bool {
-        self.len() == 0
+    pub fn at(self, index: usize) -> Option<View<'a>> {
+        self.source.at(self.id, index)
     }
-}
 
-impl<'a> dyn ArrayAccess + 'a {
-    pub fn iter(&self) -> impl Iterator<Item = View<'_>> + '_ {
+    pub fn iter(self) -> impl Iterator<Item = View<'a>> {
         (0..self.len()).filter_map(move |i| self.at(i))
     }
 }
 
-impl<'a> dyn ObjectAccess + 'a {
-    pub fn iter(&self) -> impl Iterator<Item = (&str, View<'_>)> + '_ {
+impl<'a> ObjectRef<'a> {
+    pub fn new(source: &'a dyn ObjectSource, id: usize) -> ObjectRef<'a> {
+        ObjectRef { source, id }
+    }
+
+    pub fn len(self) -> usize {
+        self.source.len(self.id)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn entry(self, index: usize) -> Option<(&'a str, View<'a>)> {
+        self.source.entry(self.id, index)
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = (&'a str, View<'a>)> {
         (0..self.len()).filter_map(move |i| self.entry(i))
     }
 
     /// The first entry under `key`.
-    pub fn get(&self, key: &str) -> Option<View<'_>> {
+    pub fn get(self, key: &str) -> Option<View<'a>> {
         self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 }
 
-impl ArrayAccess for Vec<Value> {
-    fn len(&self) -> usize {
+impl ArraySource for Vec<Value> {
+    fn len(&self, _: usize) -> usize {
         self.as_slice().len()
     }
-    fn at(&self, index: usize) -> Option<View<'_>> {
+    fn at(&self, _: usize, index: usize) -> Option<View<'_>> {
         self.get(index).map(Value::view)
     }
 }
 
-impl ObjectAccess for Map {
-    fn len(&self) -> usize {
+impl ObjectSource for Map {
+    fn len(&self, _: usize) -> usize {
         self.entries.len()
     }
-    fn entry(&self, index: usize) -> Option<(&str, View<'_>)> {
+    fn entry(&self, _: usize, index: usize) -> Option<(&str, View<'_>)> {
         self.entries.get(index).map(|(k, v)| (k.as_str(), v.view()))
     }
 }
@@ -271,14 +312,14 @@ impl<'a> View<'a> {
         }
     }
 
-    pub fn as_array(self) -> Option<&'a dyn ArrayAccess> {
+    pub fn as_array(self) -> Option<ArrayRef<'a>> {
         match self {
             View::Array(items) => Some(items),
             _ => None,
         }
     }
 
-    pub fn as_object(self) -> Option<&'a dyn ObjectAccess> {
+    pub fn as_object(self) -> Option<ObjectRef<'a>> {
         match self {
             View::Object(map) => Some(map),
             _ => None,

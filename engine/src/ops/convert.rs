@@ -148,7 +148,7 @@ fn failed(reason: impl Into<String>) -> Refusal {
     (Status::Failed, reason.into())
 }
 
-impl ConvertStage<'_> {
+impl<'r> ConvertStage<'r> {
     /// `dir/stem.ext`: the source's name with its last extension replaced by the target's.
     pub fn target_path(&self, source: &Path) -> PathBuf {
         let extension = self.target.extensions().first().copied().unwrap_or("out");
@@ -166,20 +166,23 @@ impl ConvertStage<'_> {
             .count() as u64
     }
 
-    pub(crate) fn apply(
+    pub(crate) fn apply<'f>(
         &self,
         fold: &mut Fold,
-        file: &mut FileState<'_>,
+        file: &mut FileState<'f>,
         value: &Value,
         registry: &Registry,
-    ) -> Flow {
+    ) -> Flow
+    where
+        'r: 'f,
+    {
         fold.seen += 1;
         let target = self.target_path(file.path);
         match self.convert(file, &target, value, registry) {
             Ok(bytes) => {
                 fold.converted += 1;
-                file.codec = self.target.name().to_owned();
-                file.format = self.target.display_name().to_owned();
+                file.codec = self.target.name();
+                file.format = self.target.display_name();
                 file.len = bytes;
                 file.recognized = true;
             }

@@ -46,8 +46,8 @@ impl Fold {
 
     pub(crate) fn add(&mut self, file: &FileState<'_>) {
         if file.recognized {
-            count(&mut self.files, &file.format, 1);
-            count(&mut self.bytes, &file.format, file.len);
+            count(&mut self.files, file.format, 1);
+            count(&mut self.bytes, file.format, file.len);
         } else {
             self.unrecognized += 1;
         }

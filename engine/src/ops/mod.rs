@@ -166,9 +166,9 @@ pub struct FileState<'a> {
     pub path: &'a Path,
     pub has_image: bool,
     /// Name of the codec the file is in now (after a convert stage, the target's).
-    pub codec: String,
+    pub codec: &'a str,
     /// Display name of that format.
-    pub format: String,
+    pub format: &'a str,
     /// The file's size in bytes now.
     pub len: u64,
     /// Whether the content, not only the extension, named the format.
@@ -393,7 +393,7 @@ enum Reached {
     Aborted(String),
 }
 
-impl Pass<'_, '_> {
+impl<'r> Pass<'_, 'r> {
     fn needs_document(&self, candidate: &Candidate) -> bool {
         // Only format counts of paired files can do without reading the document.
         !candidate.has_image
@@ -422,8 +422,8 @@ impl Pass<'_, '_> {
             let mut state = FileState {
                 path,
                 has_image: candidate.has_image,
-                codec: codec.name().to_owned(),
-                format: codec.display_name().to_owned(),
+                codec: codec.name(),
+                format: codec.display_name(),
                 len: bytes.len() as u64,
                 recognized: recognized_by_content(&identified),
                 warnings: mismatch_warning(path, &identified).into_iter().collect(),
@@ -470,13 +470,16 @@ impl Pass<'_, '_> {
     }
 
     /// Runs the stages on one readable file.
-    fn stages(
+    fn stages<'s>(
         &self,
-        state: &mut FileState<'_>,
+        state: &mut FileState<'s>,
         view: Option<View<'_>>,
         value: Option<&Value>,
         folds: &mut Folds,
-    ) -> Reached {
+    ) -> Reached
+    where
+        'r: 's,
+    {
         let summary = view.map(Summary::of);
         let sidecar = state.has_image || summary.as_ref().is_some_and(|s| s.has_sidecar_marks);
         for (stage, timed) in self.plan.stages.iter().zip(folds.stages.iter_mut()) {

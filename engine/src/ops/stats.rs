@@ -66,22 +66,16 @@ impl Fold {
         self
     }
 
-    pub(crate) fn add(&mut self, file: &FileState<'_>, summary: &Summary) {
+    pub(crate) fn add(&mut self, file: &FileState<'_>, summary: &Summary<'_>) {
         self.sidecars += 1;
         self.without_image += u64::from(!file.has_image);
         for operation in &summary.operations {
-            // Each sidecar names few operations: a lookup before allocating a key.
-            match self.operations.get_mut(operation) {
-                Some(n) => *n += 1,
-                None => {
-                    self.operations.insert(operation.clone(), 1);
-                }
-            }
+            count(&mut self.operations, operation, 1);
         }
         self.faces += summary.faces;
         self.objects += summary.objects;
-        count(&mut self.files_by_format, &file.format, 1);
-        count(&mut self.bytes_by_format, &file.format, file.len);
+        count(&mut self.files_by_format, file.format, 1);
+        count(&mut self.bytes_by_format, file.format, file.len);
     }
 
     pub(crate) fn unreadable(&mut self, candidate: &Candidate, failure: &ReadFailure) {

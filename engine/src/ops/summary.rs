@@ -7,7 +7,7 @@
 //! sections. A section named by `operation_type` but wrapped as `data` (older pipelines) counts
 //! as that section.
 
-use std::collections::BTreeSet;
+use smallvec::SmallVec;
 
 use crate::value::View;
 
@@ -43,18 +43,19 @@ fn canonical(key: &str) -> Option<&'static str> {
         .map(|(_, canonical)| *canonical)
 }
 
-/// The summary of one document.
+/// The summary of one document, borrowing from it (no allocation for usual documents).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Summary {
-    pub operations: BTreeSet<String>,
+pub struct Summary<'a> {
+    /// Each operation once, in the order found.
+    pub operations: SmallVec<[&'a str; 4]>,
     pub faces: u64,
     pub objects: u64,
     /// Has `sidecar_info` or an operation section: the marks of a per-image sidecar.
     pub has_sidecar_marks: bool,
 }
 
-impl Summary {
-    pub fn of(root: View<'_>) -> Summary {
+impl<'a> Summary<'a> {
+    pub fn of(root: View<'a>) -> Summary<'a> {
         let mut summary = Summary::default();
         let Some(object) = root.as_object() else {
             return summary;
@@ -76,7 +77,7 @@ impl Summary {
                 continue;
             };
             summary.has_sidecar_marks |= key != "data";
-            summary.operations.insert(operation.to_owned());
+            summary.add(operation);
             if FACE_OPERATIONS.contains(&operation) {
                 summary.faces += count(section, "faces");
             }
@@ -85,9 +86,15 @@ impl Summary {
             }
         }
         if let Some(operation) = operation_type {
-            summary.operations.insert(operation.to_owned());
+            summary.add(operation);
         }
         summary
+    }
+
+    fn add(&mut self, operation: &'a str) {
+        if !self.operations.contains(&operation) {
+            self.operations.push(operation);
+        }
     }
 }
 
@@ -133,10 +140,7 @@ mod tests {
         let s = Summary::of(doc.view());
         assert_eq!(s.faces, 3);
         assert_eq!(s.objects, 4);
-        assert_eq!(
-            s.operations.into_iter().collect::<Vec<_>>(),
-            ["face_detection", "yolov8"]
-        );
+        assert_eq!(s.operations.as_slice(), ["face_detection", "yolov8"]);
         assert!(s.has_sidecar_marks);
     }
 
@@ -164,7 +168,7 @@ mod tests {
         let doc = object(vec![("Face_detector", object(vec![("faces", list(2))]))]);
         let s = Summary::of(doc.view());
         assert_eq!(s.faces, 2);
-        assert!(s.operations.contains("face_detection"));
+        assert!(s.operations.contains(&"face_detection"));
         assert!(s.has_sidecar_marks);
     }
 

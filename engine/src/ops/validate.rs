@@ -109,7 +109,7 @@ impl ValidateStage {
         let context = FileContext {
             path: file.path,
             has_image: file.has_image,
-            format: &file.format,
+            format: file.format,
         };
         let mut warnings: Vec<(String, String)> = file
             .warnings
@@ -140,7 +140,7 @@ impl ValidateStage {
             fold.results.push(FileResult {
                 file_path: display_path(file.path),
                 is_valid: valid,
-                format: Some(file.format.clone()),
+                format: Some(file.format.to_owned()),
                 error: error.clone(),
                 warnings: warnings.into_iter().map(|(_, m)| m).collect(),
             });

@@ -20,5 +20,5 @@ pub mod host;
 pub use author::{codec_box, guarded_list, module, validator_box, SidecarCodec, SidecarValidator};
 pub use serde_json;
 pub use sidecar_engine::canonical;
-pub use sidecar_engine::value::{ArrayAccess, ObjectAccess};
+pub use sidecar_engine::value::{ArrayRef, ObjectRef};
 pub use sidecar_engine::{Detection, FileContext, Finding, Map, Severity, Value, View};

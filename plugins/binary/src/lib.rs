@@ -3,8 +3,11 @@
 //! specified in `docs/formats.md`.
 
 use sidecar_engine::canonical;
-use sidecar_engine::frame::FrameSpec;
-use sidecar_engine::{Codec, CodecError, CodecRegistration, Decoded, Detection, Value};
+use sidecar_engine::frame::{FrameSpec, HEADER_LEN};
+use sidecar_engine::tape::with_tape;
+use sidecar_engine::{
+    Codec, CodecError, CodecRegistration, Decoded, Detection, Value, View, Warning,
+};
 
 /// The frame every Binary file starts with.
 pub const FRAME: FrameSpec = FrameSpec {
@@ -47,10 +50,24 @@ impl Codec for BinaryCodec {
 
     fn decode(&self, bytes: &[u8]) -> Result<Decoded, CodecError> {
         let payload = FRAME.open(bytes)?;
-        let value = canonical::decode(payload, sidecar_engine::frame::HEADER_LEN as u64)?;
+        let value = canonical::decode(payload, HEADER_LEN as u64)?;
         Ok(Decoded {
             value,
             warnings: Vec::new(),
+        })
+    }
+
+    /// Reads the payload onto a reused tape: packed float arrays are not unpacked unless read.
+    fn inspect(
+        &self,
+        bytes: &[u8],
+        visit: &mut dyn FnMut(View<'_>, &[Warning]),
+    ) -> Result<(), CodecError> {
+        let payload = FRAME.open(bytes)?;
+        with_tape(|tape| {
+            canonical::read(payload, HEADER_LEN as u64, tape)?;
+            visit(tape.view(payload).root(), &[]);
+            Ok(())
         })
     }
 

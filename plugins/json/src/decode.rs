@@ -1,61 +1,59 @@
-//! JSON text to the value model, on jiter's pull parser.
+//! JSON text onto a [`Tape`], on jiter's pull parser.
 //!
-//! Numbers are taken as their source text and converted here, so that integers keep the full
-//! `i64` and `u64` ranges, floats are correctly rounded, and a literal that the model cannot
-//! hold (an integer beyond 64 bits, a float that overflows to infinity) is refused rather
-//! than changed.
+//! Numbers are taken as their source text. Integers are converted at once (keeping the full
+//! `i64` and `u64` ranges); floats stay as text until read, after a cheap check that they
+//! cannot overflow (the text is parsed only when that check cannot tell). A literal the model
+//! cannot hold (an integer beyond 64 bits, a float that overflows to infinity) is refused
+//! rather than changed.
 
 use std::collections::HashSet;
 
 use jiter::{Jiter, JiterError, Peek};
-use sidecar_engine::{CodecError, Decoded, Location, Map, Value, Warning, MAX_DEPTH};
+use sidecar_engine::tape::{Frame, NodeId, Tape};
+use sidecar_engine::{CodecError, Location, Warning, MAX_DEPTH};
 
 /// Objects up to this size are checked for duplicate keys by a linear scan; larger ones hash.
 const LINEAR_KEY_SCAN: usize = 32;
 
-pub fn decode(bytes: &[u8]) -> Result<Decoded, CodecError> {
+/// Reads a document onto `tape` (its float ranges point into `bytes`); returns the warnings.
+pub fn read(bytes: &[u8], tape: &mut Tape) -> Result<Vec<Warning>, CodecError> {
     let mut reader = Reader {
         jiter: Jiter::new(bytes).with_allow_inf_nan(),
         data: bytes,
+        tape,
         warnings: Vec::new(),
     };
-    let value = reader.document()?;
-    Ok(Decoded {
-        value,
-        warnings: reader.warnings,
-    })
+    let peek = reader.jiter.peek().map_err(|e| syntax(bytes, e))?;
+    let root = reader.value(peek, MAX_DEPTH)?;
+    reader.jiter.finish().map_err(|e| syntax(bytes, e))?;
+    reader.tape.finish(root);
+    Ok(reader.warnings)
 }
 
-struct Reader<'j> {
+struct Reader<'j, 't> {
     jiter: Jiter<'j>,
     data: &'j [u8],
+    tape: &'t mut Tape,
     warnings: Vec<Warning>,
 }
 
-impl<'j> Reader<'j> {
-    fn document(&mut self) -> Result<Value, CodecError> {
-        let peek = self.jiter.peek().map_err(|e| syntax(self.data, e))?;
-        let value = self.value(peek, MAX_DEPTH)?;
-        self.jiter.finish().map_err(|e| syntax(self.data, e))?;
-        Ok(value)
-    }
-
-    fn value(&mut self, peek: Peek, depth: usize) -> Result<Value, CodecError> {
+impl Reader<'_, '_> {
+    fn value(&mut self, peek: Peek, depth: usize) -> Result<NodeId, CodecError> {
         match peek {
             Peek::Null => {
                 self.jiter.known_null().map_err(|e| syntax(self.data, e))?;
-                Ok(Value::Null)
+                self.tape.null()
             }
             Peek::True | Peek::False => {
                 let b = self
                     .jiter
                     .known_bool(peek)
                     .map_err(|e| syntax(self.data, e))?;
-                Ok(Value::Bool(b))
+                self.tape.bool(b)
             }
             Peek::String => {
                 let s = self.jiter.known_str().map_err(|e| syntax(self.data, e))?;
-                Ok(Value::String(s.to_owned()))
+                self.tape.string(s)
             }
             Peek::Array => self.array(depth),
             Peek::Object => self.object(depth),
@@ -63,100 +61,90 @@ impl<'j> Reader<'j> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<Value, CodecError> {
+    fn array(&mut self, depth: usize) -> Result<NodeId, CodecError> {
         let depth = self.deeper(depth)?;
-        let mut items = Vec::new();
+        let frame = self.tape.begin_array()?;
         let mut next = self.jiter.known_array().map_err(|e| syntax(self.data, e))?;
         while let Some(peek) = next {
-            items.push(self.value(peek, depth)?);
+            let item = self.value(peek, depth)?;
+            self.tape.item(item);
             next = self.jiter.array_step().map_err(|e| syntax(self.data, e))?;
         }
-        Ok(Value::Array(items))
+        self.tape.end_array(frame)
     }
 
-    fn object(&mut self, depth: usize) -> Result<Value, CodecError> {
+    fn object(&mut self, depth: usize) -> Result<NodeId, CodecError> {
         let depth = self.deeper(depth)?;
-        let mut map = Map::new();
+        let frame = self.tape.begin_object()?;
         let mut seen: Option<HashSet<String>> = None;
         let mut key = self
             .jiter
             .known_object()
-            .map_err(|e| syntax(self.data, e))?
-            .map(str::to_owned);
+            .map_err(|e| syntax(self.data, e))?;
         while let Some(k) = key {
+            self.tape.key(k)?;
             let key_at = self.jiter.current_index();
-            if self.is_duplicate(&map, &mut seen, &k) {
-                let location = location(self.data, key_at);
+            if is_duplicate(self.tape, &frame, &mut seen) {
+                let k = self.tape.last_key();
                 self.warnings.push(Warning {
                     code: "duplicate-key",
                     message: format!("duplicate key {k:?} (every entry is kept, in order)"),
-                    location: Some(location),
+                    location: Some(location(self.data, key_at)),
                 });
             }
             let peek = self.jiter.peek().map_err(|e| syntax(self.data, e))?;
             let value = self.value(peek, depth)?;
-            map.push(k, value);
-            key = self
-                .jiter
-                .next_key()
-                .map_err(|e| syntax(self.data, e))?
-                .map(str::to_owned);
+            self.tape.value_of_key(value);
+            key = self.jiter.next_key().map_err(|e| syntax(self.data, e))?;
         }
-        Ok(Value::Object(map))
+        self.tape.end_object(frame)
     }
 
-    fn is_duplicate(&self, map: &Map, seen: &mut Option<HashSet<String>>, key: &str) -> bool {
-        if map.len() < LINEAR_KEY_SCAN {
-            return map.get(key).is_some();
-        }
-        let seen = seen.get_or_insert_with(|| map.iter().map(|(k, _)| k.to_owned()).collect());
-        !seen.insert(key.to_owned())
-    }
-
-    fn number(&mut self, peek: Peek) -> Result<Value, CodecError> {
+    fn number(&mut self, peek: Peek) -> Result<NodeId, CodecError> {
         let start = self.jiter.current_index();
         let text = self
             .jiter
             .known_number_bytes(peek)
             .map_err(|e| syntax(self.data, e))?;
-        // jiter hands back the exact ASCII text of a valid JSON number (or NaN/Infinity).
-        let text = std::str::from_utf8(text).expect("number text is ASCII");
+        let range = start..start + text.len();
         let non_standard = match text {
-            "NaN" => Some(f64::NAN),
-            "Infinity" => Some(f64::INFINITY),
-            "-Infinity" => Some(f64::NEG_INFINITY),
+            b"NaN" => Some(f64::NAN),
+            b"Infinity" => Some(f64::INFINITY),
+            b"-Infinity" => Some(f64::NEG_INFINITY),
             _ => None,
         };
         if let Some(x) = non_standard {
-            let text = text.to_owned();
-            let location = location(self.data, start);
+            let text = String::from_utf8_lossy(text).into_owned();
             self.warnings.push(Warning {
                 code: "non-standard-number",
                 message: format!("non-standard JSON number {text} (as Python writes it; kept)"),
-                location: Some(location),
+                location: Some(location(self.data, start)),
             });
-            return Ok(Value::Float(x));
+            return self.tape.float(x);
         }
-        if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
-            let x: f64 = text.parse().map_err(|_| {
-                CodecError::malformed(
-                    format!("invalid number {text}"),
-                    Some(location(self.data, start)),
-                )
-            })?;
-            if x.is_infinite() {
-                return Err(CodecError::unrepresentable(
-                    format!("number {} is too large for a 64-bit float", shorten(text)),
-                    Some(location(self.data, start)),
-                ));
+        let is_float = text.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
+        if is_float {
+            if !surely_finite(text) {
+                let x: f64 = ascii(text).parse().map_err(|_| {
+                    CodecError::malformed(
+                        format!("invalid number {}", shorten(text)),
+                        Some(location(self.data, start)),
+                    )
+                })?;
+                if x.is_infinite() {
+                    return Err(CodecError::unrepresentable(
+                        format!("number {} is too large for a 64-bit float", shorten(text)),
+                        Some(location(self.data, start)),
+                    ));
+                }
             }
-            return Ok(Value::Float(x));
+            return self.tape.float_text(range);
         }
-        if let Ok(i) = text.parse::<i64>() {
-            return Ok(Value::Int(i));
+        if let Ok(i) = ascii(text).parse::<i64>() {
+            return self.tape.int(i);
         }
-        if let Ok(u) = text.parse::<u64>() {
-            return Ok(Value::UInt(u));
+        if let Ok(u) = ascii(text).parse::<u64>() {
+            return self.tape.uint(u);
         }
         Err(CodecError::unrepresentable(
             format!(
@@ -175,6 +163,50 @@ impl<'j> Reader<'j> {
             )
         })
     }
+}
+
+/// Whether the key just recorded repeats an earlier key of the object being built: a linear
+/// scan for small objects, a set of the keys for large ones.
+fn is_duplicate(tape: &Tape, frame: &Frame, seen: &mut Option<HashSet<String>>) -> bool {
+    let key = tape.last_key();
+    if tape.pending_keys(frame) <= LINEAR_KEY_SCAN {
+        return tape.has_key(frame, key);
+    }
+    let seen = seen.get_or_insert_with(|| tape.earlier_keys(frame).map(str::to_owned).collect());
+    !seen.insert(key.to_owned())
+}
+
+/// The text of a number jiter validated: ASCII digits, sign, point and exponent.
+fn ascii(text: &[u8]) -> &str {
+    std::str::from_utf8(text).unwrap_or("")
+}
+
+/// Whether a valid float literal is certainly below `f64::MAX` without parsing it: its value
+/// is under 10^(integer digits + exponent), and 10^307 is finite.
+fn surely_finite(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    let integer_digits = digits.iter().take_while(|b| b.is_ascii_digit()).count() as i64;
+    let exponent = match digits.iter().position(|b| matches!(b, b'e' | b'E')) {
+        None => 0,
+        Some(e) => {
+            let exp = &digits[e + 1..];
+            let (negative, exp) = match exp.first() {
+                Some(b'-') => (true, &exp[1..]),
+                Some(b'+') => (false, &exp[1..]),
+                _ => (false, exp),
+            };
+            if exp.len() > 6 {
+                return negative;
+            }
+            let value = ascii(exp).parse::<i64>().unwrap_or(i64::MAX / 2);
+            if negative {
+                -value
+            } else {
+                value
+            }
+        }
+    };
+    integer_digits + exponent <= 307
 }
 
 /// The 1-based line and column (in bytes) of a byte index.
@@ -198,8 +230,9 @@ fn syntax(data: &[u8], error: JiterError) -> CodecError {
 }
 
 /// A number's text for a message, cut short when it is huge.
-fn shorten(text: &str) -> String {
+fn shorten(text: &[u8]) -> String {
     const MAX: usize = 40;
+    let text = ascii(text);
     if text.len() <= MAX {
         text.to_owned()
     } else {
@@ -211,9 +244,37 @@ fn shorten(text: &str) -> String {
 mod tests {
     use super::*;
     use sidecar_engine::codec::ErrorKind;
+    use sidecar_engine::{Decoded, Value};
+
+    fn decode(bytes: &[u8]) -> Result<Decoded, CodecError> {
+        let mut tape = Tape::default();
+        let warnings = read(bytes, &mut tape)?;
+        Ok(Decoded {
+            value: tape.view(bytes).to_value(),
+            warnings,
+        })
+    }
 
     fn value(text: &str) -> Value {
         decode(text.as_bytes()).unwrap().value
+    }
+
+    #[test]
+    fn overflow_is_told_apart_from_large_finite_floats() {
+        assert!(surely_finite(b"1.5e300"));
+        assert!(surely_finite(b"-123.25e-400"));
+        assert!(!surely_finite(b"1e308"));
+        assert_eq!(value("[1e308]"), Value::Array(vec![Value::Float(1e308)]));
+        assert_eq!(
+            value("[1.7976931348623157e308]"),
+            Value::Array(vec![Value::Float(f64::MAX)])
+        );
+        assert!(decode(b"[1.8e308]").is_err());
+        assert!(decode(b"[1e99999999999]").is_err());
+        assert_eq!(
+            value("[1e-99999999999]"),
+            Value::Array(vec![Value::Float(0.0)])
+        );
     }
 
     #[test]

@@ -6,7 +6,10 @@
 mod decode;
 mod encode;
 
-use sidecar_engine::{Codec, CodecError, CodecRegistration, Decoded, Detection, Value};
+use sidecar_engine::tape::with_tape;
+use sidecar_engine::{
+    Codec, CodecError, CodecRegistration, Decoded, Detection, Value, View, Warning,
+};
 
 /// The JSON sidecar format.
 pub struct JsonCodec;
@@ -36,7 +39,25 @@ impl Codec for JsonCodec {
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<Decoded, CodecError> {
-        decode::decode(bytes)
+        with_tape(|tape| {
+            let warnings = decode::read(bytes, tape)?;
+            Ok(Decoded {
+                value: tape.view(bytes).to_value(),
+                warnings,
+            })
+        })
+    }
+
+    fn inspect(
+        &self,
+        bytes: &[u8],
+        visit: &mut dyn FnMut(View<'_>, &[Warning]),
+    ) -> Result<(), CodecError> {
+        with_tape(|tape| {
+            let warnings = decode::read(bytes, tape)?;
+            visit(tape.view(bytes).root(), &warnings);
+            Ok(())
+        })
     }
 
     fn encode(&self, value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {

@@ -4,7 +4,9 @@
 //! engine's access traits.
 
 use rkyv::{Archive, Serialize};
-use sidecar_engine::value::{float_packing, ArrayAccess, FloatPacking, ObjectAccess};
+use sidecar_engine::value::{
+    float_packing, ArrayRef, ArraySource, FloatPacking, ObjectRef, ObjectSource,
+};
 use sidecar_engine::{Value, View};
 
 #[derive(Archive, Serialize)]
@@ -121,48 +123,48 @@ impl ArchivedNode {
             }
             ArchivedNode::Float(x) => View::Float(x.to_native()),
             ArchivedNode::Str(s) => View::Str(s.as_str()),
-            ArchivedNode::Array(items) => View::Array(items),
-            ArchivedNode::Object(members) => View::Object(members),
-            ArchivedNode::F32s(xs) => View::Array(xs),
-            ArchivedNode::F64s(xs) => View::Array(xs),
+            ArchivedNode::Array(items) => View::Array(ArrayRef::new(items, 0)),
+            ArchivedNode::Object(members) => View::Object(ObjectRef::new(members, 0)),
+            ArchivedNode::F32s(xs) => View::Array(ArrayRef::new(xs, 0)),
+            ArchivedNode::F64s(xs) => View::Array(ArrayRef::new(xs, 0)),
         }
     }
 }
 
-impl ArrayAccess for ArchivedItems {
-    fn len(&self) -> usize {
+impl ArraySource for ArchivedItems {
+    fn len(&self, _: usize) -> usize {
         self.0.len()
     }
-    fn at(&self, index: usize) -> Option<View<'_>> {
+    fn at(&self, _: usize, index: usize) -> Option<View<'_>> {
         self.0.get(index).map(ArchivedNode::view)
     }
 }
 
-impl ObjectAccess for ArchivedMembers {
-    fn len(&self) -> usize {
+impl ObjectSource for ArchivedMembers {
+    fn len(&self, _: usize) -> usize {
         self.0.len()
     }
-    fn entry(&self, index: usize) -> Option<(&str, View<'_>)> {
+    fn entry(&self, _: usize, index: usize) -> Option<(&str, View<'_>)> {
         self.0.get(index).map(|m| (m.key.as_str(), m.value.view()))
     }
 }
 
-impl ArrayAccess for ArchivedFloats32 {
-    fn len(&self) -> usize {
+impl ArraySource for ArchivedFloats32 {
+    fn len(&self, _: usize) -> usize {
         self.0.len()
     }
-    fn at(&self, index: usize) -> Option<View<'_>> {
+    fn at(&self, _: usize, index: usize) -> Option<View<'_>> {
         self.0
             .get(index)
             .map(|x| View::Float(f64::from(x.to_native())))
     }
 }
 
-impl ArrayAccess for ArchivedFloats64 {
-    fn len(&self) -> usize {
+impl ArraySource for ArchivedFloats64 {
+    fn len(&self, _: usize) -> usize {
         self.0.len()
     }
-    fn at(&self, index: usize) -> Option<View<'_>> {
+    fn at(&self, _: usize, index: usize) -> Option<View<'_>> {
         self.0.get(index).map(|x| View::Float(x.to_native()))
     }
 }

@@ -3,7 +3,7 @@
 //! In every face section (`face_detection`, the older `Face_detector`, or a `data` wrapper whose
 //! `sidecar_info.operation_type` is `face_detection`): `faces` is a list; each face's `bbox`
 //! values, `confidence` and `landmarks` points are numbers within [0, 1]; every face's
-//! `encoding` (or `face_encoding`) holds finite numbers and all have one length;
+//! `encoding` (or `face_encoding`) is a list, and all of them have one length;
 //! `metadata.faces_found` (or `total_faces_found`) equals the number of faces. In every object
 //! section (`yolov8`, `object_detection`): each object's `confidence` is within [0, 1] and
 //! `metadata.objects_found` equals the number of objects. Timestamps (`sidecar_info.created_at`,
@@ -50,8 +50,9 @@ impl Check for Sportball {
             .and_then(|i| i.get("operation_type"))
             .and_then(View::as_str);
         if let Some(info) = info {
+            let at = Ptr::Key(&Ptr::Root, "sidecar_info");
             for key in ["created_at", "last_updated"] {
-                timestamp(info.get(key), &format!("/sidecar_info/{key}"), findings);
+                timestamp(info.get(key), &Ptr::Key(&at, key), findings);
             }
         }
         for (key, section) in root.iter() {
@@ -60,18 +61,19 @@ impl Check for Sportball {
             } else {
                 Some(key)
             };
-            let path = format!("/{}", escape(key));
+            let at = Ptr::Key(&Ptr::Root, key);
             if kind.is_some_and(|k| FACE_SECTIONS.contains(&k)) {
-                faces(section, &path, findings);
+                faces(section, &at, findings);
             } else if kind.is_some_and(|k| OBJECT_SECTIONS.contains(&k)) {
-                objects(section, &path, findings);
+                objects(section, &at, findings);
             } else {
                 continue;
             }
             if let Some(metadata) = section.get("metadata") {
+                let at = Ptr::Key(&at, "metadata");
                 timestamp(
                     metadata.get("extraction_timestamp"),
-                    &format!("{path}/metadata/extraction_timestamp"),
+                    &Ptr::Key(&at, "extraction_timestamp"),
                     findings,
                 );
             }
@@ -79,21 +81,40 @@ impl Check for Sportball {
     }
 }
 
-/// A JSON pointer token (RFC 6901).
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+/// Where a value is, built on the stack as the walk descends and written out as a JSON
+/// pointer (RFC 6901) only when there is something to report.
+enum Ptr<'p> {
+    Root,
+    Key(&'p Ptr<'p>, &'p str),
+    Index(&'p Ptr<'p>, usize),
 }
 
-fn ratio(value: Option<View<'_>>, path: &str, findings: &mut Vec<Finding>) {
+impl std::fmt::Display for Ptr<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ptr::Root => Ok(()),
+            Ptr::Key(parent, key) => {
+                write!(f, "{parent}/{}", key.replace('~', "~0").replace('/', "~1"))
+            }
+            Ptr::Index(parent, index) => write!(f, "{parent}/{index}"),
+        }
+    }
+}
+
+fn error(message: String, at: &Ptr<'_>) -> Finding {
+    Finding::error(message, at.to_string())
+}
+
+fn ratio(value: Option<View<'_>>, at: &Ptr<'_>, findings: &mut Vec<Finding>) {
     let Some(value) = value else {
         return;
     };
     match value.as_f64() {
         Some(x) if (0.0..=1.0).contains(&x) => {}
-        Some(x) => findings.push(Finding::error(format!("{x} is outside [0, 1]"), path)),
-        None => findings.push(Finding::error(
+        Some(x) => findings.push(error(format!("{x} is outside [0, 1]"), at)),
+        None => findings.push(error(
             format!("expected a number within [0, 1], found {}", value.kind()),
-            path,
+            at,
         )),
     }
 }
@@ -101,15 +122,15 @@ fn ratio(value: Option<View<'_>>, path: &str, findings: &mut Vec<Finding>) {
 fn list<'a>(
     section: View<'a>,
     key: &str,
-    path: &str,
+    at: &Ptr<'_>,
     findings: &mut Vec<Finding>,
-) -> Option<&'a dyn sidecar_engine::value::ArrayAccess> {
+) -> Option<sidecar_engine::value::ArrayRef<'a>> {
     let value = section.get(key)?;
     let items = value.as_array();
     if items.is_none() {
-        findings.push(Finding::error(
+        findings.push(error(
             format!("expected a list, found {}", value.kind()),
-            format!("{path}/{key}"),
+            &Ptr::Key(at, key),
         ));
     }
     items
@@ -119,82 +140,76 @@ fn count_matches(
     section: View<'_>,
     keys: &[&str],
     actual: usize,
-    path: &str,
+    at: &Ptr<'_>,
     findings: &mut Vec<Finding>,
 ) {
     let Some(metadata) = section.get("metadata") else {
         return;
     };
+    let at = Ptr::Key(at, "metadata");
     for key in keys {
         let Some(value) = metadata.get(key) else {
             continue;
         };
-        let at = format!("{path}/metadata/{key}");
         match value.as_u64() {
             Some(n) if n == actual as u64 => {}
-            Some(n) => findings.push(Finding::error(
+            Some(n) => findings.push(error(
                 format!("says {n} but the list holds {actual}"),
-                at,
+                &Ptr::Key(&at, key),
             )),
-            None => findings.push(Finding::error(
+            None => findings.push(error(
                 format!("expected a count, found {}", value.kind()),
-                at,
+                &Ptr::Key(&at, key),
             )),
         }
     }
 }
 
-fn faces(section: View<'_>, path: &str, findings: &mut Vec<Finding>) {
-    let Some(faces) = list(section, "faces", path, findings) else {
+fn faces(section: View<'_>, at: &Ptr<'_>, findings: &mut Vec<Finding>) {
+    let Some(faces) = list(section, "faces", at, findings) else {
         return;
     };
+    let list_at = Ptr::Key(at, "faces");
+    // The first embedding's length, and where it is.
     let mut embedding: Option<(usize, String)> = None;
     for (i, face) in faces.iter().enumerate() {
-        let at = format!("{path}/faces/{i}");
+        let face_at = Ptr::Index(&list_at, i);
         if let Some(bbox) = face.get("bbox") {
+            let bbox_at = Ptr::Key(&face_at, "bbox");
             for key in ["x", "y", "width", "height"] {
-                ratio(bbox.get(key), &format!("{at}/bbox/{key}"), findings);
+                ratio(bbox.get(key), &Ptr::Key(&bbox_at, key), findings);
             }
         }
         ratio(
             face.get("confidence"),
-            &format!("{at}/confidence"),
+            &Ptr::Key(&face_at, "confidence"),
             findings,
         );
-        if let Some(landmarks) = list(face, "landmarks", &at, findings) {
+        if let Some(landmarks) = list(face, "landmarks", &face_at, findings) {
+            let landmarks_at = Ptr::Key(&face_at, "landmarks");
             for (j, point) in landmarks.iter().enumerate() {
-                let p = format!("{at}/landmarks/{j}");
+                let point_at = Ptr::Index(&landmarks_at, j);
                 match point.as_array() {
                     Some(xy) if xy.len() == 2 => {
-                        ratio(xy.at(0), &format!("{p}/0"), findings);
-                        ratio(xy.at(1), &format!("{p}/1"), findings);
+                        ratio(xy.at(0), &Ptr::Index(&point_at, 0), findings);
+                        ratio(xy.at(1), &Ptr::Index(&point_at, 1), findings);
                     }
-                    _ => findings.push(Finding::error("expected an [x, y] pair", p)),
+                    _ => findings.push(error("expected an [x, y] pair".into(), &point_at)),
                 }
             }
         }
         for key in ["encoding", "face_encoding"] {
-            let Some(values) = list(face, key, &at, findings) else {
+            let Some(values) = list(face, key, &face_at, findings) else {
                 continue;
             };
-            let p = format!("{at}/{key}");
-            if let Some(bad) = values
-                .iter()
-                .position(|v| !v.as_f64().is_some_and(f64::is_finite))
-            {
-                findings.push(Finding::error(
-                    "embedding values must be finite numbers",
-                    format!("{p}/{bad}"),
-                ));
-            }
             match &embedding {
-                None => embedding = Some((values.len(), p)),
-                Some((len, first)) if *len != values.len() => findings.push(Finding::error(
+                None => embedding = Some((values.len(), Ptr::Key(&face_at, key).to_string())),
+                Some((len, first)) if *len != values.len() => findings.push(error(
                     format!(
                         "embedding has {} values but the one at {first} has {len}",
                         values.len()
                     ),
-                    p,
+                    &Ptr::Key(&face_at, key),
                 )),
                 Some(_) => {}
             }
@@ -204,47 +219,47 @@ fn faces(section: View<'_>, path: &str, findings: &mut Vec<Finding>) {
         section,
         &["faces_found", "total_faces_found"],
         faces.len(),
-        path,
+        at,
         findings,
     );
 }
 
-fn objects(section: View<'_>, path: &str, findings: &mut Vec<Finding>) {
-    let Some(objects) = list(section, "objects", path, findings) else {
+fn objects(section: View<'_>, at: &Ptr<'_>, findings: &mut Vec<Finding>) {
+    let Some(objects) = list(section, "objects", at, findings) else {
         return;
     };
+    let list_at = Ptr::Key(at, "objects");
     for (i, object) in objects.iter().enumerate() {
+        let object_at = Ptr::Index(&list_at, i);
         ratio(
             object.get("confidence"),
-            &format!("{path}/objects/{i}/confidence"),
+            &Ptr::Key(&object_at, "confidence"),
             findings,
         );
     }
-    count_matches(section, &["objects_found"], objects.len(), path, findings);
+    count_matches(section, &["objects_found"], objects.len(), at, findings);
 }
 
-fn timestamp(value: Option<View<'_>>, path: &str, findings: &mut Vec<Finding>) {
+fn timestamp(value: Option<View<'_>>, at: &Ptr<'_>, findings: &mut Vec<Finding>) {
     let Some(value) = value else {
         return;
     };
     let Some(text) = value.as_str() else {
         if !matches!(value, View::Null) {
-            findings.push(Finding::error(
+            findings.push(error(
                 format!("expected an ISO 8601 timestamp, found {}", value.kind()),
-                path,
+                at,
             ));
         }
         return;
     };
-    let parses = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
-        .iter()
-        .any(|format| NaiveDateTime::parse_from_str(text, format).is_ok())
+    // `YYYY-MM-DDTHH:MM:SS[.f]` is NaiveDateTime's own form; Python's isoformat() with a space
+    // or an offset is accepted too.
+    let parses = text.parse::<NaiveDateTime>().is_ok()
+        || NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").is_ok()
         || DateTime::parse_from_rfc3339(text).is_ok();
     if !parses {
-        findings.push(Finding::error(
-            format!("{text:?} is not an ISO 8601 timestamp"),
-            path,
-        ));
+        findings.push(error(format!("{text:?} is not an ISO 8601 timestamp"), at));
     }
 }
 

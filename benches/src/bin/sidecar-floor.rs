@@ -1,0 +1,72 @@
+//! `sidecar-floor`: the floors the whole-process benchmark compares the tool against, on the
+//! same files and threads: `read` reads every file with a given extension and does nothing
+//! else; `json-syntax` also checks each file's JSON syntax, strictly (UTF-8 in strings
+//! included), with serde_json, the fastest strict check measured. Prints one JSON line.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
+use rayon::prelude::*;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Floor {
+    Read,
+    JsonSyntax,
+}
+
+#[derive(Debug, Parser)]
+#[command(about = "Read floors for the whole-process benchmark")]
+struct Args {
+    #[arg(value_enum)]
+    floor: Floor,
+    /// The tree to read
+    dir: PathBuf,
+    /// Only files with this extension
+    #[arg(long, default_value = "json")]
+    extension: String,
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let started = Instant::now();
+    let files: Vec<PathBuf> = walkdir::WalkDir::new(&args.dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(walkdir::DirEntry::into_path)
+        .filter(|p| p.extension().is_some_and(|e| e == args.extension.as_str()))
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.workers)
+        .build()?;
+    let (bytes, invalid) = pool.install(|| {
+        files
+            .par_iter()
+            .map(|path| check(path, args.floor))
+            .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    });
+    println!(
+        "{{\"floor\": \"{:?}\", \"files\": {}, \"bytes\": {bytes}, \"invalid\": {invalid}, \"seconds\": {}}}",
+        args.floor,
+        files.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn check(path: &Path, floor: Floor) -> (u64, u64) {
+    let Ok(bytes) = std::fs::read(path) else {
+        return (0, 1);
+    };
+    let invalid = match floor {
+        Floor::Read => false,
+        Floor::JsonSyntax => {
+            serde_json::from_slice::<&serde_json::value::RawValue>(&bytes).is_err()
+        }
+    };
+    (bytes.len() as u64, u64::from(invalid))
+}

@@ -1,0 +1,449 @@
+//! A document laid out flat, for reading without building a [`Value`]: decoders append nodes to
+//! a [`Tape`], and a [`TapeView`] serves them as [`View`]s. A tape is reused from file to file
+//! (each worker keeps one, see [`with_tape`]), so reading a file allocates nothing once the
+//! worker has warmed up.
+//!
+//! Numbers that are costly to convert stay as they are in the file until someone reads them:
+//! a JSON float as its text, a packed float array as its bytes. Validators that only count or
+//! measure such arrays never pay for parsing them.
+
+use std::cell::RefCell;
+
+use crate::codec::{CodecError, Location};
+use crate::value::{ArrayRef, ArraySource, ObjectRef, ObjectSource, Value, View};
+
+#[derive(Debug, Clone, Copy)]
+enum Node {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    /// A float's text in the source, parsed when read.
+    FloatText {
+        start: u32,
+        len: u32,
+    },
+    /// A string in the tape's text.
+    Str {
+        start: u32,
+        len: u32,
+    },
+    /// Children in `items`.
+    Array {
+        start: u32,
+        len: u32,
+    },
+    /// Entries in `members`.
+    Object {
+        start: u32,
+        len: u32,
+    },
+    /// Little-endian `f32`s in the source.
+    Packed32 {
+        start: u32,
+        count: u32,
+    },
+    /// Little-endian `f64`s in the source.
+    Packed64 {
+        start: u32,
+        count: u32,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    key_start: u32,
+    key_len: u32,
+    node: u32,
+}
+
+/// A flat document under construction or ready to view.
+#[derive(Debug, Default)]
+pub struct Tape {
+    nodes: Vec<Node>,
+    items: Vec<u32>,
+    members: Vec<Member>,
+    text: String,
+    /// Children of the containers being built, innermost last.
+    pending_items: Vec<u32>,
+    pending_members: Vec<Member>,
+    root: u32,
+}
+
+/// An array or object being built: where its node and its pending children start.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame {
+    node: u32,
+    pending: usize,
+}
+
+/// The id of a node on a tape.
+pub type NodeId = u32;
+
+fn too_large() -> CodecError {
+    CodecError::unrepresentable("a document of 4 GiB or more", Some(Location::Offset(0)))
+}
+
+fn index(n: usize) -> Result<u32, CodecError> {
+    u32::try_from(n).map_err(|_| too_large())
+}
+
+impl Tape {
+    /// Empties the tape, keeping its memory.
+    pub fn clear(&mut self) {
+        self.nodes.clear();
+        self.items.clear();
+        self.members.clear();
+        self.text.clear();
+        self.pending_items.clear();
+        self.pending_members.clear();
+        self.root = 0;
+    }
+
+    fn push(&mut self, node: Node) -> Result<NodeId, CodecError> {
+        let id = index(self.nodes.len())?;
+        self.nodes.push(node);
+        Ok(id)
+    }
+
+    pub fn null(&mut self) -> Result<NodeId, CodecError> {
+        self.push(Node::Null)
+    }
+
+    pub fn bool(&mut self, b: bool) -> Result<NodeId, CodecError> {
+        self.push(Node::Bool(b))
+    }
+
+    pub fn int(&mut self, i: i64) -> Result<NodeId, CodecError> {
+        self.push(Node::Int(i))
+    }
+
+    /// An unsigned integer, stored as `Int` where it fits (the model's invariant).
+    pub fn uint(&mut self, u: u64) -> Result<NodeId, CodecError> {
+        match i64::try_from(u) {
+            Ok(i) => self.int(i),
+            Err(_) => self.push(Node::UInt(u)),
+        }
+    }
+
+    pub fn float(&mut self, x: f64) -> Result<NodeId, CodecError> {
+        self.push(Node::Float(x))
+    }
+
+    /// A float whose text, at `range` of the source, is valid and parses to a finite value.
+    pub fn float_text(&mut self, range: std::ops::Range<usize>) -> Result<NodeId, CodecError> {
+        let start = index(range.start)?;
+        let len = index(range.len())?;
+        self.push(Node::FloatText { start, len })
+    }
+
+    /// `count` packed floats of `width` (4 or 8) bytes at `start` of the source.
+    pub fn packed(
+        &mut self,
+        start: usize,
+        count: usize,
+        width: usize,
+    ) -> Result<NodeId, CodecError> {
+        let start = index(start)?;
+        let count = index(count)?;
+        self.push(if width == 4 {
+            Node::Packed32 { start, count }
+        } else {
+            Node::Packed64 { start, count }
+        })
+    }
+
+    fn text_range(&mut self, s: &str) -> Result<(u32, u32), CodecError> {
+        let start = index(self.text.len())?;
+        let len = index(s.len())?;
+        self.text.push_str(s);
+        Ok((start, len))
+    }
+
+    pub fn string(&mut self, s: &str) -> Result<NodeId, CodecError> {
+        let (start, len) = self.text_range(s)?;
+        self.push(Node::Str { start, len })
+    }
+
+    pub fn begin_array(&mut self) -> Result<Frame, CodecError> {
+        Ok(Frame {
+            node: self.push(Node::Array { start: 0, len: 0 })?,
+            pending: self.pending_items.len(),
+        })
+    }
+
+    /// Adds a child to the innermost array being built.
+    pub fn item(&mut self, node: NodeId) {
+        self.pending_items.push(node);
+    }
+
+    pub fn end_array(&mut self, frame: Frame) -> Result<NodeId, CodecError> {
+        let start = index(self.items.len())?;
+        let len = index(self.pending_items.len() - frame.pending)?;
+        self.items.extend(self.pending_items.drain(frame.pending..));
+        self.nodes[frame.node as usize] = Node::Array { start, len };
+        Ok(frame.node)
+    }
+
+    pub fn begin_object(&mut self) -> Result<Frame, CodecError> {
+        Ok(Frame {
+            node: self.push(Node::Object { start: 0, len: 0 })?,
+            pending: self.pending_members.len(),
+        })
+    }
+
+    /// Records a key of the innermost object being built; its value follows with
+    /// [`Tape::value_of_key`].
+    pub fn key(&mut self, key: &str) -> Result<(), CodecError> {
+        let (key_start, key_len) = self.text_range(key)?;
+        self.pending_members.push(Member {
+            key_start,
+            key_len,
+            node: u32::MAX,
+        });
+        Ok(())
+    }
+
+    /// Sets the value of the key recorded last.
+    pub fn value_of_key(&mut self, node: NodeId) {
+        if let Some(member) = self.pending_members.last_mut() {
+            member.node = node;
+        }
+    }
+
+    /// The keys of the innermost object being built, but the last one.
+    pub fn earlier_keys(&self, frame: &Frame) -> impl Iterator<Item = &str> {
+        let pending = &self.pending_members[frame.pending..];
+        pending[..pending.len().saturating_sub(1)]
+            .iter()
+            .map(|m| self.text_at(m.key_start, m.key_len))
+    }
+
+    /// Whether the innermost object being built already has `key` (before the last one).
+    pub fn has_key(&self, frame: &Frame, key: &str) -> bool {
+        self.earlier_keys(frame).any(|k| k == key)
+    }
+
+    /// The key recorded last.
+    pub fn last_key(&self) -> &str {
+        self.pending_members
+            .last()
+            .map_or("", |m| self.text_at(m.key_start, m.key_len))
+    }
+
+    /// Keys of the innermost object being built so far.
+    pub fn pending_keys(&self, frame: &Frame) -> usize {
+        self.pending_members.len() - frame.pending
+    }
+
+    pub fn end_object(&mut self, frame: Frame) -> Result<NodeId, CodecError> {
+        let start = index(self.members.len())?;
+        let len = index(self.pending_members.len() - frame.pending)?;
+        self.members
+            .extend(self.pending_members.drain(frame.pending..));
+        self.nodes[frame.node as usize] = Node::Object { start, len };
+        Ok(frame.node)
+    }
+
+    /// Marks the document's root.
+    pub fn finish(&mut self, root: NodeId) {
+        self.root = root;
+    }
+
+    fn text_at(&self, start: u32, len: u32) -> &str {
+        self.text
+            .get(start as usize..(start + len) as usize)
+            .unwrap_or_default()
+    }
+
+    /// The document, with `source` the bytes the tape's ranges point into.
+    pub fn view<'a>(&'a self, source: &'a [u8]) -> TapeView<'a> {
+        TapeView { tape: self, source }
+    }
+}
+
+/// A tape with the source it was read from, serving [`View`]s.
+pub struct TapeView<'a> {
+    tape: &'a Tape,
+    source: &'a [u8],
+}
+
+impl<'a> TapeView<'a> {
+    pub fn root(&self) -> View<'_> {
+        self.node(self.tape.root)
+    }
+
+    /// Builds an owned value of the document.
+    pub fn to_value(&self) -> Value {
+        Value::from_view(self.root(), usize::MAX)
+            .expect("depth was bounded when the tape was built")
+    }
+
+    fn node(&self, id: u32) -> View<'_> {
+        match self.tape.nodes.get(id as usize) {
+            None | Some(Node::Null) => View::Null,
+            Some(Node::Bool(b)) => View::Bool(*b),
+            Some(Node::Int(i)) => View::Int(*i),
+            Some(Node::UInt(u)) => View::UInt(*u),
+            Some(Node::Float(x)) => View::Float(*x),
+            Some(Node::FloatText { start, len }) => View::Float(self.parse_float(*start, *len)),
+            Some(Node::Str { start, len }) => View::Str(self.tape.text_at(*start, *len)),
+            Some(Node::Array { .. } | Node::Packed32 { .. } | Node::Packed64 { .. }) => {
+                View::Array(ArrayRef::new(self, id as usize))
+            }
+            Some(Node::Object { .. }) => View::Object(ObjectRef::new(self, id as usize)),
+        }
+    }
+
+    fn parse_float(&self, start: u32, len: u32) -> f64 {
+        self.source
+            .get(start as usize..(start + len) as usize)
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(f64::NAN)
+    }
+
+    fn packed(&self, start: u32, index: usize, width: usize) -> Option<f64> {
+        let at = start as usize + index * width;
+        let bytes = self.source.get(at..at + width)?;
+        Some(if width == 4 {
+            f64::from(f32::from_le_bytes(bytes.try_into().ok()?))
+        } else {
+            f64::from_le_bytes(bytes.try_into().ok()?)
+        })
+    }
+}
+
+impl ArraySource for TapeView<'_> {
+    fn len(&self, id: usize) -> usize {
+        match self.tape.nodes.get(id) {
+            Some(Node::Array { len, .. }) => *len as usize,
+            Some(Node::Packed32 { count, .. } | Node::Packed64 { count, .. }) => *count as usize,
+            _ => 0,
+        }
+    }
+
+    fn at(&self, id: usize, index: usize) -> Option<View<'_>> {
+        match self.tape.nodes.get(id)? {
+            Node::Array { start, len } if index < *len as usize => {
+                Some(self.node(*self.tape.items.get(*start as usize + index)?))
+            }
+            Node::Packed32 { start, count } if index < *count as usize => {
+                self.packed(*start, index, 4).map(View::Float)
+            }
+            Node::Packed64 { start, count } if index < *count as usize => {
+                self.packed(*start, index, 8).map(View::Float)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl ObjectSource for TapeView<'_> {
+    fn len(&self, id: usize) -> usize {
+        match self.tape.nodes.get(id) {
+            Some(Node::Object { len, .. }) => *len as usize,
+            _ => 0,
+        }
+    }
+
+    fn entry(&self, id: usize, index: usize) -> Option<(&str, View<'_>)> {
+        match self.tape.nodes.get(id)? {
+            Node::Object { start, len } if index < *len as usize => {
+                let member = self.tape.members.get(*start as usize + index)?;
+                Some((
+                    self.tape.text_at(member.key_start, member.key_len),
+                    self.node(member.node),
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
+thread_local! {
+    static TAPE: RefCell<Tape> = RefCell::new(Tape::default());
+}
+
+/// Calls `f` with this thread's tape, emptied. A nested call gets a fresh tape.
+pub fn with_tape<T>(f: impl FnOnce(&mut Tape) -> T) -> T {
+    TAPE.with(|cell| {
+        let mut tape = cell.take();
+        tape.clear();
+        let result = f(&mut tape);
+        cell.replace(tape);
+        result
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Map;
+
+    #[test]
+    fn a_built_tape_views_as_the_value() {
+        let source = b"1.5 \x00\x00\xc0\x3f\x00\x00\x00\xc0";
+        let mut tape = Tape::default();
+        let object = tape.begin_object().unwrap();
+        tape.key("a").unwrap();
+        let text = tape.float_text(0..3).unwrap();
+        tape.value_of_key(text);
+        tape.key("packed").unwrap();
+        let packed = tape.packed(4, 2, 4).unwrap();
+        tape.value_of_key(packed);
+        tape.key("list").unwrap();
+        let array = tape.begin_array().unwrap();
+        let s = tape.string("x").unwrap();
+        tape.item(s);
+        let big = tape.uint(u64::MAX).unwrap();
+        tape.item(big);
+        let small = tape.uint(7).unwrap();
+        tape.item(small);
+        let list = tape.end_array(array).unwrap();
+        tape.value_of_key(list);
+        assert!(tape.has_key(&object, "a"));
+        let root = tape.end_object(object).unwrap();
+        tape.finish(root);
+
+        let expected: Map = [
+            ("a".to_owned(), Value::Float(1.5)),
+            (
+                "packed".to_owned(),
+                Value::Array(vec![Value::Float(1.5), Value::Float(-2.0)]),
+            ),
+            (
+                "list".to_owned(),
+                Value::Array(vec![
+                    Value::String("x".into()),
+                    Value::UInt(u64::MAX),
+                    Value::Int(7),
+                ]),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(tape.view(source).to_value(), Value::Object(expected));
+    }
+
+    #[test]
+    fn nested_containers_keep_their_children_apart() {
+        let mut tape = Tape::default();
+        let outer = tape.begin_array().unwrap();
+        let inner = tape.begin_array().unwrap();
+        let one = tape.int(1).unwrap();
+        tape.item(one);
+        let inner = tape.end_array(inner).unwrap();
+        tape.item(inner);
+        let two = tape.int(2).unwrap();
+        tape.item(two);
+        let root = tape.end_array(outer).unwrap();
+        tape.finish(root);
+        let value = tape.view(b"").to_value();
+        assert_eq!(
+            value,
+            Value::Array(vec![Value::Array(vec![Value::Int(1)]), Value::Int(2)])
+        );
+    }
+}
