@@ -37,7 +37,7 @@ fn codecs() -> [&'static dyn Codec; 3] {
 
 fn encode(codec: &dyn Codec, value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
-    codec.encode(value, &mut out).unwrap();
+    codec.encode(value.view(), &mut out).unwrap();
     out
 }
 
@@ -58,7 +58,7 @@ fn decode_encode(c: &mut Criterion) {
             group.bench_function(BenchmarkId::from_parameter(codec.name()), |b| {
                 b.iter(|| {
                     out.clear();
-                    codec.encode(black_box(&value), &mut out).unwrap();
+                    codec.encode(black_box(value.view()), &mut out).unwrap();
                 })
             });
         }

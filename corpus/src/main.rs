@@ -380,7 +380,7 @@ fn has_nan(value: &Value) -> bool {
 
 fn write_json(path: &Path, value: &Value) -> anyhow::Result<u64> {
     let mut out = Vec::new();
-    JsonCodec.encode(value, &mut out)?;
+    JsonCodec.encode(value.view(), &mut out)?;
     std::fs::write(path, &out).with_context(|| format!("write {}", path.display()))?;
     Ok(out.len() as u64)
 }

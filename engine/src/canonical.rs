@@ -22,7 +22,7 @@
 
 use crate::codec::{CodecError, Location};
 use crate::tape::{with_tape, NodeId, Tape};
-use crate::value::{float_packing, ArrayRef, FloatPacking, Value, View};
+use crate::value::{ArrayRef, Value, View};
 use crate::MAX_DEPTH;
 use bincode::config::{self, Config};
 use bincode::de::read::{BorrowReader, Reader};
@@ -83,16 +83,20 @@ fn write_view<E: bincode::enc::Encoder>(view: View<'_>, e: &mut E) -> Result<(),
             STRING.encode(e)?;
             s.encode(e)
         }
-        View::Array(items) => match float_packing(items.iter()) {
-            Some(FloatPacking::F32) => {
-                F32S.encode(e)?;
-                (items.len() as u64).encode(e)?;
-                floats(items).try_for_each(|x| (x as f32).encode(e))
-            }
-            Some(FloatPacking::F64) => {
-                F64S.encode(e)?;
-                (items.len() as u64).encode(e)?;
-                floats(items).try_for_each(|x| x.encode(e))
+        View::Array(items) => match floats(items) {
+            Some(xs) => {
+                let packed = xs
+                    .iter()
+                    .all(|x| f64::from(*x as f32).to_bits() == x.to_bits());
+                if packed {
+                    F32S.encode(e)?;
+                    (xs.len() as u64).encode(e)?;
+                    xs.iter().try_for_each(|x| (*x as f32).encode(e))
+                } else {
+                    F64S.encode(e)?;
+                    (xs.len() as u64).encode(e)?;
+                    xs.iter().try_for_each(|x| x.encode(e))
+                }
             }
             None => {
                 ARRAY.encode(e)?;
@@ -112,11 +116,20 @@ fn write_view<E: bincode::enc::Encoder>(view: View<'_>, e: &mut E) -> Result<(),
     }
 }
 
-fn floats(items: ArrayRef<'_>) -> impl Iterator<Item = f64> + '_ {
-    items.iter().filter_map(|item| match item {
-        View::Float(x) => Some(x),
-        _ => None,
-    })
+/// The elements of a non-empty array whose elements are all floats, each read once (reading
+/// a float from some representations parses it).
+fn floats(items: ArrayRef<'_>) -> Option<Vec<f64>> {
+    if !matches!(items.at(0), Some(View::Float(_))) {
+        return None;
+    }
+    let mut xs = Vec::with_capacity(items.len());
+    for item in items.iter() {
+        match item {
+            View::Float(x) => xs.push(x),
+            _ => return None,
+        }
+    }
+    Some(xs)
 }
 
 /// A slice reader that knows how far it has read, so errors can name a byte offset.

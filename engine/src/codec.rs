@@ -165,6 +165,7 @@ pub trait Codec: Send + Sync {
         true
     }
 
-    /// Appends the encoding of `value` to `out`.
-    fn encode(&self, value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError>;
+    /// Appends the encoding of a document to `out`, reading it through a view so that any
+    /// representation converts without an owned copy.
+    fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError>;
 }

@@ -271,7 +271,7 @@ mod tests {
         fn can_encode(&self) -> bool {
             self.writes
         }
-        fn encode(&self, _: &Value, _: &mut Vec<u8>) -> Result<(), CodecError> {
+        fn encode(&self, _: crate::View<'_>, _: &mut Vec<u8>) -> Result<(), CodecError> {
             Ok(())
         }
     }

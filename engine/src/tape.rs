@@ -297,10 +297,10 @@ impl<'a> TapeView<'a> {
     }
 
     fn parse_float(&self, start: u32, len: u32) -> f64 {
+        use lexical_parse_float::FromLexical;
         self.source
             .get(start as usize..(start + len) as usize)
-            .and_then(|t| std::str::from_utf8(t).ok())
-            .and_then(|t| t.parse().ok())
+            .and_then(|t| f64::from_lexical(t).ok())
             .unwrap_or(f64::NAN)
     }
 

@@ -13,7 +13,7 @@ fuzz_target!(|bytes: &[u8]| {
     });
     if let Ok(decoded) = codec.decode(bytes) {
         let mut out = Vec::new();
-        if codec.can_encode() && codec.encode(&decoded.value, &mut out).is_ok() {
+        if codec.can_encode() && codec.encode(decoded.value.view(), &mut out).is_ok() {
             let again = codec.decode(&out).expect("re-encoded output decodes");
             assert_eq!(again.value, decoded.value);
         }

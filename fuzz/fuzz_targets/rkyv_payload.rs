@@ -16,7 +16,7 @@ fuzz_target!(|payload: &[u8]| {
     });
     if let Ok(decoded) = codec.decode(&bytes) {
         let mut out = Vec::new();
-        codec.encode(&decoded.value, &mut out).expect("a decoded value encodes");
+        codec.encode(decoded.value.view(), &mut out).expect("a decoded value encodes");
         assert_eq!(codec.decode(&out).expect("re-encoded output decodes").value, decoded.value);
     }
 });

@@ -16,12 +16,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::codec::Codec;
+use crate::canonical;
+use crate::codec::{Codec, CodecError};
 use crate::discover::Tree;
 use crate::fsio::{self, Durability, WriteOutcome};
 use crate::ops::{display_path, with_bytes, with_identified, FileState, Flow, ReadFailure};
 use crate::registry::Registry;
-use crate::value::{first_difference, views_equal, Value};
+use crate::tape::with_tape;
+use crate::value::{first_difference, View};
 
 /// The convert stage.
 #[derive(Clone, Copy)]
@@ -170,7 +172,7 @@ impl<'r> ConvertStage<'r> {
         &self,
         fold: &mut Fold,
         file: &mut FileState<'f>,
-        value: &Value,
+        document: View<'_>,
         registry: &Registry,
     ) -> Flow
     where
@@ -178,7 +180,7 @@ impl<'r> ConvertStage<'r> {
     {
         fold.seen += 1;
         let target = self.target_path(file.path);
-        match self.convert(file, &target, value, registry) {
+        match self.convert(file, &target, document, registry) {
             Ok(bytes) => {
                 fold.converted += 1;
                 file.codec = self.target.name();
@@ -191,12 +193,17 @@ impl<'r> ConvertStage<'r> {
         Flow::Continue
     }
 
-    /// Converts one decoded file; returns the target's size.
+    /// Converts one file; returns the target's size.
+    ///
+    /// The source's canonical encoding is what every copy must come back as: the target is
+    /// encoded from it and read back into it, and the two encodings compared byte for byte
+    /// (the canonical encoding is deterministic and keeps every distinction the value model
+    /// makes, so equal bytes mean equal values).
     fn convert(
         &self,
         file: &FileState<'_>,
         target: &Path,
-        value: &Value,
+        document: View<'_>,
         registry: &Registry,
     ) -> Result<u64, Refusal> {
         let to = self.target;
@@ -204,14 +211,19 @@ impl<'r> ConvertStage<'r> {
         if in_place && file.codec == to.name() {
             return Err((Status::Skipped, format!("already {}", to.display_name())));
         }
+        let mut source = Vec::new();
+        canonical::encode(document, &mut source);
         let mut encoded = Vec::new();
-        to.encode(value, &mut encoded)
-            .map_err(|e| failed(format!("cannot write as {}: {e}", to.display_name())))?;
+        with_tape(|tape| {
+            canonical::read(&source, 0, tape)?;
+            to.encode(tape.view(&source).root(), &mut encoded)
+        })
+        .map_err(|e| failed(format!("cannot write as {}: {e}", to.display_name())))?;
         let len = encoded.len() as u64;
 
         if !in_place && std::fs::symlink_metadata(target).is_ok() {
             return self
-                .complete_existing(file.path, target, value, registry)
+                .complete_existing(file.path, target, &source, registry)
                 .map(|()| len);
         }
         if self.dry_run {
@@ -219,7 +231,7 @@ impl<'r> ConvertStage<'r> {
         }
         let staged = fsio::stage(fsio::parent(target), &encoded, self.durability)
             .map_err(|e| failed(format!("cannot write a temporary file: {e}")))?;
-        verify(staged.path(), to, value)?;
+        verify(staged.path(), to, &source)?;
         if in_place {
             staged
                 .commit_replace(target)
@@ -230,7 +242,7 @@ impl<'r> ConvertStage<'r> {
             Ok(WriteOutcome::Written) => self.remove_source(file.path).map(|()| len),
             // Another process created the target meanwhile: judge it like any existing target.
             Ok(WriteOutcome::Exists) => self
-                .complete_existing(file.path, target, value, registry)
+                .complete_existing(file.path, target, &source, registry)
                 .map(|()| len),
             Err(e) => Err(failed(format!("cannot move the target into place: {e}"))),
         }
@@ -242,37 +254,35 @@ impl<'r> ConvertStage<'r> {
         &self,
         source: &Path,
         target: &Path,
-        value: &Value,
+        canonical_source: &[u8],
         registry: &Registry,
     ) -> Result<(), Refusal> {
         let existing = with_identified(registry, target, |identified, bytes| {
             let codec = identified.codec;
-            codec.decode(bytes).map_err(|error| ReadFailure::Codec {
+            canonical_of(codec, bytes).map_err(|error| ReadFailure::Codec {
                 format: codec.display_name().to_owned(),
                 recognized: true,
                 error,
             })
         });
         match existing {
-            Ok(decoded) if views_equal(decoded.value.view(), value.view()) => {
+            Ok(existing) if existing == canonical_source => {
                 if self.dry_run {
                     Ok(())
                 } else {
                     self.remove_source(source)
                 }
             }
-            Ok(decoded) => {
-                let at = first_difference(decoded.value.view(), value.view()).unwrap_or_default();
-                Err((
-                    Status::Conflict,
-                    format!("the target exists with different values (first difference at {at}); both files left as they are"),
-                ))
-            }
-            Err(failure) => Err((
+            Ok(existing) => Err((
                 Status::Conflict,
                 format!(
-                    "the target exists and cannot be read ({failure}); both files left as they are"
+                    "the target exists with different values (first difference at {}); both files left as they are",
+                    difference(&existing, canonical_source)
                 ),
+            )),
+            Err(failure) => Err((
+                Status::Conflict,
+                format!("the target exists and cannot be read ({failure}); both files left as they are"),
             )),
         }
     }
@@ -289,18 +299,32 @@ impl<'r> ConvertStage<'r> {
     }
 }
 
-/// Reads the staged file back with the target codec and compares its values with the source's.
-fn verify(staged: &Path, codec: &dyn Codec, value: &Value) -> Result<(), Refusal> {
+/// The canonical encoding of a file's document, read with `codec`.
+fn canonical_of(codec: &dyn Codec, bytes: &[u8]) -> Result<Vec<u8>, CodecError> {
+    let mut encoded = Vec::new();
+    codec.inspect(bytes, &mut |view, _| canonical::encode(view, &mut encoded))?;
+    Ok(encoded)
+}
+
+/// Where two canonical encodings differ, as a path in the document (for messages).
+fn difference(a: &[u8], b: &[u8]) -> String {
+    match (canonical::decode(a, 0), canonical::decode(b, 0)) {
+        (Ok(a), Ok(b)) => first_difference(a.view(), b.view()).unwrap_or_else(|| "/".into()),
+        _ => "/".into(),
+    }
+}
+
+/// Reads the staged file back with the target codec and compares it with the source.
+fn verify(staged: &Path, codec: &dyn Codec, canonical_source: &[u8]) -> Result<(), Refusal> {
     with_bytes(staged, |bytes| {
-        let back = codec
-            .decode(bytes)
+        let back = canonical_of(codec, bytes)
             .map_err(|e| failed(format!("read-back of the new file failed: {e}")))?;
-        if views_equal(back.value.view(), value.view()) {
+        if back == canonical_source {
             Ok(())
         } else {
-            let at = first_difference(back.value.view(), value.view()).unwrap_or_default();
             Err(failed(format!(
-                "read-back of the new file differs from the source at {at}"
+                "read-back of the new file differs from the source at {}",
+                difference(&back, canonical_source)
             )))
         }
     })
@@ -329,10 +353,10 @@ mod tests {
         fn detect(&self, _: &[u8], _: u64) -> crate::Detection {
             crate::Detection::No
         }
-        fn decode(&self, _: &[u8]) -> Result<crate::Decoded, crate::CodecError> {
+        fn decode(&self, _: &[u8]) -> Result<crate::Decoded, CodecError> {
             Err(crate::CodecError::unsupported("test codec"))
         }
-        fn encode(&self, _: &Value, _: &mut Vec<u8>) -> Result<(), crate::CodecError> {
+        fn encode(&self, _: View<'_>, _: &mut Vec<u8>) -> Result<(), crate::CodecError> {
             Ok(())
         }
     }

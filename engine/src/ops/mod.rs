@@ -27,7 +27,7 @@ use crate::discover::{Candidate, Tree, WalkError};
 use crate::fsio;
 use crate::ops::summary::Summary;
 use crate::registry::{Identified, Registry, DETECT_BYTES};
-use crate::value::{Value, View};
+use crate::value::View;
 
 /// Reports progress to whoever shows it (a progress bar on a terminal, or nobody).
 pub trait Progress: Sync {
@@ -404,13 +404,6 @@ impl<'r> Pass<'_, 'r> {
                 .any(|s| !matches!(s, Stage::FormatStats))
     }
 
-    fn needs_value(&self) -> bool {
-        self.plan
-            .stages
-            .iter()
-            .any(|s| matches!(s, Stage::Convert(_)))
-    }
-
     fn process(&self, candidate: &Candidate, folds: &mut Folds) {
         let path = candidate.path.as_path();
         let outcome = with_identified(self.registry, path, |identified, bytes| {
@@ -434,19 +427,13 @@ impl<'r> Pass<'_, 'r> {
                 error,
             };
             if !self.needs_document(candidate) {
-                return Ok(self.stages(&mut state, None, None, folds));
-            }
-            if self.needs_value() {
-                let decoded = codec.decode(bytes).map_err(failure)?;
-                state.warnings.extend(decoded.warnings);
-                let value = decoded.value;
-                return Ok(self.stages(&mut state, Some(value.view()), Some(&value), folds));
+                return Ok(self.stages(&mut state, None, folds));
             }
             let mut reached = Reached::Done;
             codec
                 .inspect(bytes, &mut |view, warnings| {
                     state.warnings.extend_from_slice(warnings);
-                    reached = self.stages(&mut state, Some(view), None, folds);
+                    reached = self.stages(&mut state, Some(view), folds);
                 })
                 .map_err(failure)?;
             Ok(reached)
@@ -474,7 +461,6 @@ impl<'r> Pass<'_, 'r> {
         &self,
         state: &mut FileState<'s>,
         view: Option<View<'_>>,
-        value: Option<&Value>,
         folds: &mut Folds,
     ) -> Reached
     where
@@ -495,7 +481,7 @@ impl<'r> Pass<'_, 'r> {
                 (Stage::Convert(stage), Fold::Convert(fold)) => stage.apply(
                     fold,
                     state,
-                    value.expect("conversion decodes the document"),
+                    view.expect("conversion reads the document"),
                     self.registry,
                 ),
                 (Stage::Stats, Fold::Stats(fold)) => {

@@ -13,7 +13,7 @@ use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::std_types::{RResult, RSlice, RStr};
 use sidecar_engine::{
     canonical, Check, Codec, CodecError, Decoded, Detection, FileContext, Finding, Severity,
-    Validator, Value, View,
+    Validator, View,
 };
 
 use crate::ffi::{FfiCodecBox, FfiFile, FfiValidatorBox, PluginModuleRef};
@@ -219,14 +219,14 @@ impl Codec for DynCodec {
     fn can_encode(&self) -> bool {
         self.can_encode
     }
-    fn encode(&self, value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
         if !self.can_encode {
             return Err(CodecError::unsupported(format!(
                 "the {} plugin does not write its format",
                 self.name
             )));
         }
-        match with_encoded(value.view(), |encoded| {
+        match with_encoded(document, |encoded| {
             self.inner.encode(RSlice::from_slice(encoded))
         }) {
             RResult::ROk(bytes) => {

@@ -5,9 +5,7 @@
 use sidecar_engine::canonical;
 use sidecar_engine::frame::{FrameSpec, HEADER_LEN};
 use sidecar_engine::tape::with_tape;
-use sidecar_engine::{
-    Codec, CodecError, CodecRegistration, Decoded, Detection, Value, View, Warning,
-};
+use sidecar_engine::{Codec, CodecError, CodecRegistration, Decoded, Detection, View, Warning};
 
 /// The frame every Binary file starts with.
 pub const FRAME: FrameSpec = FrameSpec {
@@ -71,9 +69,9 @@ impl Codec for BinaryCodec {
         })
     }
 
-    fn encode(&self, value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
         let start = FRAME.begin(out);
-        canonical::encode(value.view(), out);
+        canonical::encode(document, out);
         FRAME.seal(out, start);
         Ok(())
     }

@@ -5,27 +5,22 @@
 
 use std::io::Write as _;
 
-use sidecar_engine::{CodecError, Value, MAX_DEPTH};
+use sidecar_engine::{CodecError, View};
 
-/// Writes `value`; refuses a NaN whose bits are not the one NaN JSON can spell, rather than
+/// Writes a document; refuses a NaN whose bits are not the one NaN JSON can spell, rather than
 /// change it.
-pub fn write_pretty(value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
-    write_value(value, 0, out)
+pub fn write_pretty(document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    write_value(document, 0, out)
 }
 
-fn write_value(value: &Value, indent: usize, out: &mut Vec<u8>) -> Result<(), CodecError> {
-    debug_assert!(indent <= MAX_DEPTH, "decoders bound the depth");
+fn write_value(value: View<'_>, indent: usize, out: &mut Vec<u8>) -> Result<(), CodecError> {
     match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Value::UInt(u) => {
-            let _ = write!(out, "{u}");
-        }
-        Value::Float(x) if x.is_nan() && x.to_bits() != f64::NAN.to_bits() => {
+        View::Null => out.extend_from_slice(b"null"),
+        View::Bool(true) => out.extend_from_slice(b"true"),
+        View::Bool(false) => out.extend_from_slice(b"false"),
+        View::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+        View::UInt(u) => out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes()),
+        View::Float(x) if x.is_nan() && x.to_bits() != f64::NAN.to_bits() => {
             return Err(CodecError::unrepresentable(
                 format!(
                     "a NaN with sign or payload bits ({:#018x}) has no JSON spelling",
@@ -34,10 +29,10 @@ fn write_value(value: &Value, indent: usize, out: &mut Vec<u8>) -> Result<(), Co
                 None,
             ));
         }
-        Value::Float(x) => write_float(*x, out),
-        Value::String(s) => write_string(s, out),
-        Value::Array(items) if items.is_empty() => out.extend_from_slice(b"[]"),
-        Value::Array(items) => {
+        View::Float(x) => write_float(x, out),
+        View::Str(s) => write_string(s, out),
+        View::Array(items) if items.is_empty() => out.extend_from_slice(b"[]"),
+        View::Array(items) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -49,8 +44,8 @@ fn write_value(value: &Value, indent: usize, out: &mut Vec<u8>) -> Result<(), Co
             newline(indent, out);
             out.push(b']');
         }
-        Value::Object(map) if map.is_empty() => out.extend_from_slice(b"{}"),
-        Value::Object(map) => {
+        View::Object(map) if map.is_empty() => out.extend_from_slice(b"{}"),
+        View::Object(map) => {
             out.push(b'{');
             for (i, (key, item)) in map.iter().enumerate() {
                 if i > 0 {
@@ -97,8 +92,9 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// A float as Python's `repr()` prints it: the shortest digits that read back to the same bits,
-/// in positional notation when the decimal exponent is in (-4, 16], scientific otherwise.
+/// A float as Python's `repr()` prints it: the shortest digits that read back to the same bits
+/// (ties to even, as ryu and Python's dtoa both choose), in positional notation when the
+/// decimal exponent is in (-4, 16], scientific otherwise.
 fn write_float(x: f64, out: &mut Vec<u8>) {
     if x.is_nan() {
         out.extend_from_slice(b"NaN");
@@ -108,27 +104,18 @@ fn write_float(x: f64, out: &mut Vec<u8>) {
         out.extend_from_slice(if x > 0.0 { b"Infinity" } else { b"-Infinity" });
         return;
     }
-    // `{:e}` prints the shortest round-trip digits: "1.2345e-5", "0e0".
-    let negative = x.is_sign_negative();
-    let mut buf = [0u8; 40];
-    let mut digits = [0u8; 24];
-    let (mut n, mut exponent) = scientific(&mut buf, format_args!("{:e}", x.abs()), &mut digits);
-    // Where two candidates of the shortest length are equally near (only possible at 16 or 17
-    // digits), `repr` takes the even one; `{:e}` may not, but exact formatting rounds half to
-    // even.
-    if n >= 16 {
-        (n, exponent) = scientific(
-            &mut buf,
-            format_args!("{:.*e}", n - 1, x.abs()),
-            &mut digits,
-        );
-    }
-    let digits = &digits[..n];
-    // The value is 0.d1d2… × 10^point.
-    let point = exponent + 1;
-    if negative {
+    if x.is_sign_negative() {
         out.push(b'-');
     }
+    if x == 0.0 {
+        out.extend_from_slice(b"0.0");
+        return;
+    }
+    let mut buffer = ryu::Buffer::new();
+    let mut digits = [0u8; 40];
+    let (len, point) = shortest_digits(buffer.format_finite(x.abs()), &mut digits);
+    let digits = &digits[..len];
+    // The value is 0.d1d2… × 10^point.
     if -4 < point && point <= 16 {
         if point <= 0 {
             out.extend_from_slice(b"0.");
@@ -152,40 +139,49 @@ fn write_float(x: f64, out: &mut Vec<u8>) {
             out.push(b'.');
             out.extend_from_slice(&digits[1..]);
         }
+        let exponent = point - 1;
         let sign = if exponent < 0 { '-' } else { '+' };
         let _ = write!(out, "e{sign}{:02}", exponent.unsigned_abs());
     }
 }
 
-/// Formats a non-negative float in `LowerExp` form into `buf`; returns how many significant
-/// digits it put in `digits`, and the decimal exponent.
-fn scientific(
-    buf: &mut [u8; 40],
-    args: std::fmt::Arguments<'_>,
-    digits: &mut [u8; 24],
-) -> (usize, i32) {
-    let len = {
-        let mut cursor = std::io::Cursor::new(&mut buf[..]);
-        let _ = cursor.write_fmt(args);
-        cursor.position() as usize
+/// Reads ryu's text for a positive finite float (`123.456`, `0.0001`, `1.5e-7`) into its
+/// significant digits, stored in `digits`, and the position of the decimal point relative to
+/// them: the value is 0.d1d2… × 10^point. Returns how many digits and the point.
+fn shortest_digits(text: &str, digits: &mut [u8; 40]) -> (usize, i32) {
+    let (mantissa, exponent) = match text.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (text, 0),
     };
-    let text = std::str::from_utf8(&buf[..len]).expect("ASCII");
-    let (mantissa, exponent) = text.split_once('e').expect("LowerExp has an exponent");
-    let mut n = 0;
-    for b in mantissa.bytes().filter(u8::is_ascii_digit) {
-        digits[n] = b;
-        n += 1;
+    let mut len = 0;
+    let mut before_point = 0i32;
+    let mut leading_zeros = 0i32;
+    let mut in_fraction = false;
+    for &b in mantissa.as_bytes() {
+        if b == b'.' {
+            in_fraction = true;
+            continue;
+        }
+        if !in_fraction {
+            before_point += 1;
+        }
+        if len == 0 && b == b'0' {
+            leading_zeros += 1;
+        } else if len < digits.len() {
+            digits[len] = b;
+            len += 1;
+        }
     }
-    (
-        n,
-        exponent.parse().expect("LowerExp exponent is an integer"),
-    )
+    while len > 1 && digits[len - 1] == b'0' {
+        len -= 1;
+    }
+    (len, before_point - leading_zeros + exponent)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sidecar_engine::Map;
+    use sidecar_engine::{Map, Value};
 
     fn float(x: f64) -> String {
         let mut out = Vec::new();
@@ -239,9 +235,9 @@ mod tests {
     #[test]
     fn only_the_canonical_nan_is_written() {
         let payload = f64::from_bits(f64::NAN.to_bits() | 1);
-        assert!(write_pretty(&Value::Float(payload), &mut Vec::new()).is_err());
-        assert!(write_pretty(&Value::Float(-f64::NAN), &mut Vec::new()).is_err());
-        assert!(write_pretty(&Value::Float(f64::NAN), &mut Vec::new()).is_ok());
+        assert!(write_pretty(View::Float(payload), &mut Vec::new()).is_err());
+        assert!(write_pretty(View::Float(-f64::NAN), &mut Vec::new()).is_err());
+        assert!(write_pretty(View::Float(f64::NAN), &mut Vec::new()).is_ok());
     }
 
     #[test]
@@ -258,7 +254,7 @@ mod tests {
         .into_iter()
         .collect();
         let mut out = Vec::new();
-        write_pretty(&Value::Object(map), &mut out).unwrap();
+        write_pretty(Value::Object(map).view(), &mut out).unwrap();
         let expected =
             "{\n  \"a\": [\n    1,\n    2.5\n  ],\n  \"b\": {\n    \"x\": []\n  },\n  \"c\": {}\n}";
         assert_eq!(String::from_utf8(out).unwrap(), expected);

@@ -7,9 +7,7 @@ mod decode;
 mod encode;
 
 use sidecar_engine::tape::with_tape;
-use sidecar_engine::{
-    Codec, CodecError, CodecRegistration, Decoded, Detection, Value, View, Warning,
-};
+use sidecar_engine::{Codec, CodecError, CodecRegistration, Decoded, Detection, View, Warning};
 
 /// The JSON sidecar format.
 pub struct JsonCodec;
@@ -60,8 +58,8 @@ impl Codec for JsonCodec {
         })
     }
 
-    fn encode(&self, value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
-        encode::write_pretty(value, out)
+    fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        encode::write_pretty(document, out)
     }
 }
 

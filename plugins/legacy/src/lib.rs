@@ -3,7 +3,7 @@
 //! version or checksum. They are read so that `convert` can upgrade them, and never written.
 
 use sidecar_engine::codec::Location;
-use sidecar_engine::{Codec, CodecError, CodecRegistration, Decoded, Detection, Value, Warning};
+use sidecar_engine::{Codec, CodecError, CodecRegistration, Decoded, Detection, View, Warning};
 use sidecar_json::JsonCodec;
 
 const PREFIX_LEN: usize = 8;
@@ -79,7 +79,7 @@ impl Codec for LegacyCodec {
         false
     }
 
-    fn encode(&self, _value: &Value, _out: &mut Vec<u8>) -> Result<(), CodecError> {
+    fn encode(&self, _document: View<'_>, _out: &mut Vec<u8>) -> Result<(), CodecError> {
         Err(CodecError::unsupported(
             "the legacy layout is read for migration only and is never written",
         ))
@@ -128,6 +128,6 @@ mod tests {
     #[test]
     fn is_never_written() {
         assert!(!LegacyCodec.can_encode());
-        assert!(LegacyCodec.encode(&Value::Null, &mut Vec::new()).is_err());
+        assert!(LegacyCodec.encode(View::Null, &mut Vec::new()).is_err());
     }
 }

@@ -7,7 +7,7 @@ use rkyv::{Archive, Serialize};
 use sidecar_engine::value::{
     float_packing, ArrayRef, ArraySource, FloatPacking, ObjectRef, ObjectSource,
 };
-use sidecar_engine::{Value, View};
+use sidecar_engine::View;
 
 #[derive(Archive, Serialize)]
 #[rkyv(serialize_bounds(
@@ -75,26 +75,26 @@ pub struct Floats32(Vec<f32>);
 pub struct Floats64(Vec<f64>);
 
 impl Node {
-    pub fn from_value(value: &Value) -> Node {
-        match value {
-            Value::Null => Node::Null,
-            Value::Bool(b) => Node::Bool(*b),
-            Value::Int(i) => Node::Int(*i),
-            Value::UInt(u) => Node::UInt(*u),
-            Value::Float(x) => Node::Float(*x),
-            Value::String(s) => Node::Str(s.clone()),
-            Value::Array(items) => match float_packing(items.iter().map(Value::view)) {
+    pub fn from_view(view: View<'_>) -> Node {
+        match view {
+            View::Null => Node::Null,
+            View::Bool(b) => Node::Bool(b),
+            View::Int(i) => Node::Int(i),
+            View::UInt(u) => Node::UInt(u),
+            View::Float(x) => Node::Float(x),
+            View::Str(s) => Node::Str(s.to_owned()),
+            View::Array(items) => match float_packing(items.iter()) {
                 Some(FloatPacking::F32) => {
                     Node::F32s(Floats32(floats(items).map(|x| x as f32).collect()))
                 }
                 Some(FloatPacking::F64) => Node::F64s(Floats64(floats(items).collect())),
-                None => Node::Array(Items(items.iter().map(Node::from_value).collect())),
+                None => Node::Array(Items(items.iter().map(Node::from_view).collect())),
             },
-            Value::Object(map) => Node::Object(Members(
+            View::Object(map) => Node::Object(Members(
                 map.iter()
                     .map(|(key, value)| Member {
                         key: key.to_owned(),
-                        value: Node::from_value(value),
+                        value: Node::from_view(value),
                     })
                     .collect(),
             )),
@@ -102,9 +102,9 @@ impl Node {
     }
 }
 
-fn floats(items: &[Value]) -> impl Iterator<Item = f64> + '_ {
+fn floats(items: ArrayRef<'_>) -> impl Iterator<Item = f64> + '_ {
     items.iter().filter_map(|item| match item {
-        Value::Float(x) => Some(*x),
+        View::Float(x) => Some(x),
         _ => None,
     })
 }

@@ -112,8 +112,8 @@ impl Codec for RkyvCodec {
         self.with_archive(bytes, |root| visit(root.view(), &[]))
     }
 
-    fn encode(&self, value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
-        let node = Node::from_value(value);
+    fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        let node = Node::from_view(document);
         let archived = rkyv::to_bytes::<rancor::Error>(&node).map_err(|e| {
             CodecError::unrepresentable(format!("cannot archive the document: {e}"), None)
         })?;

@@ -1,0 +1,139 @@
+"""The Python wrapper against the real binary built from this checkout.
+
+The binary is named by IMAGE_SIDECAR_RUST (the Makefile's `test` target sets it)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from image_sidecar_rust import (
+    BinaryNotFoundError,
+    CommandError,
+    ImageSidecarManager,
+    SidecarError,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "tests" / "data" / "examples"
+
+
+@pytest.fixture(scope="session")
+def binary() -> Path:
+    path = os.environ.get("IMAGE_SIDECAR_RUST")
+    assert path, "set IMAGE_SIDECAR_RUST to the binary under test (make test does)"
+    assert Path(path).is_file(), path
+    return Path(path)
+
+
+@pytest.fixture()
+def tree(tmp_path: Path) -> Path:
+    target = tmp_path / "photos"
+    shutil.copytree(EXAMPLES, target)
+    (target / "README.md").unlink()
+    for path in target.iterdir():
+        path.chmod(0o644)
+    return target
+
+
+@pytest.fixture()
+def manager(binary: Path) -> ImageSidecarManager:
+    return ImageSidecarManager(rust_binary_path=binary)
+
+
+def digest(tree: Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(tree.iterdir())}
+
+
+def test_validate(manager: ImageSidecarManager, tree: Path) -> None:
+    report = manager.validate_sidecars(tree, workers=2)
+    assert report["total_files"] == 6
+    assert report["invalid_files"] == 0
+    assert report["warning_counts"]["non-standard-number"] == 1
+
+
+def test_statistics(manager: ImageSidecarManager, tree: Path) -> None:
+    report = manager.get_statistics(tree)
+    assert report["total_sidecars"] == 6
+    assert report["total_images"] == 5
+    assert report["operation_counts"]["face_detection"] == 4
+    assert report["total_faces"] == 4
+
+
+def test_format_statistics(manager: ImageSidecarManager, tree: Path) -> None:
+    report = manager.get_format_statistics(tree)
+    assert report["format_distribution"]["Json"] == 5
+    assert report["format_distribution"]["Legacy"] == 1
+
+
+def test_dry_run_changes_nothing_and_conversion_converts(manager: ImageSidecarManager, tree: Path) -> None:
+    before = digest(tree)
+    dry = manager.convert_format(tree, "bin", dry_run=True)
+    assert dry["dry_run"] is True
+    assert dry["converted"] == 6
+    assert digest(tree) == before
+    real = manager.convert_format(tree, "bin")
+    assert real["converted"] == 6 and real["failed"] == 0
+    assert manager.get_format_statistics(tree)["format_distribution"]["Binary"] == 6
+    back = manager.convert_format(tree, "json")
+    assert back["converted"] == 6
+    assert (tree / "IMG_0042.json").read_bytes() == (EXAMPLES / "IMG_0042.json").read_bytes()
+
+
+def test_pipeline_and_plugins(manager: ImageSidecarManager, tree: Path) -> None:
+    report = manager.run_pipeline("health-check", tree)
+    assert report["pipeline"] == "health-check"
+    assert report["stages"]["validate"]["valid_files"] == 6
+    plugins = manager.list_plugins()
+    assert {c["name"] for c in plugins["codecs"]} >= {"json", "bin", "rkyv", "legacy"}
+
+
+def test_a_failing_command_carries_exit_code_and_stderr(manager: ImageSidecarManager, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    with pytest.raises(CommandError) as raised:
+        manager.validate_sidecars(missing)
+    assert raised.value.exit_code == 2
+    assert str(missing) in raised.value.stderr
+    assert isinstance(raised.value, RuntimeError)
+
+
+def test_a_missing_binary_says_how_to_get_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IMAGE_SIDECAR_RUST", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    manager = ImageSidecarManager(rust_binary_path=tmp_path / "absent")
+    assert manager.rust_available is False
+    assert manager.rust_binary is None
+    with pytest.raises(BinaryNotFoundError) as raised:
+        manager.get_statistics(tmp_path)
+    assert isinstance(raised.value, RuntimeError) and isinstance(raised.value, SidecarError)
+    assert "cargo build --release" in str(raised.value)
+
+
+def test_lookup_order(binary: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.delenv("IMAGE_SIDECAR_RUST", raising=False)
+    if Path("/usr/local/bin/image-sidecar-rust").exists() or Path("/usr/local/bin/sportball-sidecar-rust").exists():
+        pytest.skip("an installed binary in /usr/local/bin would answer first")
+    assert ImageSidecarManager().rust_available is False
+
+    release = tmp_path / "target" / "release"
+    release.mkdir(parents=True)
+    (release / "image-sidecar-rust").symlink_to(binary)
+    assert ImageSidecarManager().rust_binary == str((release / "image-sidecar-rust").resolve())
+
+    on_path = tmp_path / "bin"
+    on_path.mkdir()
+    (on_path / "sportball-sidecar-rust").symlink_to(binary)
+    assert ImageSidecarManager().rust_binary == str(on_path / "sportball-sidecar-rust")
+
+    monkeypatch.setenv("IMAGE_SIDECAR_RUST", str(binary))
+    assert ImageSidecarManager().rust_binary == str(binary)
+    assert ImageSidecarManager(rust_binary_path=on_path / "sportball-sidecar-rust").rust_binary == str(
+        on_path / "sportball-sidecar-rust"
+    )

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Whole-process benchmark of the release binary on a generated corpus.
+#
+# Generates N photos with `sidecar-corpus` (generator defaults), converts copies of the tree to
+# Binary and Rkyv, then times with hyperfine, in one run: validate, stats and format-stats per
+# format, convert json -> bin (with its read-back check), the `optimize-binary` pipeline, and two
+# floors on the same files and threads (every file read and nothing else; a strict serde_json
+# syntax check). Prints files/s, MB/s and the ratios of issue 6, then peak RSS at N and 10*N.
+#
+# Settings (environment): N (default 10000), SEED (1), RUNS (5), WORKERS (number of CPUs),
+# BENCH_DIR (target/bench), RSS (1: also measure peak RSS at N and 10*N; 0: skip).
+set -euo pipefail
+
+N=${N:-10000}
+SEED=${SEED:-1}
+RUNS=${RUNS:-5}
+WORKERS=${WORKERS:-$(nproc)}
+RSS=${RSS:-1}
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WORK=${BENCH_DIR:-$ROOT/target/bench}
+
+if ! command -v hyperfine >/dev/null; then
+    echo "bench: installing hyperfine (Debian package)" >&2
+    if [ "$(id -u)" = 0 ]; then
+        apt-get install -y -qq hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
+    else
+        sudo apt-get install -y -qq hyperfine >/dev/null
+    fi
+fi
+
+cargo build --release --quiet -p image-sidecar-rust -p sidecar-corpus -p sidecar-bench
+BIN=$ROOT/target/release/image-sidecar-rust
+GEN=$ROOT/target/release/sidecar-corpus
+FLOOR=$ROOT/target/release/sidecar-floor
+
+# A corpus per (N, SEED), reused by later runs.
+corpus() {
+    local count=$1 dir=$2
+    if [ ! -f "$dir/.complete" ]; then
+        rm -rf "$dir"
+        "$GEN" --output "$dir/json" --count "$count" --seed "$SEED" >/dev/null
+        cp -r "$dir/json" "$dir/bin"
+        cp -r "$dir/json" "$dir/rkyv"
+        "$BIN" convert --input "$dir/bin" --format bin >/dev/null
+        "$BIN" convert --input "$dir/rkyv" --format rkyv >/dev/null
+        touch "$dir/.complete"
+    fi
+}
+DATA=$WORK/n$N-seed$SEED
+corpus "$N" "$DATA"
+
+# Warm the page cache.
+cat "$DATA"/*/*/* >/dev/null 2>&1 || true
+
+W="--workers $WORKERS"
+hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$WORK/hyperfine.json" \
+    -n validate-json "$BIN validate $W --input $DATA/json" \
+    -n validate-bin "$BIN validate $W --input $DATA/bin" \
+    -n validate-rkyv "$BIN validate $W --input $DATA/rkyv" \
+    -n stats-json "$BIN stats $W --input $DATA/json" \
+    -n stats-bin "$BIN stats $W --input $DATA/bin" \
+    -n stats-rkyv "$BIN stats $W --input $DATA/rkyv" \
+    -n format-stats-json "$BIN format-stats $W --input $DATA/json" \
+    -n validate-json-1-worker "$BIN validate --workers 1 --input $DATA/json" \
+    -n validate-json-2-workers "$BIN validate --workers 2 --input $DATA/json" \
+    -n floor-read-json "$FLOOR read $DATA/json --extension json --workers $WORKERS" \
+    -n floor-read-bin "$FLOOR read $DATA/bin --extension bin --workers $WORKERS" \
+    -n floor-read-rkyv "$FLOOR read $DATA/rkyv --extension rkyv --workers $WORKERS" \
+    -n floor-json-syntax "$FLOOR json-syntax $DATA/json --extension json --workers $WORKERS" \
+    --prepare "rm -rf $WORK/scratch && cp -r $DATA/json $WORK/scratch" \
+    -n convert-json-to-bin "$BIN convert $W --format bin --input $WORK/scratch" \
+    -n run-optimize-binary "$BIN run optimize-binary $W --input $WORK/scratch" \
+    >"$WORK/hyperfine.log"
+
+# How many files each command handles, from one run of each.
+"$BIN" validate $W --input "$DATA/json" >"$WORK/validate-json.json"
+"$BIN" validate $W --input "$DATA/bin" >"$WORK/validate-bin.json"
+"$BIN" validate $W --input "$DATA/rkyv" >"$WORK/validate-rkyv.json"
+for f in json bin rkyv; do
+    "$FLOOR" read "$DATA/$f" --extension "$f" --workers "$WORKERS" >"$WORK/floor-read-$f.json"
+done
+"$FLOOR" json-syntax "$DATA/json" --extension json --workers "$WORKERS" >"$WORK/floor-json-syntax.json"
+
+RSS_N=""
+RSS_10N=""
+if [ "$RSS" = 1 ]; then
+    corpus "$((10 * N))" "$WORK/n$((10 * N))-seed$SEED"
+    peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+    RSS_N=$(peak "$BIN" validate $W --input "$DATA/json")
+    RSS_10N=$(peak "$BIN" validate $W --input "$WORK/n$((10 * N))-seed$SEED/json")
+fi
+
+python3 - "$WORK" "$N" "$WORKERS" "$RSS_N" "$RSS_10N" <<'EOF'
+import json, os, platform, subprocess, sys
+work, n, workers, rss_n, rss_10n = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+runs = {r["command"]: r for r in json.load(open(f"{work}/hyperfine.json"))["results"]}
+def load(name): return json.load(open(f"{work}/{name}.json"))
+def handled(report): return report["total_files"] + len(report["directory_files"])
+files = {f"validate-{f}": handled(load(f"validate-{f}")) for f in ("json", "bin", "rkyv")}
+for f in ("json", "bin", "rkyv"):
+    files[f"stats-{f}"] = files[f"validate-{f}"]
+files["format-stats-json"] = files["validate-json"]
+files["validate-json-1-worker"] = files["validate-json-2-workers"] = files["validate-json"]
+files["convert-json-to-bin"] = files["run-optimize-binary"] = files["validate-json"]
+bytes_ = {}
+for f in ("json", "bin", "rkyv"):
+    floor = load(f"floor-read-{f}")
+    files[f"floor-read-{f}"] = floor["files"]
+    bytes_[f] = floor["bytes"]
+files["floor-json-syntax"] = load("floor-json-syntax")["files"]
+rate = {name: files[name] / runs[name]["mean"] for name in runs}
+def mb(name, tree): return bytes_[tree] / runs[name]["mean"] / 1e6
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+print(f"\n## Benchmark: {n} photos, {files['validate-json']} sidecar files, workers {workers}")
+print(f"machine: {cpu}, {os.cpu_count()} CPUs; warm page cache; means of hyperfine runs\n")
+print("| command | mean s | ± s | files/s | MB/s |")
+print("|---|---:|---:|---:|---:|")
+for name, r in runs.items():
+    tree = next((t for t in ("json", "bin", "rkyv") if name.endswith(t) or f"-{t}-" in name), "json")
+    print(f"| {name} | {r['mean']:.3f} | {r['stddev']:.3f} | {rate[name]:,.0f} | {mb(name, tree):,.0f} |")
+checks = [
+    ("validate .bin / validate .json", rate["validate-bin"] / rate["validate-json"], 2.5, 3),
+    ("validate .rkyv / validate .json", rate["validate-rkyv"] / rate["validate-json"], 4, 6),
+    ("validate .rkyv / read floor", rate["validate-rkyv"] / rate["floor-read-rkyv"], 0.5, 0.8),
+    ("validate .json / JSON syntax floor", rate["validate-json"] / rate["floor-json-syntax"], 0.5, 0.8),
+    ("stats / validate, json", rate["stats-json"] / rate["validate-json"], 0.9, 1),
+    ("stats / validate, bin", rate["stats-bin"] / rate["validate-bin"], 0.9, 1),
+    ("stats / validate, rkyv", rate["stats-rkyv"] / rate["validate-rkyv"], 0.9, 1),
+    ("convert json -> bin, files/s", rate["convert-json-to-bin"], 5000, 10000),
+    ("--workers 2 / --workers 1, validate .json", rate["validate-json-2-workers"] / rate["validate-json-1-worker"], 1.7, 1.9),
+]
+if rss_n and rss_10n:
+    checks.append(("peak RSS 10N - N, MiB (lower is better)", (int(rss_10n) - int(rss_n)) / 1024, 16, 4))
+print("\n| ratio | measured | must reach | aim | |")
+print("|---|---:|---:|---:|---|")
+for name, value, must, aim in checks:
+    lower = "lower" in name
+    ok = value <= must if lower else value >= must
+    great = value <= aim if lower else value >= aim
+    print(f"| {name} | {value:,.2f} | {must:,} | {aim:,} | {'aim reached' if great else ('ok' if ok else 'MISSED')} |")
+if rss_n and rss_10n:
+    print(f"\npeak RSS: {int(rss_n)/1024:.1f} MiB at {n} photos, {int(rss_10n)/1024:.1f} MiB at {10*n} photos (validate, json)")
+EOF
