@@ -5,6 +5,8 @@
 SIDECAR_DIR ?= tests/data/examples
 WORKERS ?=
 PREFIX ?= /usr/local
+PYTHON ?= python3
+VENV := target/python-venv
 BIN := target/release/image-sidecar-rust
 RUN := $(BIN) $(if $(WORKERS),--workers $(WORKERS))
 
@@ -16,9 +18,14 @@ build:
 
 build-rust-sidecar: build
 
-# Every test: unit, property, integration (the real binary on temporary trees).
+# Every test: unit, property and integration tests (the real binary on temporary trees), then
+# the Python package, installed into a fresh virtual environment, against the binary built here.
 test:
 	cargo test --workspace --locked
+	cargo build --locked -p image-sidecar-rust
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check ./python pytest
+	IMAGE_SIDECAR_RUST=$(CURDIR)/target/debug/image-sidecar-rust $(VENV)/bin/python -m pytest -q python/tests
 
 lint:
 	cargo fmt --all --check

@@ -7,6 +7,11 @@
 # floors on the same files and threads (every file read and nothing else; a strict serde_json
 # syntax check). Prints files/s, MB/s and the ratios of issue 6, then peak RSS at N and 10*N.
 #
+# Conversions run on a hard-linked copy of the JSON tree (conversion never writes into a source
+# file, it replaces directory entries), made fresh before each run; the previous copy is moved
+# aside, not deleted, until the end: ext4 slows the creation of files for minutes after a mass
+# deletion, which would time the benchmark's own cleanup rather than the tool.
+#
 # Settings (environment): N (default 10000), SEED (1), RUNS (5), WORKERS (number of CPUs),
 # BENCH_DIR (target/bench), RSS (1: also measure peak RSS at N and 10*N; 0: skip).
 set -euo pipefail
@@ -34,17 +39,20 @@ BIN=$ROOT/target/release/image-sidecar-rust
 GEN=$ROOT/target/release/sidecar-corpus
 FLOOR=$ROOT/target/release/sidecar-floor
 
-# A corpus per (N, SEED), reused by later runs.
+# A corpus per (N, SEED), reused by later runs: the JSON tree, and with `all`, copies of it
+# converted to Binary and to Rkyv.
 corpus() {
-    local count=$1 dir=$2
-    if [ ! -f "$dir/.complete" ]; then
+    local count=$1 dir=$2 formats=${3:-all}
+    if [ ! -f "$dir/.complete-$formats" ]; then
         rm -rf "$dir"
         "$GEN" --output "$dir/json" --count "$count" --seed "$SEED" >/dev/null
-        cp -r "$dir/json" "$dir/bin"
-        cp -r "$dir/json" "$dir/rkyv"
-        "$BIN" convert --input "$dir/bin" --format bin >/dev/null
-        "$BIN" convert --input "$dir/rkyv" --format rkyv >/dev/null
-        touch "$dir/.complete"
+        if [ "$formats" = all ]; then
+            cp -r "$dir/json" "$dir/bin"
+            cp -r "$dir/json" "$dir/rkyv"
+            "$BIN" convert --input "$dir/bin" --format bin >/dev/null
+            "$BIN" convert --input "$dir/rkyv" --format rkyv >/dev/null
+        fi
+        touch "$dir/.complete-$formats"
     fi
 }
 DATA=$WORK/n$N-seed$SEED
@@ -68,10 +76,12 @@ hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$WORK/hyperfine
     -n floor-read-bin "$FLOOR read $DATA/bin --extension bin --workers $WORKERS" \
     -n floor-read-rkyv "$FLOOR read $DATA/rkyv --extension rkyv --workers $WORKERS" \
     -n floor-json-syntax "$FLOOR json-syntax $DATA/json --extension json --workers $WORKERS" \
-    --prepare "rm -rf $WORK/scratch && cp -r $DATA/json $WORK/scratch" \
+    --prepare "mkdir -p $WORK/trash && { mv $WORK/scratch $WORK/trash/\$(date +%s%N) 2>/dev/null || true; } && cp -al $DATA/json $WORK/scratch && sync" \
     -n convert-json-to-bin "$BIN convert $W --format bin --input $WORK/scratch" \
     -n run-optimize-binary "$BIN run optimize-binary $W --input $WORK/scratch" \
     >"$WORK/hyperfine.log"
+
+rm -rf "$WORK/trash" "$WORK/scratch"
 
 # How many files each command handles, from one run of each.
 "$BIN" validate $W --input "$DATA/json" >"$WORK/validate-json.json"
@@ -85,7 +95,7 @@ done
 RSS_N=""
 RSS_10N=""
 if [ "$RSS" = 1 ]; then
-    corpus "$((10 * N))" "$WORK/n$((10 * N))-seed$SEED"
+    corpus "$((10 * N))" "$WORK/n$((10 * N))-seed$SEED" json
     peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
     RSS_N=$(peak "$BIN" validate $W --input "$DATA/json")
     RSS_10N=$(peak "$BIN" validate $W --input "$WORK/n$((10 * N))-seed$SEED/json")

@@ -39,7 +39,7 @@ impl Run {
             stages: vec![stage],
             formats: Vec::new(),
         };
-        let report = on_pool(&self.config, tree.candidates.len(), |progress| {
+        let report = on_pool(&self.config, tree.len(), |progress| {
             ops::run(&tree, self.registry(), &plan, progress)
         })?;
         let mut section = report

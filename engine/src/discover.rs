@@ -14,8 +14,10 @@ use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use walkdir::WalkDir;
 
 use crate::codec::Detection;
@@ -29,11 +31,19 @@ pub const IMAGE_EXTENSIONS: &[&str] = &[
 ];
 
 /// A file that may be a sidecar.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
-    pub path: PathBuf,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate<'t> {
+    pub path: &'t Path,
     /// Whether an image with the same stem sits beside it.
     pub has_image: bool,
+}
+
+/// Where a candidate's path is in the tree's arena.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    start: usize,
+    len: usize,
+    has_image: bool,
 }
 
 /// Something in the tree that could not be walked (a symlink loop, a dangling link, a
@@ -45,10 +55,14 @@ pub struct WalkError {
 }
 
 /// What a walk found.
+///
+/// The candidates' paths are kept one after another in one buffer: they are most of a run's
+/// memory, and one allocation per path would scatter them among the walk's freed entries.
 #[derive(Debug, Default)]
 pub struct Tree {
+    paths: Vec<u8>,
     /// Sidecar candidates, sorted by path.
-    pub candidates: Vec<Candidate>,
+    entries: Vec<Entry>,
     pub images: u64,
     pub images_without_sidecar: u64,
     /// Temporary files a killed conversion left behind.
@@ -127,9 +141,64 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
     } else {
         batch.flush(&mut tree);
     }
-    tree.candidates.sort_by(|a, b| a.path.cmp(&b.path));
+    let paths = &tree.paths;
+    tree.entries
+        .sort_by(|a, b| Path::new(os(paths, a)).cmp(Path::new(os(paths, b))));
     tree.temporaries.sort();
     tree
+}
+
+fn os<'a>(paths: &'a [u8], entry: &Entry) -> &'a OsStr {
+    OsStr::from_bytes(&paths[entry.start..entry.start + entry.len])
+}
+
+impl Tree {
+    fn push(&mut self, path: &Path, has_image: bool) {
+        let bytes = path.as_os_str().as_bytes();
+        self.entries.push(Entry {
+            start: self.paths.len(),
+            len: bytes.len(),
+            has_image,
+        });
+        self.paths.extend_from_slice(bytes);
+    }
+
+    fn candidate(&self, entry: &Entry) -> Candidate<'_> {
+        Candidate {
+            path: Path::new(os(&self.paths, entry)),
+            has_image: entry.has_image,
+        }
+    }
+
+    /// How many candidates there are.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The candidates, in path order.
+    pub fn candidates(&self) -> impl ExactSizeIterator<Item = Candidate<'_>> {
+        self.entries.iter().map(|e| self.candidate(e))
+    }
+
+    /// The candidates for the worker pool.
+    pub fn par_candidates(&self) -> impl IndexedParallelIterator<Item = Candidate<'_>> {
+        self.entries.par_iter().map(|e| self.candidate(e))
+    }
+
+    /// Keeps the candidates `keep` chooses.
+    pub fn retain(&mut self, mut keep: impl FnMut(Candidate<'_>) -> bool) {
+        let paths = &self.paths;
+        self.entries.retain(|e| {
+            keep(Candidate {
+                path: Path::new(os(paths, e)),
+                has_image: e.has_image,
+            })
+        });
+    }
 }
 
 /// Whether a file is one of the excluded paths: names compare first, so that only a file
@@ -177,7 +246,7 @@ impl DirBatch {
         for path in self.sidecars.drain(..) {
             let stem = stem(file_name(&path));
             let has_image = image_stems.contains(stem) || image_names.contains(stem);
-            tree.candidates.push(Candidate { path, has_image });
+            tree.push(&path, has_image);
         }
         self.images.clear();
     }

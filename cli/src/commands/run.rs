@@ -122,7 +122,7 @@ fn execute(
         source: found.source.clone(),
         description: spec.description.clone(),
     };
-    let report = run::on_pool(&config, tree.candidates.len(), |progress| {
+    let report = run::on_pool(&config, tree.len(), |progress| {
         pipeline::run(
             &checked.resolved,
             &tree,

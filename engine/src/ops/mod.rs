@@ -14,7 +14,7 @@ pub mod summary;
 pub mod validate;
 
 use std::cell::RefCell;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -295,6 +295,16 @@ impl Folds {
     }
 }
 
+/// A path's bytes without the last extension of its file name.
+fn without_extension(path: &Path) -> &[u8] {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let name_start = bytes.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+    match bytes[name_start..].iter().rposition(|&b| b == b'.') {
+        Some(dot) if dot > 0 => &bytes[..name_start + dot],
+        _ => bytes,
+    }
+}
+
 /// Runs `plan` over `tree`.
 pub fn run(
     tree: &Tree,
@@ -308,45 +318,46 @@ pub fn run(
         _ => None,
     });
     let removed_temporaries = convert.map_or(0, |c| c.remove_temporaries(&tree.temporaries));
-    // Sources that share a target are converted in path order by one worker.
-    let mut jobs: Vec<(PathBuf, &Candidate)> = tree
-        .candidates
-        .iter()
-        .map(|c| {
-            (
-                convert.map_or_else(|| c.path.clone(), |c2| c2.target_path(&c.path)),
-                c,
-            )
-        })
-        .collect();
-    if convert.is_some() {
-        jobs.sort_by(|a, b| (&a.0, &a.1.path).cmp(&(&b.0, &b.1.path)));
-    }
-    let groups: Vec<&[(PathBuf, &Candidate)]> = jobs.chunk_by(|a, b| a.0 == b.0).collect();
-
+    // Sources that share a target (`X.json`, `X.rkyv` → `X.bin`) are converted in path order by
+    // one worker: grouped by their path without its last extension, which is what the target
+    // replaces. Only references are sorted, so no path is copied.
     let pass = Pass {
         registry,
         plan,
         stop: AtomicBool::new(false),
         aborted: Mutex::new(None),
     };
-    let folds = groups
-        .par_iter()
-        .fold(
-            || Folds::new(plan),
-            |mut folds, group| {
-                for (_, candidate) in group.iter() {
-                    if pass.stop.load(Ordering::Relaxed) {
-                        folds.not_processed += 1;
-                    } else {
-                        pass.process(candidate, &mut folds);
-                    }
-                    progress.advance(1);
-                }
-                folds
-            },
-        )
-        .reduce(Folds::default, Folds::merge);
+    let step = |mut folds: Folds, candidate: Candidate<'_>| {
+        if pass.stop.load(Ordering::Relaxed) {
+            folds.not_processed += 1;
+        } else {
+            pass.process(candidate, &mut folds);
+        }
+        progress.advance(1);
+        folds
+    };
+    let folds = if convert.is_some() {
+        let mut jobs: Vec<Candidate<'_>> = tree.candidates().collect();
+        jobs.sort_by(|a, b| {
+            without_extension(a.path)
+                .cmp(without_extension(b.path))
+                .then_with(|| a.path.cmp(b.path))
+        });
+        let groups: Vec<&[Candidate<'_>]> = jobs
+            .chunk_by(|a, b| without_extension(a.path) == without_extension(b.path))
+            .collect();
+        groups
+            .par_iter()
+            .fold(
+                || Folds::new(plan),
+                |folds, group| group.iter().fold(folds, |folds, c| step(folds, *c)),
+            )
+            .reduce(Folds::default, Folds::merge)
+    } else {
+        tree.par_candidates()
+            .fold(|| Folds::new(plan), step)
+            .reduce(Folds::default, Folds::merge)
+    };
     let folds = if folds.stages.is_empty() {
         Folds::new(plan)
     } else {
@@ -394,7 +405,7 @@ enum Reached {
 }
 
 impl<'r> Pass<'_, 'r> {
-    fn needs_document(&self, candidate: &Candidate) -> bool {
+    fn needs_document(&self, candidate: Candidate<'_>) -> bool {
         // Only format counts of paired files can do without reading the document.
         !candidate.has_image
             || self
@@ -404,8 +415,8 @@ impl<'r> Pass<'_, 'r> {
                 .any(|s| !matches!(s, Stage::FormatStats))
     }
 
-    fn process(&self, candidate: &Candidate, folds: &mut Folds) {
-        let path = candidate.path.as_path();
+    fn process(&self, candidate: Candidate<'_>, folds: &mut Folds) {
+        let path = candidate.path;
         let outcome = with_identified(self.registry, path, |identified, bytes| {
             let codec = identified.codec;
             if !self.plan.formats.is_empty() && !self.plan.formats.iter().any(|f| f == codec.name())
@@ -510,7 +521,7 @@ impl<'r> Pass<'_, 'r> {
     /// Every stage records a file that could not be read, in its own terms.
     fn unreadable(
         &self,
-        candidate: &Candidate,
+        candidate: Candidate<'_>,
         failure: &ReadFailure,
         folds: &mut Folds,
     ) -> Reached {
@@ -518,12 +529,12 @@ impl<'r> Pass<'_, 'r> {
         for (stage, timed) in self.plan.stages.iter().zip(folds.stages.iter_mut()) {
             match (&mut timed.fold, stage) {
                 (Fold::Validate(fold), Stage::Validate(stage)) => {
-                    fold.unreadable(&candidate.path, failure);
+                    fold.unreadable(candidate.path, failure);
                     if stage.on_error == validate::OnError::Abort {
                         abort.get_or_insert_with(|| format!("cannot read the file: {failure}"));
                     }
                 }
-                (Fold::Convert(fold), _) => fold.unreadable(&candidate.path, failure),
+                (Fold::Convert(fold), _) => fold.unreadable(candidate.path, failure),
                 (Fold::Stats(fold), _) => fold.unreadable(candidate, failure),
                 (Fold::FormatStats(fold), _) => fold.unreadable(failure),
                 _ => unreachable!("folds follow the plan's stages"),

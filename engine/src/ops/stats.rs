@@ -78,11 +78,11 @@ impl Fold {
         count(&mut self.bytes_by_format, file.format, file.len);
     }
 
-    pub(crate) fn unreadable(&mut self, candidate: &Candidate, failure: &ReadFailure) {
+    pub(crate) fn unreadable(&mut self, candidate: Candidate<'_>, failure: &ReadFailure) {
         self.sidecars += 1;
         self.without_image += u64::from(!candidate.has_image);
         self.errors
-            .push(FileResult::unreadable(&candidate.path, failure));
+            .push(FileResult::unreadable(candidate.path, failure));
     }
 
     pub(crate) fn finish(mut self, tree: &Tree, elapsed_seconds: f64) -> StatsReport {

@@ -253,8 +253,8 @@ impl Resolved<'_> {
         if self.include.is_none() && self.exclude.is_none() {
             return;
         }
-        tree.candidates.retain(|c| {
-            let rel = c.path.strip_prefix(root).unwrap_or(&c.path);
+        tree.retain(|c| {
+            let rel = c.path.strip_prefix(root).unwrap_or(c.path);
             self.include.as_ref().is_none_or(|g| g.is_match(rel))
                 && !self.exclude.as_ref().is_some_and(|g| g.is_match(rel))
         });
@@ -346,7 +346,7 @@ pub fn run(
         description: origin.description.clone(),
         input: input.to_string_lossy().into_owned(),
         dry_run,
-        total_files: tree.candidates.len() as u64,
+        total_files: tree.len() as u64,
         filtered_files: pass.filtered_files,
         not_processed: pass.not_processed,
         aborted: pass.aborted,
