@@ -41,10 +41,15 @@ pub struct Candidate<'t> {
 /// Where a candidate's path is in the tree's arena.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    start: usize,
-    len: usize,
+    chunk: u32,
+    start: u32,
+    len: u32,
     has_image: bool,
 }
+
+/// The size of the arena's blocks. Blocks are never reallocated: a growing single buffer would
+/// leave its old copies resident.
+const CHUNK: usize = 1 << 20;
 
 /// Something in the tree that could not be walked (a symlink loop, a dangling link, a
 /// directory that cannot be read).
@@ -56,11 +61,11 @@ pub struct WalkError {
 
 /// What a walk found.
 ///
-/// The candidates' paths are kept one after another in one buffer: they are most of a run's
-/// memory, and one allocation per path would scatter them among the walk's freed entries.
+/// The candidates' paths are kept one after another in blocks of an arena: they are most of a
+/// run's memory, and one allocation per path would scatter them among the walk's freed entries.
 #[derive(Debug, Default)]
 pub struct Tree {
-    paths: Vec<u8>,
+    paths: Vec<Vec<u8>>,
     /// Sidecar candidates, sorted by path.
     entries: Vec<Entry>,
     pub images: u64,
@@ -148,19 +153,30 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
     tree
 }
 
-fn os<'a>(paths: &'a [u8], entry: &Entry) -> &'a OsStr {
-    OsStr::from_bytes(&paths[entry.start..entry.start + entry.len])
+fn os<'a>(paths: &'a [Vec<u8>], entry: &Entry) -> &'a OsStr {
+    let (start, len) = (entry.start as usize, entry.len as usize);
+    OsStr::from_bytes(&paths[entry.chunk as usize][start..start + len])
 }
 
 impl Tree {
     fn push(&mut self, path: &Path, has_image: bool) {
         let bytes = path.as_os_str().as_bytes();
+        let full = self
+            .paths
+            .last()
+            .is_none_or(|chunk| chunk.len() + bytes.len() > chunk.capacity());
+        if full {
+            self.paths.push(Vec::with_capacity(CHUNK.max(bytes.len())));
+        }
+        let chunk = self.paths.len() - 1;
+        let block = &mut self.paths[chunk];
         self.entries.push(Entry {
-            start: self.paths.len(),
-            len: bytes.len(),
+            chunk: chunk as u32,
+            start: block.len() as u32,
+            len: bytes.len() as u32,
             has_image,
         });
-        self.paths.extend_from_slice(bytes);
+        block.extend_from_slice(bytes);
     }
 
     fn candidate(&self, entry: &Entry) -> Candidate<'_> {
