@@ -87,11 +87,16 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
     let single_file = root.is_file();
     // Files before subdirectories: each directory's files arrive together, right after the
     // directory itself, and are paired when the next directory begins.
+    // Entries sorted together share their directory, so their paths' bytes order them by
+    // name without parsing path components.
     let walk = WalkDir::new(root).follow_links(true).sort_by(|a, b| {
         let dir = |e: &walkdir::DirEntry| e.file_type().is_dir();
-        dir(a)
-            .cmp(&dir(b))
-            .then_with(|| a.file_name().cmp(b.file_name()))
+        dir(a).cmp(&dir(b)).then_with(|| {
+            a.path()
+                .as_os_str()
+                .as_bytes()
+                .cmp(b.path().as_os_str().as_bytes())
+        })
     });
     for entry in walk {
         let entry = match entry {
@@ -108,7 +113,7 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
         if !entry.file_type().is_file() {
             continue;
         }
-        let name = entry.file_name();
+        let name = OsStr::from_bytes(file_name(entry.path()));
         if is_excluded(&excluded, name, entry.path()) {
             continue;
         }
