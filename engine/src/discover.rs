@@ -33,9 +33,19 @@ pub const IMAGE_EXTENSIONS: &[&str] = &[
 /// A file that may be a sidecar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Candidate<'t> {
-    pub path: &'t Path,
+    /// The directory walked (for a single file, its directory).
+    pub base: &'t Path,
+    /// The path below `base`.
+    pub rel: &'t Path,
     /// Whether an image with the same stem sits beside it.
     pub has_image: bool,
+}
+
+impl Candidate<'_> {
+    /// The file's path.
+    pub fn path(&self) -> PathBuf {
+        self.base.join(self.rel)
+    }
 }
 
 /// Where a candidate's path is in the tree's arena.
@@ -65,6 +75,8 @@ pub struct WalkError {
 /// run's memory, and one allocation per path would scatter them among the walk's freed entries.
 #[derive(Debug, Default)]
 pub struct Tree {
+    /// What candidates' paths are relative to.
+    base: PathBuf,
     paths: Vec<Vec<u8>>,
     /// Sidecar candidates, sorted by path.
     entries: Vec<Entry>,
@@ -78,7 +90,16 @@ pub struct Tree {
 /// Walks `root` (a directory or a single file), skipping the paths in `exclude` (the report
 /// file of the run, say).
 pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
-    let mut tree = Tree::default();
+    let mut tree = Tree {
+        base: match root.parent() {
+            Some(parent) if root.is_file() && !parent.as_os_str().is_empty() => {
+                parent.to_path_buf()
+            }
+            _ if root.is_file() => PathBuf::from("."),
+            _ => root.to_path_buf(),
+        },
+        ..Tree::default()
+    };
     let excluded: Vec<(OsString, PathBuf)> = exclude
         .iter()
         .filter_map(|p| Some((p.file_name()?.to_owned(), std::fs::canonicalize(p).ok()?)))
@@ -165,7 +186,8 @@ fn os<'a>(paths: &'a [Vec<u8>], entry: &Entry) -> &'a OsStr {
 
 impl Tree {
     fn push(&mut self, path: &Path, has_image: bool) {
-        let bytes = path.as_os_str().as_bytes();
+        let rel = path.strip_prefix(&self.base).unwrap_or(path);
+        let bytes = rel.as_os_str().as_bytes();
         let full = self
             .paths
             .last()
@@ -186,7 +208,8 @@ impl Tree {
 
     fn candidate(&self, entry: &Entry) -> Candidate<'_> {
         Candidate {
-            path: Path::new(os(&self.paths, entry)),
+            base: &self.base,
+            rel: Path::new(os(&self.paths, entry)),
             has_image: entry.has_image,
         }
     }
@@ -212,10 +235,11 @@ impl Tree {
 
     /// Keeps the candidates `keep` chooses.
     pub fn retain(&mut self, mut keep: impl FnMut(Candidate<'_>) -> bool) {
-        let paths = &self.paths;
+        let (base, paths) = (&self.base, &self.paths);
         self.entries.retain(|e| {
             keep(Candidate {
-                path: Path::new(os(paths, e)),
+                base,
+                rel: Path::new(os(paths, e)),
                 has_image: e.has_image,
             })
         });

@@ -339,12 +339,12 @@ pub fn run(
     let folds = if convert.is_some() {
         let mut jobs: Vec<Candidate<'_>> = tree.candidates().collect();
         jobs.sort_by(|a, b| {
-            without_extension(a.path)
-                .cmp(without_extension(b.path))
-                .then_with(|| a.path.cmp(b.path))
+            without_extension(a.rel)
+                .cmp(without_extension(b.rel))
+                .then_with(|| a.rel.cmp(b.rel))
         });
         let groups: Vec<&[Candidate<'_>]> = jobs
-            .chunk_by(|a, b| without_extension(a.path) == without_extension(b.path))
+            .chunk_by(|a, b| without_extension(a.rel) == without_extension(b.rel))
             .collect();
         groups
             .par_iter()
@@ -416,7 +416,8 @@ impl<'r> Pass<'_, 'r> {
     }
 
     fn process(&self, candidate: Candidate<'_>, folds: &mut Folds) {
-        let path = candidate.path;
+        let full = candidate.path();
+        let path = full.as_path();
         let outcome = with_identified(self.registry, path, |identified, bytes| {
             let codec = identified.codec;
             if !self.plan.formats.is_empty() && !self.plan.formats.iter().any(|f| f == codec.name())
@@ -529,12 +530,12 @@ impl<'r> Pass<'_, 'r> {
         for (stage, timed) in self.plan.stages.iter().zip(folds.stages.iter_mut()) {
             match (&mut timed.fold, stage) {
                 (Fold::Validate(fold), Stage::Validate(stage)) => {
-                    fold.unreadable(candidate.path, failure);
+                    fold.unreadable(&candidate.path(), failure);
                     if stage.on_error == validate::OnError::Abort {
                         abort.get_or_insert_with(|| format!("cannot read the file: {failure}"));
                     }
                 }
-                (Fold::Convert(fold), _) => fold.unreadable(candidate.path, failure),
+                (Fold::Convert(fold), _) => fold.unreadable(&candidate.path(), failure),
                 (Fold::Stats(fold), _) => fold.unreadable(candidate, failure),
                 (Fold::FormatStats(fold), _) => fold.unreadable(failure),
                 _ => unreachable!("folds follow the plan's stages"),

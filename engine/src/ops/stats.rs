@@ -82,7 +82,7 @@ impl Fold {
         self.sidecars += 1;
         self.without_image += u64::from(!candidate.has_image);
         self.errors
-            .push(FileResult::unreadable(candidate.path, failure));
+            .push(FileResult::unreadable(&candidate.path(), failure));
     }
 
     pub(crate) fn finish(mut self, tree: &Tree, elapsed_seconds: f64) -> StatsReport {

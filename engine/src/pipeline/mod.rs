@@ -254,7 +254,8 @@ impl Resolved<'_> {
             return;
         }
         tree.retain(|c| {
-            let rel = c.path.strip_prefix(root).unwrap_or(c.path);
+            let full = c.path();
+            let rel = full.strip_prefix(root).unwrap_or(c.rel);
             self.include.as_ref().is_none_or(|g| g.is_match(rel))
                 && !self.exclude.as_ref().is_some_and(|g| g.is_match(rel))
         });
