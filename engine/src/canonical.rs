@@ -22,7 +22,7 @@
 
 use crate::codec::{CodecError, Location};
 use crate::tape::{with_tape, NodeId, Tape};
-use crate::value::{ArrayRef, Value, View};
+use crate::value::{exact_in_f32, ArrayRef, Value, View};
 use crate::MAX_DEPTH;
 use bincode::config::{self, Config};
 use bincode::de::read::{BorrowReader, Reader};
@@ -85,10 +85,7 @@ fn write_view<E: bincode::enc::Encoder>(view: View<'_>, e: &mut E) -> Result<(),
         }
         View::Array(items) => match floats(items) {
             Some(xs) => {
-                let packed = xs
-                    .iter()
-                    .all(|x| f64::from(*x as f32).to_bits() == x.to_bits());
-                if packed {
+                if xs.iter().all(|x| exact_in_f32(*x)) {
                     F32S.encode(e)?;
                     (xs.len() as u64).encode(e)?;
                     xs.iter().try_for_each(|x| (*x as f32).encode(e))

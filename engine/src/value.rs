@@ -93,6 +93,11 @@ pub enum FloatPacking {
     F64,
 }
 
+/// Whether a float converts to `f32` and back to the same bits.
+pub fn exact_in_f32(x: f64) -> bool {
+    f64::from(x as f32).to_bits() == x.to_bits()
+}
+
 /// The packing an array allows: `None` unless it is non-empty and every element is a float.
 pub fn float_packing<'a>(items: impl Iterator<Item = View<'a>>) -> Option<FloatPacking> {
     let mut packing = None;
@@ -100,7 +105,7 @@ pub fn float_packing<'a>(items: impl Iterator<Item = View<'a>>) -> Option<FloatP
         let View::Float(x) = item else {
             return None;
         };
-        if f64::from(x as f32).to_bits() == x.to_bits() {
+        if exact_in_f32(x) {
             packing.get_or_insert(FloatPacking::F32);
         } else {
             packing = Some(FloatPacking::F64);

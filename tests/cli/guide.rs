@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{parse, result_for, Tree, BIN};
+use crate::harness::{assert_python_files_restored, parse, result_for, Tree, BIN};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -136,14 +136,5 @@ fn the_plugin_guide_builds_a_working_plugin() {
 
     let back = run(&["convert", "--format", "json", "--input", input]);
     assert_eq!(back["converted"], 6);
-    for name in [
-        "20250920_153300.120.json",
-        "IMG_0042.json",
-        "20250920_153304.000.json",
-    ] {
-        assert!(
-            std::fs::read(tree.join(name)).unwrap() == before[Path::new(name)],
-            "{name}"
-        );
-    }
+    assert_python_files_restored(&tree, &before, "the guide's zbin");
 }

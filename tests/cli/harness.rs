@@ -129,6 +129,21 @@ pub fn parse(stdout: &[u8]) -> Json {
     })
 }
 
+/// Asserts that the example files Python wrote are back, byte for byte, after going `via` some
+/// other format; `before` is the tree's [`Tree::snapshot`] from before.
+pub fn assert_python_files_restored(tree: &Tree, before: &BTreeMap<PathBuf, Vec<u8>>, via: &str) {
+    for name in [
+        "20250920_153300.120.json",
+        "IMG_0042.json",
+        "20250920_153304.000.json",
+    ] {
+        assert!(
+            std::fs::read(tree.join(name)).unwrap() == before[Path::new(name)],
+            "{name} changed through {via}"
+        );
+    }
+}
+
 /// A report with its timing fields removed, for comparing runs.
 pub fn without_timings(mut report: Json) -> Json {
     if let Some(map) = report.as_object_mut() {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::{parse, result_for, Tree, BIN};
+use crate::harness::{assert_python_files_restored, parse, result_for, Tree, BIN};
 
 /// A plugin library the test build produced (they are dev-dependencies, built beside the
 /// test binary).
@@ -229,16 +229,7 @@ fn a_plugin_codec_converts_like_a_built_in() {
         .stdout,
     );
     assert_eq!(back["converted"], 6);
-    for name in [
-        "20250920_153300.120.json",
-        "IMG_0042.json",
-        "20250920_153304.000.json",
-    ] {
-        assert!(
-            std::fs::read(tree.join(name)).unwrap() == before[Path::new(name)],
-            "{name} changed through CBOR"
-        );
-    }
+    assert_python_files_restored(&tree, &before, "CBOR");
     // Without the plugin, .cbor files are not taken for sidecars at all.
     let env = std::process::Command::new(BIN)
         .args(["format-stats", "--input"])
