@@ -74,6 +74,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Files larger than SIZE are reported, not read; overrides the pipeline's
+    /// `max_file_size` [default: 1GiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+
     #[command(flatten)]
     pub plugins: PluginArgs,
 }
@@ -162,8 +167,17 @@ pub struct CommonArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Files larger than SIZE are reported invalid without being read (bytes, or with a unit:
+    /// KB, MB, GB, KiB, MiB, GiB; at most 2GiB) [default: 1GiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+
     #[command(flatten)]
     pub plugins: PluginArgs,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    sidecar_engine::pipeline::spec::parse_size(text)
 }
 
 #[derive(Debug, Args)]
@@ -202,8 +216,13 @@ pub struct ConvertArgs {
     #[arg(long)]
     pub keep_source: bool,
 
-    /// fsync each new file and its directory before the source is removed (slower, durable
-    /// across power loss)
-    #[arg(long)]
+    /// How new files reach the disk before sources are removed: batch (one syncfs per batch
+    /// of files: durable across power loss), file (fsync each file and directory: slowest),
+    /// none (renamed into place only: survives a killed process, not a power cut)
+    #[arg(long, value_name = "MODE", default_value = "batch", value_parser = ["batch", "file", "none"])]
+    pub sync: String,
+
+    /// The same as --sync file
+    #[arg(long, hide = true)]
     pub fsync: bool,
 }

@@ -5,6 +5,8 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
+use sidecar_engine::fsio::DEFAULT_MAX_FILE_SIZE;
+
 use crate::args::{CommonArgs, PluginArgs};
 use crate::exit::{Exit, UsageError};
 
@@ -45,6 +47,8 @@ pub struct Config {
     pub strict: bool,
     /// Plugin directories: `--plugin-dir` first, then `IMAGE_SIDECAR_PLUGIN_PATH`.
     pub plugin_dirs: Vec<PathBuf>,
+    /// Files larger than this are reported, not read.
+    pub max_file_size: u64,
 }
 
 impl Config {
@@ -56,6 +60,10 @@ impl Config {
             args.strict,
             plugin_dirs(&args.plugins),
         )
+        .map(|config| Config {
+            max_file_size: args.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+            ..config
+        })
     }
 
     /// Checks the input (it exists and can be read) and the worker count.
@@ -103,6 +111,7 @@ impl Config {
             output,
             strict,
             plugin_dirs,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
         })
     }
 
@@ -111,6 +120,17 @@ impl Config {
         match &self.output {
             Output::File(path) => vec![path.clone()],
             Output::Stdout => Vec::new(),
+        }
+    }
+
+    /// The directory the run works in: the input, or a single input file's directory, as its
+    /// real path.
+    pub fn root_dir(&self) -> PathBuf {
+        let real = std::fs::canonicalize(&self.input).unwrap_or_else(|_| self.input.clone());
+        if real.is_dir() {
+            real
+        } else {
+            sidecar_engine::fsio::parent(&real).to_path_buf()
         }
     }
 }

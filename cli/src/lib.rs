@@ -38,6 +38,7 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging();
+    ignore_file_size_signal();
     let result = match &cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Stats(args) => commands::stats::run(args),
@@ -53,6 +54,16 @@ pub fn main() -> ExitCode {
             eprintln!("image-sidecar-rust: error: {error:#}");
             Exit::Usage.into()
         }
+    }
+}
+
+/// Past a file-size limit (`ulimit -f`), a write fails with `EFBIG` and is reported for its
+/// file, instead of the signal killing the run halfway.
+fn ignore_file_size_signal() {
+    // SAFETY: setting a signal to SIG_IGN installs no handler code; nothing else in the
+    // process handles SIGXFSZ.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 

@@ -112,19 +112,25 @@ pub struct Listed {
     pub description: String,
     /// A pipeline of the same name found earlier in the search order takes its place.
     pub shadowed: bool,
+    /// Why the file could not be read, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Every pipeline found, in search order, each location's files by name.
 pub fn list() -> Vec<Listed> {
     let mut found: Vec<Listed> = Vec::new();
-    let mut add = |name: String, origin, source: String, text: &str| {
+    let mut add = |name: String, origin, source: String, text: Result<&str, String>| {
         let shadowed = found.iter().any(|l| l.name == name);
         found.push(Listed {
-            description: description(text),
+            description: text
+                .as_ref()
+                .map_or_else(|_| String::new(), |t| description(t)),
             name,
             origin,
             source,
             shadowed,
+            error: text.err(),
         });
     };
     for (dir, origin) in search_dirs() {
@@ -138,17 +144,22 @@ pub fn list() -> Vec<Listed> {
             .collect();
         paths.sort();
         for path in paths {
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read it: {e}"));
             let name = path
                 .file_stem()
                 .unwrap_or_default()
                 .to_string_lossy()
                 .into_owned();
-            add(name, origin, path.to_string_lossy().into_owned(), &text);
+            add(
+                name,
+                origin,
+                path.to_string_lossy().into_owned(),
+                text.as_deref().map_err(Clone::clone),
+            );
         }
     }
     for (name, text) in BUILT_IN {
-        add((*name).to_owned(), "built-in", "built-in".into(), text);
+        add((*name).to_owned(), "built-in", "built-in".into(), Ok(text));
     }
     found
 }
@@ -184,6 +195,7 @@ mod tests {
                 base_dir: Path::new("."),
                 default_validators: sidecar_validators::DEFAULT_VALIDATORS,
                 dry_run: true,
+                max_file_size: None,
             };
             assert!(
                 sidecar_engine::pipeline::resolve(&spec, &registry, &context).is_ok(),

@@ -1,30 +1,42 @@
-//! What every command does around its work: walk the input, run on a pool of the configured
-//! size with a progress bar on a terminal, and write the JSON report.
+//! What every command does around its work: check where the report goes before anything is
+//! touched, claim the tree for a converting run, walk the input, run on a pool of the
+//! configured size with a progress bar on a terminal, and write the JSON report.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use sidecar_engine::discover::{discover, Tree};
-use sidecar_engine::fsio::{self, Durability};
+use sidecar_engine::fsio::{ReportFile, TreeLock};
+use sidecar_engine::ops::convert::restore_parked;
 use sidecar_engine::ops::{self, Plan, Progress, Section, Stage};
-use sidecar_engine::Registry;
+use sidecar_engine::{report_path, Registry};
 
 use crate::config::{Config, Output};
+use crate::exit::UsageError;
 use crate::plugins::{self, Loaded, PluginError};
 
-/// One single-command run: its settings and its plugins.
+/// One single-command run: its settings, its plugins and where its report goes.
 pub struct Run {
     pub config: Config,
     pub loaded: Loaded,
+    destination: Option<Destination>,
 }
 
 impl Run {
-    /// Loads the built-in plugins and the plugin directories.
-    pub fn new(config: Config) -> Run {
+    /// Loads the built-in plugins and the plugin directories, and prepares the report's
+    /// destination (refused before any work if it is unusable).
+    pub fn new(config: Config) -> anyhow::Result<Run> {
         let loaded = plugins::load(&config.plugin_dirs);
-        Run { config, loaded }
+        let destination =
+            Destination::prepare(&config.output, Some((&config.input, &loaded.registry)))?;
+        Ok(Run {
+            config,
+            loaded,
+            destination: Some(destination),
+        })
     }
 
     pub fn registry(&self) -> &Registry {
@@ -34,11 +46,13 @@ impl Run {
     /// Walks the input and runs one stage over it; the section's `elapsed_seconds` is the
     /// run's wall-clock time.
     pub fn single_stage(&self, stage: Stage<'_>) -> anyhow::Result<Section> {
-        let tree = walk(&self.config, self.registry());
         let plan = Plan {
             stages: vec![stage],
             formats: Vec::new(),
+            max_file_size: self.config.max_file_size,
         };
+        let _lock = claim(&self.config, &plan)?;
+        let tree = walk(&self.config, self.registry(), &plan)?;
         let report = on_pool(&self.config, tree.len(), |progress| {
             ops::run(&tree, self.registry(), &plan, progress)
         })?;
@@ -58,14 +72,49 @@ impl Run {
     }
 
     /// Writes the report, with the plugin load failures of the run.
-    pub fn emit(&self, report: &impl Serialize) -> anyhow::Result<()> {
-        emit_report(report, &self.config.output, &self.loaded.errors)
+    pub fn emit(&mut self, report: &impl Serialize) -> anyhow::Result<()> {
+        let destination = self.destination.take().expect("one report per run");
+        emit_report(report, destination, &self.loaded.errors)
     }
 }
 
-/// Walks the input, leaving out the report file of the run.
-pub fn walk(config: &Config, registry: &Registry) -> Tree {
-    discover(&config.input, registry, &config.excluded_paths())
+/// Whether a plan changes files.
+fn converts(plan: &Plan<'_>) -> bool {
+    plan.stages
+        .iter()
+        .any(|s| matches!(s, Stage::Convert(c) if !c.dry_run))
+}
+
+/// A converting run claims its tree (and refuses to start if another run has it).
+pub fn claim(config: &Config, plan: &Plan<'_>) -> Result<Option<TreeLock>, UsageError> {
+    if !converts(plan) {
+        return Ok(None);
+    }
+    TreeLock::acquire(&config.root_dir())
+        .map(Some)
+        .map_err(|busy| UsageError(busy.to_string()))
+}
+
+/// Walks the input. A converting run first puts back the files an interrupted run parked, and
+/// walks again. The report's own path found among the sidecars is refused.
+pub fn walk(config: &Config, registry: &Registry, plan: &Plan<'_>) -> Result<Tree, UsageError> {
+    let excluded = config.excluded_paths();
+    let mut tree = discover(&config.input, registry, &excluded);
+    if converts(plan) && !tree.parked.is_empty() {
+        let restored = restore_parked(&tree.parked);
+        if restored > 0 {
+            tree = discover(&config.input, registry, &excluded);
+            tree.restored_files = restored;
+        }
+    }
+    if let Some(found) = tree.excluded_found.first() {
+        return Err(UsageError(format!(
+            "the report {} is a sidecar of the input (found as {}); write the report outside the input",
+            excluded[0].display(),
+            found.display()
+        )));
+    }
+    Ok(tree)
 }
 
 struct Bar(ProgressBar);
@@ -104,6 +153,33 @@ pub fn on_pool<T: Send>(
     Ok(result)
 }
 
+/// Where a report goes, ready before the run starts.
+pub enum Destination {
+    Stdout,
+    /// The report file's temporary file exists already: the directory is writable.
+    File(ReportFile, std::path::PathBuf),
+}
+
+impl Destination {
+    /// Checks the report's path against the input and creates its temporary file.
+    pub fn prepare(
+        output: &Output,
+        input: Option<(&Path, &Registry)>,
+    ) -> Result<Destination, UsageError> {
+        match output {
+            Output::Stdout => Ok(Destination::Stdout),
+            Output::File(path) => {
+                report_path::check(path, input)
+                    .map_err(|refused| UsageError(refused.to_string()))?;
+                let file = ReportFile::create(path).map_err(|e| {
+                    UsageError(format!("cannot write the report {}: {e}", path.display()))
+                })?;
+                Ok(Destination::File(file, path.clone()))
+            }
+        }
+    }
+}
+
 /// A report with the plugin load failures of the run, when there were any.
 #[derive(Serialize)]
 struct WithPluginErrors<'a, R: Serialize> {
@@ -116,32 +192,38 @@ struct WithPluginErrors<'a, R: Serialize> {
 /// Writes a report and the run's plugin load failures.
 pub fn emit_report(
     report: &impl Serialize,
-    output: &Output,
+    destination: Destination,
     plugin_errors: &[PluginError],
 ) -> anyhow::Result<()> {
-    emit(
+    write(
         &WithPluginErrors {
             report,
             plugin_errors,
         },
-        output,
+        destination,
     )
 }
 
-/// Writes a report to stdout or, atomically, to a file: pretty JSON (2-space indent) and a
-/// newline.
+/// Writes the report of a command that walks no input (`plugins`, `pipelines`).
 pub fn emit(report: &impl Serialize, output: &Output) -> anyhow::Result<()> {
+    write(report, Destination::prepare(output, None)?)
+}
+
+/// Writes a report to stdout or, atomically, to its file: pretty JSON (2-space indent) and a
+/// newline.
+fn write(report: &impl Serialize, destination: Destination) -> anyhow::Result<()> {
     let mut bytes = serde_json::to_vec_pretty(report).context("cannot encode the report")?;
     bytes.push(b'\n');
-    match output {
-        Output::Stdout => {
+    match destination {
+        Destination::Stdout => {
             let mut stdout = std::io::stdout().lock();
             stdout
                 .write_all(&bytes)
                 .and_then(|()| stdout.flush())
                 .context("cannot write the report to stdout")
         }
-        Output::File(path) => fsio::replace(path, &bytes, Durability::Atomic)
+        Destination::File(file, path) => file
+            .commit(&bytes)
             .with_context(|| format!("cannot write the report to {}", path.display())),
     }
 }

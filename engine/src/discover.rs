@@ -39,6 +39,11 @@ pub struct Candidate<'t> {
     pub rel: &'t Path,
     /// Whether an image with the same stem sits beside it.
     pub has_image: bool,
+    /// The file is a symbolic link (followed for reading, never replaced).
+    pub linked: bool,
+    /// Its directory's real location is outside the input root (reached through a symbolic
+    /// link): read, never changed.
+    pub outside: bool,
 }
 
 impl Candidate<'_> {
@@ -55,6 +60,8 @@ struct Entry {
     start: u32,
     len: u32,
     has_image: bool,
+    linked: bool,
+    outside: bool,
 }
 
 /// The size of the arena's blocks. Blocks are never reallocated: a growing single buffer would
@@ -84,6 +91,12 @@ pub struct Tree {
     pub images_without_sidecar: u64,
     /// Temporary files a killed conversion left behind.
     pub temporaries: Vec<PathBuf>,
+    /// Files a killed conversion left parked under a private name (`fsio::PARKED_PREFIX`).
+    pub parked: Vec<PathBuf>,
+    /// Parked files put back under their names before this walk.
+    pub restored_files: u64,
+    /// Files that are one of the excluded paths (the run's report), found as candidates.
+    pub excluded_found: Vec<PathBuf>,
     pub walk_errors: Vec<WalkError>,
 }
 
@@ -104,8 +117,11 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
         .iter()
         .filter_map(|p| Some((p.file_name()?.to_owned(), std::fs::canonicalize(p).ok()?)))
         .collect();
-    let mut batch = DirBatch::default();
     let single_file = root.is_file();
+    let mut batch = DirBatch {
+        root: std::fs::canonicalize(if single_file { &tree.base } else { root }).ok(),
+        ..DirBatch::default()
+    };
     // Files before subdirectories: each directory's files arrive together, right after the
     // directory itself, and are paired when the next directory begins.
     // Entries sorted together share their directory, so their paths' bytes order them by
@@ -131,22 +147,43 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
             batch.flush(&mut tree);
             continue;
         }
+        let name = OsStr::from_bytes(file_name(entry.path()));
+        let claimed = extension(name).is_some_and(|ext| registry.knows_extension(ext));
         if !entry.file_type().is_file() {
+            // A FIFO, socket or device named like a sidecar is reported, never opened.
+            if claimed {
+                let kind = fsio::kind_of(entry.file_type());
+                tree.walk_errors.push(WalkError {
+                    path: entry.into_path(),
+                    message: format!("{kind}, not a regular file; not read"),
+                });
+            }
             continue;
         }
-        let name = OsStr::from_bytes(file_name(entry.path()));
         if is_excluded(&excluded, name, entry.path()) {
+            tree.excluded_found.push(entry.into_path());
+            continue;
+        }
+        if fsio::is_parked(name) {
+            tree.parked.push(entry.into_path());
             continue;
         }
         if fsio::is_temporary(name) {
             tree.temporaries.push(entry.into_path());
             continue;
         }
+        let linked = entry.path_is_symlink();
         match extension(name) {
             Some(ext) if is_image_extension(ext) => batch.images.push(name.to_owned()),
-            Some(ext) if registry.knows_extension(ext) => batch.sidecars.push(entry.into_path()),
-            _ if sniff(entry.path(), registry) => batch.sidecars.push(entry.into_path()),
-            _ => {}
+            _ if claimed => batch.sidecars.push((entry.into_path(), linked)),
+            _ => match sniff(entry.path(), registry) {
+                Ok(true) => batch.sidecars.push((entry.into_path(), linked)),
+                Ok(false) => {}
+                Err(e) => tree.walk_errors.push(WalkError {
+                    path: entry.into_path(),
+                    message: format!("cannot read the file to tell its format: {e}"),
+                }),
+            },
         }
     }
     if single_file {
@@ -176,6 +213,8 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
     tree.entries
         .sort_by(|a, b| Path::new(os(paths, a)).cmp(Path::new(os(paths, b))));
     tree.temporaries.sort();
+    tree.parked.sort();
+    tree.walk_errors.sort_by(|a, b| a.path.cmp(&b.path));
     tree
 }
 
@@ -185,7 +224,7 @@ fn os<'a>(paths: &'a [Vec<u8>], entry: &Entry) -> &'a OsStr {
 }
 
 impl Tree {
-    fn push(&mut self, path: &Path, has_image: bool) {
+    fn push(&mut self, path: &Path, has_image: bool, linked: bool, outside: bool) {
         let rel = path.strip_prefix(&self.base).unwrap_or(path);
         let bytes = rel.as_os_str().as_bytes();
         let full = self
@@ -202,6 +241,8 @@ impl Tree {
             start: block.len() as u32,
             len: bytes.len() as u32,
             has_image,
+            linked,
+            outside,
         });
         block.extend_from_slice(bytes);
     }
@@ -211,6 +252,8 @@ impl Tree {
             base: &self.base,
             rel: Path::new(os(&self.paths, entry)),
             has_image: entry.has_image,
+            linked: entry.linked,
+            outside: entry.outside,
         }
     }
 
@@ -241,6 +284,8 @@ impl Tree {
                 base,
                 rel: Path::new(os(paths, e)),
                 has_image: e.has_image,
+                linked: e.linked,
+                outside: e.outside,
             })
         });
     }
@@ -257,8 +302,12 @@ fn is_excluded(excluded: &[(OsString, PathBuf)], name: &OsStr, path: &Path) -> b
 /// The files of one directory, paired when the walk moves on.
 #[derive(Default)]
 struct DirBatch {
+    /// The input root's real location; `None` if it cannot be resolved (then nothing is
+    /// taken to be inside it).
+    root: Option<PathBuf>,
     images: Vec<OsString>,
-    sidecars: Vec<PathBuf>,
+    /// Sidecar candidates, each with whether it is a symbolic link.
+    sidecars: Vec<(PathBuf, bool)>,
 }
 
 /// A file name's bytes without its last extension (`IMG_0001.jpg.json` → `IMG_0001.jpg`).
@@ -280,18 +329,29 @@ impl DirBatch {
         let image_names: HashSet<&[u8]> =
             self.images.iter().map(|n| n.as_encoded_bytes()).collect();
         let image_stems: HashSet<&[u8]> = image_names.iter().map(|n| stem(n)).collect();
-        let sidecar_stems: HashSet<&[u8]> =
-            self.sidecars.iter().map(|p| stem(file_name(p))).collect();
+        let sidecar_stems: HashSet<&[u8]> = self
+            .sidecars
+            .iter()
+            .map(|(p, _)| stem(file_name(p)))
+            .collect();
         tree.images += self.images.len() as u64;
         tree.images_without_sidecar += image_names
             .iter()
             .filter(|name| !sidecar_stems.contains(stem(name)) && !sidecar_stems.contains(*name))
             .count() as u64;
         drop(sidecar_stems);
-        for path in self.sidecars.drain(..) {
+        // One directory's files share their real location: resolved once per directory.
+        let outside = self.sidecars.first().is_some_and(|(path, _)| {
+            let real = std::fs::canonicalize(fsio::parent(path));
+            match (&self.root, real) {
+                (Some(root), Ok(real)) => !real.starts_with(root),
+                _ => true,
+            }
+        });
+        for (path, linked) in self.sidecars.drain(..) {
             let stem = stem(file_name(&path));
             let has_image = image_stems.contains(stem) || image_names.contains(stem);
-            tree.push(&path, has_image);
+            tree.push(&path, has_image, linked, outside);
         }
         self.images.clear();
     }
@@ -309,22 +369,14 @@ fn is_image_extension(ext: &str) -> bool {
 }
 
 /// Whether a codec recognises the file's first bytes for certain.
-fn sniff(path: &Path, registry: &Registry) -> bool {
-    let Ok(file) = File::open(path) else {
-        return false;
-    };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+fn sniff(path: &Path, registry: &Registry) -> std::io::Result<bool> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
     let mut head = Vec::with_capacity(DETECT_BYTES);
-    if file
-        .take(DETECT_BYTES as u64)
-        .read_to_end(&mut head)
-        .is_err()
-    {
-        return false;
-    }
-    registry
+    file.take(DETECT_BYTES as u64).read_to_end(&mut head)?;
+    Ok(registry
         .codecs()
-        .any(|c| c.detect(&head, len) == Detection::Certain)
+        .any(|c| c.detect(&head, len) == Detection::Certain))
 }
 
 fn walk_error(root: &Path, error: walkdir::Error) -> WalkError {

@@ -1,48 +1,211 @@
-//! File writes that never lose data: content goes to a temporary file in the target's
-//! directory and is renamed into place, so a killed process leaves either the old file or the
-//! new one, whole. Temporary files carry a recognisable name so that discovery never takes them
-//! for sidecars and the next conversion removes them.
+//! File handling that never loses data.
+//!
+//! - Reads are bounded (a size limit), never block (FIFOs and devices are refused before a byte
+//!   is read) and return the file's [`Identity`] as it was read, so that a later step can tell
+//!   whether the file is still the one it read.
+//! - Writes go to a temporary file beside the target, carry the source's permissions, owner
+//!   and modification time, and are renamed into place without replacing anything.
+//! - A file to be removed or replaced is first *parked*: renamed to a private name in its
+//!   directory, checked there (no other program can reach it by its name any more), and only
+//!   then deleted. A killed run leaves parked files for the next run to restore.
+//! - [`TreeLock`] keeps two converting runs off the same tree.
+//!
+//! The argument for why this is safe against concurrent writers is in `docs/data-safety.md`.
 
-use std::ffi::OsStr;
-use std::fs::File;
-use std::io::{self, Write};
-use std::path::Path;
+use std::ffi::{OsStr, OsString};
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
-/// Every temporary file this tool writes is named `.image-sidecar-XXXXXX.tmp`.
+use rustix::fs::{FlockOperation, Gid, Mode, RenameFlags, Timespec, Timestamps, Uid, CWD};
+
+/// Every temporary file this tool writes while converting is named `.image-sidecar-XXXXXX.tmp`.
 pub const TEMP_PREFIX: &str = ".image-sidecar-";
 pub const TEMP_SUFFIX: &str = ".tmp";
+/// A parked file is named `.image-sidecar-old.NAME`, NAME being the name it had.
+pub const PARKED_PREFIX: &str = ".image-sidecar-old.";
 
 /// Whether a file name is one of this tool's temporary files.
 pub fn is_temporary(name: &OsStr) -> bool {
     let name = name.as_encoded_bytes();
-    name.starts_with(TEMP_PREFIX.as_bytes())
+    !is_parked(OsStr::from_bytes(name))
+        && name.starts_with(TEMP_PREFIX.as_bytes())
         && name.ends_with(TEMP_SUFFIX.as_bytes())
         && name.len() > TEMP_PREFIX.len() + TEMP_SUFFIX.len()
 }
 
-/// How writes reach the disk.
+/// Whether a file name is a parked file's.
+pub fn is_parked(name: &OsStr) -> bool {
+    let name = name.as_encoded_bytes();
+    name.starts_with(PARKED_PREFIX.as_bytes()) && name.len() > PARKED_PREFIX.len()
+}
+
+/// The name `path` gets while parked.
+pub fn parked_path(path: &Path) -> PathBuf {
+    let mut name = OsString::from(PARKED_PREFIX);
+    name.push(path.file_name().unwrap_or_default());
+    path.with_file_name(name)
+}
+
+/// The path a parked file had.
+pub fn unparked_path(parked: &Path) -> Option<PathBuf> {
+    let name = parked.file_name()?.as_bytes();
+    let original = name.strip_prefix(PARKED_PREFIX.as_bytes())?;
+    Some(parked.with_file_name(OsStr::from_bytes(original)))
+}
+
+/// How writes reach the disk before a source is removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Durability {
     /// Renamed into place; survives a killed process, not necessarily a power cut.
+    None,
+    /// Targets are flushed in batches (one `syncfs` per file system per batch) before the
+    /// sources of the batch are removed: survives a power cut.
     #[default]
-    Atomic,
-    /// Also `fsync`s the file before the rename and the directory after it.
-    Synced,
+    Batched,
+    /// Each file and its directory are `fsync`ed on their own, before the rename and after it.
+    EachFile,
 }
 
-/// What [`Staged::commit_new`] found at the target.
-#[derive(Debug)]
-pub enum WriteOutcome {
-    Written,
-    /// Something already exists at the target; nothing was written.
-    Exists,
+impl Durability {
+    pub fn parse(name: &str) -> Option<Durability> {
+        match name {
+            "batch" => Some(Durability::Batched),
+            "file" => Some(Durability::EachFile),
+            "none" => Some(Durability::None),
+            _ => None,
+        }
+    }
 }
 
-fn temporary_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)
+/// What tells a file's content apart from what it was: if any of these changed, the content
+/// may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+impl Identity {
+    pub fn of(meta: &Metadata) -> Identity {
+        Identity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// The same file with the same content, as far as metadata tells, ignoring the change time
+    /// (which a rename updates).
+    pub fn same_content(&self, other: &Identity) -> bool {
+        (self.dev, self.ino, self.size, self.mtime)
+            == (other.dev, other.ino, other.size, other.mtime)
+    }
+}
+
+/// A file as it was read: its identity, what a copy of it keeps, and a fingerprint of its
+/// bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMeta {
+    pub identity: Identity,
+    /// Permission bits (`0o777`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl FileMeta {
+    pub fn of(meta: &Metadata) -> FileMeta {
+        FileMeta {
+            identity: Identity::of(meta),
+            mode: meta.permissions().mode() & 0o777,
+            uid: meta.uid(),
+            gid: meta.gid(),
+        }
+    }
+}
+
+/// The fingerprint of a file's bytes (XXH3, 128 bits).
+pub fn fingerprint(bytes: &[u8]) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(bytes)
+}
+
+/// Largest `--max-file-size` accepted: what the zero-copy format and the reading tape address.
+pub const MAX_FILE_SIZE_LIMIT: u64 = 2 << 30;
+/// The default size limit per sidecar.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 1 << 30;
+
+/// Why a file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("not a regular file ({0}); not opened for reading")]
+    NotRegular(&'static str),
+    #[error("{size} bytes, over the size limit of {limit} bytes (--max-file-size); not read")]
+    TooLarge { size: u64, limit: u64 },
+}
+
+/// What kind of file system object a non-regular file is.
+pub fn kind_of(file_type: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
+/// Opens a regular file for reading without blocking on FIFOs, and checks its size.
+fn open_regular(path: &Path, limit: u64) -> Result<(File, Metadata), ReadError> {
+    // O_NONBLOCK: a FIFO put where a sidecar was must not hang the run.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular(kind_of(meta.file_type())));
+    }
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge {
+            size: meta.len(),
+            limit,
+        });
+    }
+    Ok((file, meta))
+}
+
+/// Reads a whole regular file of at most `limit` bytes into `buf` (cleared first), reusing its
+/// allocation. Returns the file's metadata as of the read.
+pub fn read_into(path: &Path, buf: &mut Vec<u8>, limit: u64) -> Result<FileMeta, ReadError> {
+    buf.clear();
+    let (file, meta) = open_regular(path, limit)?;
+    buf.reserve(meta.len() as usize);
+    // One byte past the limit tells a file that grew while being read.
+    file.take(limit + 1).read_to_end(buf)?;
+    if buf.len() as u64 > limit {
+        return Err(ReadError::TooLarge {
+            size: buf.len() as u64,
+            limit,
+        });
+    }
+    Ok(FileMeta::of(&meta))
 }
 
 /// The directory a path is in (`.` for a bare name).
@@ -53,90 +216,344 @@ pub fn parent(path: &Path) -> &Path {
     }
 }
 
+/// What a new file takes over from the file it replaces or is converted from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Keep {
+    /// Permission bits; `None` leaves the temporary file's private `0600`.
+    pub mode: Option<u32>,
+    /// Owner and group, applied when running as root.
+    pub owner: Option<(u32, u32)>,
+    /// Modification time, as `cp -p` and `rsync -t` keep it.
+    pub mtime: Option<(i64, i64)>,
+}
+
+impl Keep {
+    /// Everything of `source`.
+    pub fn from_source(source: &FileMeta) -> Keep {
+        Keep {
+            mode: Some(source.mode),
+            owner: Some((source.uid, source.gid)),
+            mtime: Some(source.identity.mtime),
+        }
+    }
+
+    /// A report's metadata: the mode a new file gets under the process's umask.
+    pub fn new_file() -> Keep {
+        Keep {
+            mode: Some(0o666 & !current_umask()),
+            ..Keep::default()
+        }
+    }
+
+    fn apply(&self, file: &File) -> io::Result<()> {
+        if let Some((uid, gid)) = self.owner {
+            if rustix::process::geteuid().is_root() {
+                // SAFETY of ids: any value is a valid id to pass to the kernel.
+                rustix::fs::fchown(file, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))?;
+            }
+        }
+        // After the owner: chown clears set-id bits, and we set only the permission bits.
+        if let Some(mode) = self.mode {
+            rustix::fs::fchmod(file, Mode::from_raw_mode(mode))?;
+        }
+        if let Some((secs, nanos)) = self.mtime {
+            rustix::fs::futimens(
+                file,
+                &Timestamps {
+                    last_access: Timespec {
+                        tv_sec: 0,
+                        tv_nsec: rustix::fs::UTIME_OMIT,
+                    },
+                    last_modification: Timespec {
+                        tv_sec: secs,
+                        tv_nsec: nanos,
+                    },
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The process's umask (read by setting it and setting it back, before any thread writes).
+fn current_umask() -> u32 {
+    let mask = rustix::process::umask(Mode::from_raw_mode(0o022));
+    rustix::process::umask(mask);
+    mask.as_raw_mode()
+}
+
 /// Content written to a temporary file beside its target, not yet in place. Dropping it
 /// removes the temporary file.
 pub struct Staged {
-    file: tempfile::NamedTempFile,
+    file: tempfile::TempPath,
     durability: Durability,
 }
 
-/// Writes `bytes` to a new temporary file in `dir`.
-pub fn stage(dir: &Path, bytes: &[u8], durability: Durability) -> io::Result<Staged> {
-    let mut file = temporary_in(dir)?;
+/// Writes `bytes` to a new temporary file in `dir`, named `prefix…`, with `keep`'s metadata.
+fn stage_named(
+    dir: &Path,
+    prefix: &str,
+    bytes: &[u8],
+    durability: Durability,
+    keep: &Keep,
+) -> io::Result<Staged> {
+    let mut file = tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)?;
     file.write_all(bytes)?;
-    if durability == Durability::Synced {
+    file.flush()?;
+    keep.apply(file.as_file())?;
+    if durability == Durability::EachFile {
         file.as_file().sync_all()?;
     }
-    Ok(Staged { file, durability })
+    Ok(Staged {
+        file: file.into_temp_path(),
+        durability,
+    })
+}
+
+/// Writes `bytes` to a new temporary file in `dir`, with `keep`'s metadata.
+pub fn stage(dir: &Path, bytes: &[u8], durability: Durability, keep: &Keep) -> io::Result<Staged> {
+    stage_named(dir, TEMP_PREFIX, bytes, durability, keep)
+}
+
+/// What [`Staged::commit_new`] found at the target.
+#[derive(Debug)]
+pub enum WriteOutcome {
+    /// In place; the new file's inode number.
+    Written(u64),
+    /// Something already exists at the target; nothing was written.
+    Exists,
 }
 
 impl Staged {
     /// Where the staged content is, for reading it back before it is committed.
     pub fn path(&self) -> &Path {
-        self.file.path()
+        &self.file
+    }
+
+    fn inode(&self) -> io::Result<u64> {
+        Ok(std::fs::symlink_metadata(self.path())?.ino())
     }
 
     /// Renames the content to `target` unless something exists there; never overwrites.
     pub fn commit_new(self, target: &Path) -> io::Result<WriteOutcome> {
-        let durability = self.durability;
-        match self.file.persist_noclobber(target) {
-            Ok(_) => {
-                sync_dir(parent(target), durability)?;
-                Ok(WriteOutcome::Written)
+        let ino = self.inode()?;
+        match rename_noreplace(self.path(), target) {
+            Ok(()) => {
+                // The name is the target's now: nothing to remove on drop.
+                let _ = self.file.keep();
+                if self.durability == Durability::EachFile {
+                    sync_dir(parent(target))?;
+                }
+                Ok(WriteOutcome::Written(ino))
             }
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(WriteOutcome::Exists),
-            Err(e) => Err(e.error),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(WriteOutcome::Exists),
+            Err(e) => Err(e),
         }
     }
 
-    /// Renames the content over `target`, atomically.
+    /// Moves the content to `parked` (never overwriting) and hands the name over to the caller:
+    /// a killed run leaves it for the next run's recovery, not for temporary-file cleanup.
+    pub fn park(self, parked: &Path) -> io::Result<u64> {
+        let ino = self.inode()?;
+        rename_noreplace(self.path(), parked)?;
+        let _ = self.file.keep();
+        Ok(ino)
+    }
+
+    /// Renames the content over `target`, atomically (for reports).
     pub fn commit_replace(self, target: &Path) -> io::Result<()> {
         let durability = self.durability;
-        self.file.persist(target).map_err(|e| e.error)?;
-        sync_dir(parent(target), durability)
+        std::fs::rename(self.path(), target)?;
+        let _ = self.file.keep();
+        if durability == Durability::EachFile {
+            sync_dir(parent(target))?;
+        }
+        Ok(())
     }
 }
 
-/// Atomically replaces (or creates) `target` with `bytes`.
-pub fn replace(target: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
-    stage(parent(target), bytes, durability)?.commit_replace(target)
-}
-
-/// Removes a file, making the removal durable when asked.
-pub fn remove(path: &Path, durability: Durability) -> io::Result<()> {
-    std::fs::remove_file(path)?;
-    sync_dir(parent(path), durability)
-}
-
-fn sync_dir(dir: &Path, durability: Durability) -> io::Result<()> {
-    if durability == Durability::Synced {
-        File::open(dir)?.sync_all()?;
+/// `rename(2)` that fails with `AlreadyExists` instead of replacing `to`.
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    match rustix::fs::renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        // File systems without RENAME_NOREPLACE: a hard link fails on an existing name too.
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+            std::fs::hard_link(from, to)?;
+            std::fs::remove_file(from)
+        }
+        Err(e) => Err(e.into()),
     }
+}
+
+/// Swaps two names atomically; `Ok(false)` when the file system cannot.
+pub fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
+    match rustix::fs::renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Flushes the file system that holds `dir` to disk.
+pub fn sync_filesystem(dir: &Path) -> io::Result<()> {
+    let dir = File::open(dir)?;
+    rustix::fs::syncfs(&dir)?;
     Ok(())
 }
 
-/// Reads a whole file into `buf` (cleared first), reusing its allocation.
-pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
-    use std::io::Read;
-    buf.clear();
-    let mut file = File::open(path)?;
-    if let Ok(meta) = file.metadata() {
-        buf.reserve(meta.len() as usize);
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// A report file being written: its temporary file exists from the start of the run (which
+/// proves the directory writable before any work) and is renamed into place at the end.
+pub struct ReportFile {
+    staged: Staged,
+    target: PathBuf,
+}
+
+impl ReportFile {
+    /// Creates the temporary file beside `target`, named after it.
+    pub fn create(target: &Path) -> io::Result<ReportFile> {
+        let name = target.file_name().unwrap_or_default().to_string_lossy();
+        let staged = stage_named(
+            parent(target),
+            &format!(".{name}."),
+            b"",
+            Durability::None,
+            &Keep::new_file(),
+        )?;
+        Ok(ReportFile {
+            staged,
+            target: target.to_path_buf(),
+        })
     }
-    file.read_to_end(buf)?;
-    Ok(())
+
+    /// Writes the report and renames it into place.
+    pub fn commit(self, bytes: &[u8]) -> io::Result<()> {
+        let mut file = OpenOptions::new().write(true).open(self.staged.path())?;
+        file.write_all(bytes)?;
+        file.flush()?;
+        drop(file);
+        self.staged.commit_replace(&self.target)
+    }
+}
+
+/// An exclusive claim on a tree for one converting run, released when dropped (or when the
+/// process dies): `flock` on the root directory, exclusive, and on each directory above it,
+/// shared. Two runs on the same tree, or on nested trees, cannot both hold it; runs on
+/// disjoint trees can. Nothing is written to the tree.
+pub struct TreeLock {
+    _held: Vec<File>,
+}
+
+/// Another process converts the tree, or a tree containing it or inside it.
+#[derive(Debug, thiserror::Error)]
+#[error("{} is busy: {} converts it, or a tree inside it or containing it (one converting run per tree); try again when that run has finished", path.display(), holder.map_or_else(|| "another process".to_owned(), |pid| format!("process {pid}")))]
+pub struct Busy {
+    pub path: PathBuf,
+    pub holder: Option<u32>,
+}
+
+impl TreeLock {
+    /// Claims `root` (a canonical directory path).
+    pub fn acquire(root: &Path) -> Result<TreeLock, Busy> {
+        let mut held = Vec::new();
+        let mut claim = |dir: &Path, operation| -> Result<(), Busy> {
+            // A directory that cannot be opened is left unlocked: nothing to share it with.
+            let Ok(file) = File::open(dir) else {
+                return Ok(());
+            };
+            match rustix::fs::flock(&file, operation) {
+                Ok(()) => {
+                    held.push(file);
+                    Ok(())
+                }
+                Err(rustix::io::Errno::WOULDBLOCK) => Err(Busy {
+                    path: dir.to_path_buf(),
+                    holder: file
+                        .metadata()
+                        .ok()
+                        .and_then(|m| lock_holder(m.dev(), m.ino())),
+                }),
+                Err(_) => Ok(()),
+            }
+        };
+        // A run inside this tree holds our root shared, so the exclusive claim fails; a run on a
+        // tree containing ours holds one of our ancestors exclusively, so a shared claim fails.
+        claim(root, FlockOperation::NonBlockingLockExclusive)?;
+        for ancestor in root.ancestors().skip(1) {
+            claim(ancestor, FlockOperation::NonBlockingLockShared)?;
+        }
+        Ok(TreeLock { _held: held })
+    }
+}
+
+/// The process holding a `flock` on the file `dev:ino`, from `/proc/locks`.
+fn lock_holder(dev: u64, ino: u64) -> Option<u32> {
+    proc_locks()
+        .into_iter()
+        .find(|l| (l.dev, l.ino) == (dev, ino) && l.pid != std::process::id())
+        .map(|l| l.pid)
+}
+
+struct ProcLock {
+    pid: u32,
+    dev: u64,
+    ino: u64,
+}
+
+fn proc_locks() -> Vec<ProcLock> {
+    let Ok(text) = std::fs::read_to_string("/proc/locks") else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|line| {
+            // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.get(1) != Some(&"FLOCK") {
+                return None;
+            }
+            let pid = fields.get(4)?.parse().ok()?;
+            let mut id = fields.get(5)?.split(':');
+            let major = u64::from_str_radix(id.next()?, 16).ok()?;
+            let minor = u64::from_str_radix(id.next()?, 16).ok()?;
+            let ino = id.next()?.parse().ok()?;
+            Some(ProcLock {
+                pid,
+                dev: rustix::fs::makedev(major as u32, minor as u32),
+                ino,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn stage_plain(dir: &Path, bytes: &[u8]) -> Staged {
+        stage(dir, bytes, Durability::None, &Keep::default()).unwrap()
+    }
+
     #[test]
-    fn temporary_names_are_recognised() {
+    fn temporary_and_parked_names_are_recognised() {
         assert!(is_temporary(OsStr::new(".image-sidecar-a1B2c3.tmp")));
         assert!(!is_temporary(OsStr::new(".image-sidecar-.tmp")));
         assert!(!is_temporary(OsStr::new("image-sidecar-x.tmp")));
         assert!(!is_temporary(OsStr::new("IMG_0001.json")));
+        assert!(!is_temporary(OsStr::new(".image-sidecar-old.x.tmp")));
+        assert!(is_parked(OsStr::new(".image-sidecar-old.IMG_0001.json")));
+        assert!(!is_parked(OsStr::new(".image-sidecar-old.")));
+        let parked = parked_path(Path::new("/t/IMG_0001.json"));
+        assert_eq!(parked, Path::new("/t/.image-sidecar-old.IMG_0001.json"));
+        assert_eq!(
+            unparked_path(&parked).unwrap(),
+            Path::new("/t/IMG_0001.json")
+        );
     }
 
     #[test]
@@ -144,14 +561,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a.bin");
         assert!(matches!(
-            stage(dir.path(), b"one", Durability::Atomic)
-                .unwrap()
-                .commit_new(&target)
-                .unwrap(),
-            WriteOutcome::Written
+            stage_plain(dir.path(), b"one").commit_new(&target).unwrap(),
+            WriteOutcome::Written(_)
         ));
         assert!(matches!(
-            stage(dir.path(), b"two", Durability::Synced)
+            stage(dir.path(), b"two", Durability::EachFile, &Keep::default())
                 .unwrap()
                 .commit_new(&target)
                 .unwrap(),
@@ -163,11 +577,82 @@ mod tests {
     }
 
     #[test]
-    fn replace_swaps_content_whole() {
+    fn staged_files_keep_mode_and_mtime() {
         let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("r.json");
-        replace(&target, b"old", Durability::Atomic).unwrap();
-        replace(&target, b"new", Durability::Synced).unwrap();
-        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        let keep = Keep {
+            mode: Some(0o640),
+            owner: None,
+            mtime: Some((1_600_000_000, 123_456_789)),
+        };
+        let target = dir.path().join("k.bin");
+        stage(dir.path(), b"x", Durability::None, &keep)
+            .unwrap()
+            .commit_new(&target)
+            .unwrap();
+        let meta = std::fs::metadata(&target).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+        assert_eq!(
+            (meta.mtime(), meta.mtime_nsec()),
+            (1_600_000_000, 123_456_789)
+        );
+    }
+
+    #[test]
+    fn reads_are_bounded_and_refuse_fifos() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.json");
+        std::fs::write(&big, vec![b' '; 100]).unwrap();
+        let mut buf = Vec::new();
+        assert!(matches!(
+            read_into(&big, &mut buf, 99),
+            Err(ReadError::TooLarge {
+                size: 100,
+                limit: 99
+            })
+        ));
+        assert!(buf.is_empty(), "nothing is read");
+        read_into(&big, &mut buf, 100).unwrap();
+        assert_eq!(buf.len(), 100);
+        let fifo = dir.path().join("f.json");
+        rustix::fs::mknodat(
+            CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        assert!(matches!(
+            read_into(&fifo, &mut buf, 100),
+            Err(ReadError::NotRegular("a FIFO"))
+        ));
+    }
+
+    #[test]
+    fn exchange_swaps_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, b"A").unwrap();
+        std::fs::write(&b, b"B").unwrap();
+        if exchange(&a, &b).unwrap() {
+            assert_eq!(std::fs::read(&a).unwrap(), b"B");
+            assert_eq!(std::fs::read(&b).unwrap(), b"A");
+        }
+    }
+
+    #[test]
+    fn nested_trees_cannot_both_be_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let outer = std::fs::canonicalize(dir.path()).unwrap();
+        let inner = outer.join("inner");
+        std::fs::create_dir(&inner).unwrap();
+        let sibling = outer.join("sibling");
+        std::fs::create_dir(&sibling).unwrap();
+        let held = TreeLock::acquire(&inner).unwrap();
+        assert!(TreeLock::acquire(&inner).is_err(), "same tree");
+        assert!(TreeLock::acquire(&outer).is_err(), "a tree containing it");
+        let _sibling = TreeLock::acquire(&sibling).expect("a disjoint tree");
+        drop(held);
+        assert!(TreeLock::acquire(&inner).is_ok(), "released on drop");
     }
 }

@@ -14,6 +14,7 @@ pub mod fsio;
 pub mod ops;
 pub mod pipeline;
 pub mod registry;
+pub mod report_path;
 pub mod tape;
 pub mod validator;
 pub mod value;

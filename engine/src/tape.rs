@@ -253,7 +253,7 @@ impl Tape {
 
     fn text_at(&self, start: u32, len: u32) -> &str {
         self.text
-            .get(start as usize..(start + len) as usize)
+            .get(start as usize..start as usize + len as usize)
             .unwrap_or_default()
     }
 
@@ -299,7 +299,7 @@ impl<'a> TapeView<'a> {
     fn parse_float(&self, start: u32, len: u32) -> f64 {
         use lexical_parse_float::FromLexical;
         self.source
-            .get(start as usize..(start + len) as usize)
+            .get(start as usize..start as usize + len as usize)
             .and_then(|t| f64::from_lexical(t).ok())
             .unwrap_or(f64::NAN)
     }

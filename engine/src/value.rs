@@ -401,7 +401,8 @@ pub fn first_difference(a: View<'_>, b: View<'_>) -> Option<String> {
                 for ((kp, p), (kq, q)) in x.iter().zip(y.iter()) {
                     let len = path.len();
                     path.push('/');
-                    path.push_str(kp);
+                    // RFC 6901: `~` and `/` inside a key are escaped.
+                    path.push_str(&kp.replace('~', "~0").replace('/', "~1"));
                     if kp != kq || walk(p, q, path) {
                         return true;
                     }
@@ -489,5 +490,20 @@ mod tests {
             Some("/x/1")
         );
         assert_eq!(first_difference(a.view(), a.view()), None);
+    }
+
+    #[test]
+    fn first_difference_escapes_keys_as_json_pointers() {
+        let one = |v| {
+            Value::Object(
+                [("a/b~c".into(), Value::Int(v))]
+                    .into_iter()
+                    .collect::<Map>(),
+            )
+        };
+        assert_eq!(
+            first_difference(one(1).view(), one(2).view()).as_deref(),
+            Some("/a~1b~0c")
+        );
     }
 }

@@ -6,6 +6,7 @@ mod guide;
 mod harness;
 mod pipelines;
 mod plugins;
+mod safety;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -250,21 +251,24 @@ fn the_older_name_runs_the_same_program() {
 }
 
 #[test]
-fn report_files_are_written_whole_and_never_read_back_as_sidecars() {
+fn report_files_are_written_whole_beside_the_input() {
     let tree = Tree::examples();
-    let report_path = tree.join("report.json");
+    let out_dir = Tree::new();
+    let report_path = out_dir.join("report.json");
     let out = tree.run(&["validate", "--output", report_path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty() && out.stderr.is_empty());
     let first = parse(&std::fs::read(&report_path).unwrap());
     assert_eq!(first["total_files"], 6);
-    let second = tree.report(&["validate"]);
-    assert_eq!(second["total_files"], 6, "the report is not a sidecar");
-    assert!(second["directory_files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|f| f.as_str().unwrap().ends_with("report.json")));
+    // An earlier report is replaced by the next one.
+    let out = tree.run(&["stats", "--output", report_path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(parse(&std::fs::read(&report_path).unwrap())["total_sidecars"].is_number());
+    assert_eq!(
+        out_dir.files(),
+        ["report.json"],
+        "no temporary file is left"
+    );
 }
 
 #[test]
@@ -461,8 +465,18 @@ fn leftover_temporaries_are_ignored_then_removed() {
 #[test]
 fn fsync_mode_converts_too() {
     let tree = Tree::examples();
-    let report = tree.report(&["convert", "--format", "rkyv", "--fsync"]);
+    let report = tree.report(&["convert", "--format", "rkyv", "--sync", "file"]);
     assert_eq!(report["converted"], 6);
+    let again = Tree::examples();
+    assert_eq!(
+        again.report(&["convert", "--format", "bin", "--fsync"])["converted"],
+        6
+    );
+    let none = Tree::examples();
+    assert_eq!(
+        none.report(&["convert", "--format", "bin", "--sync", "none"])["converted"],
+        6
+    );
     assert_eq!(
         read_value(&tree.join("20250920_153300.120.rkyv")),
         read_value(&data("examples/20250920_153300.120.json"))
@@ -536,8 +550,11 @@ fn a_killed_conversion_loses_nothing_and_a_rerun_finishes() {
             assert_eq!(read_value(&tree.join(format!("{stem}.bin"))), original);
         }
         assert!(
-            !tree.files().iter().any(|f| f.ends_with(".tmp")),
-            "temporaries removed"
+            !tree
+                .files()
+                .iter()
+                .any(|f| f.ends_with(".tmp") || f.contains(".image-sidecar-")),
+            "temporaries removed, parked files put back"
         );
     }
 }

@@ -148,7 +148,9 @@ fn a_documented_pipeline_validates_converts_and_counts_in_one_pass() {
         ".cache/IMG_0001.json",
         std::fs::read(data("examples/IMG_0042.json")).unwrap(),
     );
-    tree.write(
+    // The job and its reports live beside the photo tree, not inside it.
+    let work = Tree::new();
+    work.write(
         "jobs/nightly.toml",
         r#"description = "Validate, convert to Rkyv, and report"
 report = "../reports/nightly.json"
@@ -171,11 +173,11 @@ name = "after"
 kind = "stats"
 "#,
     );
-    std::fs::create_dir_all(tree.join("reports")).unwrap();
+    std::fs::create_dir_all(work.join("reports")).unwrap();
     let input = tree.path().to_str().unwrap();
     let (stdout, _) = run_in(
-        tree.path(),
-        tree.path(),
+        work.path(),
+        work.path(),
         &["run", "jobs/nightly.toml", "--input", input],
         0,
     );
@@ -184,7 +186,7 @@ kind = "stats"
         Json::Null,
         "the report went to the file the pipeline names"
     );
-    let report = parse(&std::fs::read(tree.join("reports/nightly.json")).unwrap());
+    let report = parse(&std::fs::read(work.join("reports/nightly.json")).unwrap());
     assert_eq!(report["pipeline"], "nightly");
     assert_eq!(
         report["total_files"], 8,
@@ -219,7 +221,7 @@ kind = "stats"
     // The same file, dry run: reports the same plan and changes nothing.
     let again = Tree::examples();
     let before = again.snapshot();
-    let pipeline = tree.join("jobs/nightly.toml");
+    let pipeline = work.join("jobs/nightly.toml");
     let (report, _) = run_in(
         again.path(),
         again.path(),
@@ -240,36 +242,59 @@ kind = "stats"
 }
 
 #[test]
-fn abort_stops_the_run_and_says_where() {
-    let tree = Tree::examples();
-    tree.write("broken.json", b"{ not json");
-    tree.write(
-        "abort.toml",
-        "[[stage]]\nkind = \"validate\"\non_error = \"abort\"\n\n[[stage]]\nkind = \"convert\"\nto = \"bin\"\n",
-    );
-    let input = tree.path().to_str().unwrap();
-    let (report, stderr) = run_in(
-        tree.path(),
-        tree.path(),
-        &["run", "./abort.toml", "--workers", "1", "--input", input],
-        1,
-    );
-    assert!(stderr.is_empty());
-    assert!(
-        report["aborted"]["file_path"]
+fn abort_converts_nothing_when_any_file_fails_whatever_the_workers() {
+    for workers in ["1", "4"] {
+        let tree = Tree::new();
+        let sidecar = std::fs::read(data("examples/DSC01234.json")).unwrap();
+        for i in 0..40 {
+            tree.write(format!("IMG_{i:04}.jpg"), b"jpg");
+            if i == 19 {
+                tree.write(format!("IMG_{i:04}.json"), b"{ not json");
+            } else {
+                tree.write(format!("IMG_{i:04}.json"), &sidecar);
+            }
+        }
+        let before = tree.snapshot();
+        let jobs = Tree::new();
+        let pipeline = jobs.write(
+            "abort.toml",
+            "[[stage]]\nkind = \"validate\"\non_error = \"abort\"\n\n[[stage]]\nkind = \"convert\"\nto = \"bin\"\n",
+        );
+        let input = tree.path().to_str().unwrap();
+        let (report, stderr) = run_in(
+            jobs.path(),
+            jobs.path(),
+            &[
+                "run",
+                pipeline.to_str().unwrap(),
+                "--workers",
+                workers,
+                "--input",
+                input,
+            ],
+            1,
+        );
+        assert!(stderr.is_empty());
+        assert!(
+            report["aborted"]["file_path"]
+                .as_str()
+                .unwrap()
+                .ends_with("IMG_0019.json"),
+            "{report:#}"
+        );
+        assert!(report["aborted"]["reason"]
             .as_str()
             .unwrap()
-            .ends_with("broken.json"),
-        "{report:#}"
-    );
-    assert!(report["aborted"]["reason"]
-        .as_str()
-        .unwrap()
-        .contains("invalid JSON"));
-    let processed = report["stages"]["convert"]["converted"].as_u64().unwrap();
-    let not_processed = report["not_processed"].as_u64().unwrap();
-    assert!(not_processed > 0, "{report:#}");
-    assert!(processed + not_processed < 8);
+            .contains("invalid JSON"));
+        assert_eq!(report["stages"]["convert"]["converted"], 0, "{workers}");
+        assert_eq!(report["stages"]["validate"]["invalid_files"], 1);
+        assert_eq!(report["not_processed"], 40);
+        assert_eq!(
+            tree.snapshot(),
+            before,
+            "nothing converted with {workers} workers"
+        );
+    }
 }
 
 #[test]

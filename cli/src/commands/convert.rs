@@ -10,7 +10,7 @@ use crate::exit::{Exit, UsageError};
 use crate::run::Run;
 
 pub fn run(args: &ConvertArgs) -> anyhow::Result<Exit> {
-    let run = Run::new(Config::from_args(&args.common)?);
+    let mut run = Run::new(Config::from_args(&args.common)?)?;
     let target = run
         .registry()
         .by_name(&args.format)
@@ -33,9 +33,9 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<Exit> {
         dry_run: args.dry_run,
         keep_source: args.keep_source,
         durability: if args.fsync {
-            Durability::Synced
+            Durability::EachFile
         } else {
-            Durability::Atomic
+            Durability::parse(&args.sync).expect("clap checks the sync mode")
         },
     };
     let Section::Convert(report) = run.single_stage(Stage::Convert(stage))? else {

@@ -8,7 +8,7 @@ use crate::exit::Exit;
 use crate::run::Run;
 
 pub fn run(args: &CommonArgs) -> anyhow::Result<Exit> {
-    let run = Run::new(Config::from_args(args)?);
+    let mut run = Run::new(Config::from_args(args)?)?;
     let Section::FormatStats(report) = run.single_stage(Stage::FormatStats)? else {
         unreachable!("a format-stats stage reports formats");
     };

@@ -37,15 +37,19 @@ pub fn run(args: &PipelinesArgs) -> anyhow::Result<Exit> {
         }
         PipelinesAction::Check { file } => {
             let found = pipelines::find(file)?;
-            let checked =
-                super::run::check(&found, &plugin_dirs(&args.plugins), false, |checked, _| {
+            let checked = super::run::check(
+                &found,
+                &plugin_dirs(&args.plugins),
+                &Default::default(),
+                |checked, _| {
                     checked
                         .resolved
                         .stages
                         .iter()
                         .map(|(name, _)| name.clone())
                         .collect::<Vec<String>>()
-                });
+                },
+            );
             let report = match &checked {
                 Ok(stages) => CheckReport {
                     file: found.source.clone(),

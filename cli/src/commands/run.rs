@@ -1,11 +1,12 @@
 //! `run NAME|FILE`: runs a pipeline (see `sidecar_engine::pipeline`). The pipeline is checked
 //! completely before any file is touched; a broken one is refused with every problem listed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sidecar_engine::pipeline::diagnostic::Diagnostic;
 use sidecar_engine::pipeline::spec::Spec;
 use sidecar_engine::pipeline::{self, Context, Origin, Resolved};
+use sidecar_engine::report_path;
 use sidecar_validators::DEFAULT_VALIDATORS;
 
 use crate::args::RunArgs;
@@ -21,12 +22,23 @@ pub struct Checked<'a> {
     pub resolved: Resolved<'a>,
 }
 
+/// What the command line overrides in a pipeline.
+#[derive(Default)]
+pub struct Overrides<'a> {
+    pub dry_run: bool,
+    pub input: Option<&'a Path>,
+    /// `--output` was given: the pipeline's `report` is not used.
+    pub output: bool,
+    pub max_file_size: Option<u64>,
+}
+
 /// Parses and resolves a pipeline, loading the plugins it and the command line name, and hands
-/// the result to `then`. Every problem in the file is returned at once, in file order.
+/// the result to `then`. Every problem in the file is returned at once, in file order; the
+/// `report` path is judged against the input (see `sidecar_engine::report_path`).
 pub fn check<T>(
     found: &Found,
     cli_plugin_dirs: &[PathBuf],
-    dry_run: bool,
+    overrides: &Overrides<'_>,
     then: impl FnOnce(Checked<'_>, &Loaded) -> T,
 ) -> Result<T, Vec<Diagnostic>> {
     let (spec, mut diagnostics) = pipeline::spec::parse(&found.text);
@@ -36,8 +48,29 @@ pub fn check<T>(
     let context = Context {
         base_dir: &found.base_dir,
         default_validators: DEFAULT_VALIDATORS,
-        dry_run,
+        dry_run: overrides.dry_run,
+        max_file_size: overrides.max_file_size,
     };
+    match (&spec.report, overrides.output) {
+        (Some(report), false) if report.value != "-" => {
+            let input = overrides
+                .input
+                .map(Path::to_path_buf)
+                .or_else(|| spec.input.root.as_ref().map(|r| found.base_dir.join(r)));
+            let path = found.base_dir.join(&report.value);
+            if let Err(refused) =
+                report_path::check(&path, input.as_deref().map(|i| (i, &loaded.registry)))
+            {
+                diagnostics.push(
+                    Diagnostic::new(report.span.clone(), refused.to_string()).hint(
+                        "write the report to an existing, writable directory outside the input, under a name no earlier file holds",
+                    ),
+                );
+                diagnostics.sort_by_key(|d| d.span.start);
+            }
+        }
+        _ => {}
+    }
     match pipeline::resolve(&spec, &loaded.registry, &context) {
         Ok(resolved) if diagnostics.is_empty() => Ok(then(
             Checked {
@@ -64,10 +97,16 @@ pub fn print_diagnostics(found: &Found, diagnostics: &[Diagnostic]) {
 
 pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     let found = pipelines::find(&args.pipeline)?;
+    let overrides = Overrides {
+        dry_run: args.dry_run,
+        input: args.input.as_deref(),
+        output: args.output.is_some(),
+        max_file_size: args.max_file_size,
+    };
     match check(
         &found,
         &plugin_dirs(&args.plugins),
-        args.dry_run,
+        &overrides,
         |checked, loaded| execute(args, &found, checked, loaded),
     ) {
         Ok(result) => result,
@@ -103,19 +142,25 @@ fn execute(
     };
     let output = match (&args.output, &spec.report) {
         (Some(output), _) => Output::parse(output),
-        (None, Some(report)) if report == "-" => Output::Stdout,
-        (None, Some(report)) => Output::File(found.base_dir.join(report)),
+        (None, Some(report)) if report.value == "-" => Output::Stdout,
+        (None, Some(report)) => Output::File(found.base_dir.join(&report.value)),
         (None, None) => Output::Stdout,
     };
-    let config = Config::new(
-        input,
-        args.workers.or(spec.workers),
-        output,
-        args.strict,
-        Vec::new(),
-    )?;
+    let config = Config {
+        max_file_size: checked.resolved.plan.max_file_size,
+        ..Config::new(
+            input,
+            args.workers.or(spec.workers),
+            output,
+            args.strict,
+            Vec::new(),
+        )?
+    };
     let registry = &loaded.registry;
-    let mut tree = run::walk(&config, registry);
+    let plan = &checked.resolved.plan;
+    let destination = run::Destination::prepare(&config.output, Some((&config.input, registry)))?;
+    let _lock = run::claim(&config, plan)?;
+    let mut tree = run::walk(&config, registry, plan)?;
     checked.resolved.select(&mut tree, &config.input);
     let origin = Origin {
         name: found.name.clone(),
@@ -132,7 +177,7 @@ fn execute(
             progress,
         )
     })?;
-    run::emit_report(&report, &config.output, &loaded.errors)?;
+    run::emit_report(&report, destination, &loaded.errors)?;
     Ok(if report.aborted.is_some() {
         Exit::Findings
     } else {

@@ -8,7 +8,7 @@ use crate::exit::Exit;
 use crate::run::Run;
 
 pub fn run(args: &CommonArgs) -> anyhow::Result<Exit> {
-    let run = Run::new(Config::from_args(args)?);
+    let mut run = Run::new(Config::from_args(args)?)?;
     let Section::Stats(report) = run.single_stage(Stage::Stats)? else {
         unreachable!("a stats stage reports statistics");
     };

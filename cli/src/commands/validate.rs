@@ -13,7 +13,7 @@ use crate::exit::{Exit, UsageError};
 use crate::run::Run;
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
-    let run = Run::new(Config::from_args(&args.common)?);
+    let mut run = Run::new(Config::from_args(&args.common)?)?;
     let stage = ValidateStage {
         all_results: args.all_results,
         checks: checks(run.registry(), &args.validators, &args.options)?,

@@ -1,25 +1,31 @@
 //! The convert stage: rewrites sidecars in another format without ever losing one.
 //!
 //! For each sidecar: decode it; encode the value in the target format; write that to a
-//! temporary file beside the target; read the temporary file back and compare its values with
-//! the source's, bit for bit; rename it into place (never over an existing file, except when
-//! upgrading a file in place, which is an atomic replace); only then remove the source. A
-//! target that already exists is compared: equal values complete the conversion, different
-//! ones are a conflict that leaves both files alone. A process killed at any point leaves every
-//! sidecar whole in at least one copy, plus perhaps a `.image-sidecar-*.tmp` file, which the
-//! next run removes.
+//! temporary file beside the target, with the source's permissions, owner and modification
+//! time; read it back and compare its values with the source's, bit for bit; rename it into
+//! place, never over an existing file. A target that already exists is compared: equal values
+//! complete the conversion, different ones are a conflict that leaves both files alone.
 //!
-//! Sources that share a target (`X.json` and `X.rkyv` converting to `X.bin`) are handled in
-//! path order by one worker, so the report does not depend on timing.
+//! Sources are removed (and in-place upgrades swapped in) in batches: first the batch's new
+//! files are flushed to disk (see [`Durability`]), then each source is parked under a private
+//! name, checked against what was read (identity and a fingerprint of its bytes), and only
+//! then deleted. A source that changed meanwhile is put back, the stale target removed, and
+//! the file reported `skipped`. `docs/data-safety.md` gives the argument.
+//!
+//! Files whose real location is outside the input root, and symbolic links, are never
+//! replaced or removed. Sources that share a target (`X.json` and `X.rkyv` converting to
+//! `X.bin`) are handled in path order by one worker, so the report does not depend on timing.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::canonical;
 use crate::codec::{Codec, CodecError};
 use crate::discover::Tree;
-use crate::fsio::{self, Durability, WriteOutcome};
+use crate::fsio::{self, Durability, FileMeta, Keep, ReadError, WriteOutcome};
 use crate::ops::{display_path, with_bytes, with_identified, FileState, Flow, ReadFailure};
 use crate::registry::Registry;
 use crate::tape::with_tape;
@@ -65,10 +71,44 @@ pub struct ConvertReport {
     pub conflicts: u64,
     /// Temporary files of an interrupted earlier run removed (in a dry run, found).
     pub removed_temporaries: u64,
+    /// Sources an interrupted earlier run had parked, put back under their names.
+    pub restored_files: u64,
     /// One entry per file not converted, in path order.
     pub results: Vec<ConvertEntry>,
     /// Time spent in this stage, summed over workers.
     pub elapsed_seconds: f64,
+}
+
+/// How many conversions wait for their sources' removal before a batch is flushed.
+const BATCH: usize = 256;
+
+/// A conversion whose new file is written and verified, waiting for the batch's flush.
+struct Pending {
+    source: PathBuf,
+    /// The source as read, and the fingerprint of its bytes.
+    read: FileMeta,
+    digest: u128,
+    kind: PendingKind,
+}
+
+enum PendingKind {
+    /// The source goes. `created`: the inode of the target this run created, removed again if
+    /// the source turns out to have changed.
+    Remove {
+        target: PathBuf,
+        created: Option<u64>,
+    },
+    /// In-place upgrade: the new content waits at the source's parked name (inode `ino`).
+    Replace { ino: u64 },
+}
+
+impl Pending {
+    fn target(&self) -> &Path {
+        match &self.kind {
+            PendingKind::Remove { target, .. } => target,
+            PendingKind::Replace { .. } => &self.source,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -76,6 +116,7 @@ pub struct Fold {
     seen: u64,
     converted: u64,
     entries: Vec<ConvertEntry>,
+    pending: Vec<Pending>,
 }
 
 impl Fold {
@@ -83,6 +124,7 @@ impl Fold {
         self.seen += other.seen;
         self.converted += other.converted;
         self.entries.extend(other.entries);
+        self.pending.extend(other.pending);
         self
     }
 
@@ -123,6 +165,7 @@ impl Fold {
         removed_temporaries: u64,
         elapsed_seconds: f64,
     ) -> ConvertReport {
+        stage.settle(&mut self);
         for error in &tree.walk_errors {
             self.seen += 1;
             self.refused(&error.path, None, failed(error.message.clone()));
@@ -138,6 +181,7 @@ impl Fold {
             failed: count(Status::Failed),
             conflicts: count(Status::Conflict),
             removed_temporaries,
+            restored_files: tree.restored_files,
             results: self.entries,
             elapsed_seconds,
         }
@@ -148,6 +192,47 @@ type Refusal = (Status, String);
 
 fn failed(reason: impl Into<String>) -> Refusal {
     (Status::Failed, reason.into())
+}
+
+fn skipped(reason: impl Into<String>) -> Refusal {
+    (Status::Skipped, reason.into())
+}
+
+/// Puts parked files of an interrupted run back under their names where those are free;
+/// returns how many. The others are judged by [`ConvertStage::settle_parked`].
+pub fn restore_parked(parked: &[PathBuf]) -> u64 {
+    parked
+        .iter()
+        .filter(|p| {
+            fsio::unparked_path(p).is_some_and(|original| {
+                std::fs::symlink_metadata(&original).is_err()
+                    && fsio::rename_noreplace(p, &original).is_ok()
+            })
+        })
+        .count() as u64
+}
+
+/// A command run once before each batch of removals, for tests that change files between a
+/// conversion and its source's removal.
+pub const HOOK_VAR: &str = "IMAGE_SIDECAR_TEST_HOOK_BEFORE_REMOVAL";
+
+fn run_hook() {
+    static HOOK: OnceLock<Option<String>> = OnceLock::new();
+    if let Some(command) = HOOK.get_or_init(|| std::env::var(HOOK_VAR).ok()) {
+        let _ = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .status();
+    }
+}
+
+/// What checking a source before its removal found.
+enum Settled {
+    Done,
+    /// The source changed since it was read; it is kept (`where`: under which name).
+    Changed(String),
+    /// The source is gone (another program removed or renamed it).
+    Vanished,
 }
 
 impl<'r> ConvertStage<'r> {
@@ -161,11 +246,48 @@ impl<'r> ConvertStage<'r> {
     }
 
     /// Removes the temporary files an interrupted run left (in a dry run, only counts them).
+    /// Only a run holding the tree's lock calls this, so no live run owns them.
     pub(crate) fn remove_temporaries(&self, temporaries: &[PathBuf]) -> u64 {
         temporaries
             .iter()
             .filter(|t| self.dry_run || std::fs::remove_file(t).is_ok())
             .count() as u64
+    }
+
+    /// Parked files whose original name is taken again: a copy equal in values to the file
+    /// now there is removed; a different one is kept and reported.
+    pub(crate) fn settle_parked(
+        &self,
+        fold: &mut Fold,
+        parked: &[PathBuf],
+        registry: &Registry,
+        limit: u64,
+    ) {
+        for path in parked {
+            let Some(original) = fsio::unparked_path(path) else {
+                continue;
+            };
+            let same = canonical_file(registry, path, limit)
+                .ok()
+                .zip(canonical_file(registry, &original, limit).ok())
+                .is_some_and(|(a, b)| a == b);
+            if same && !self.dry_run && std::fs::remove_file(path).is_ok() {
+                continue;
+            }
+            if !same {
+                fold.refused(
+                    path,
+                    Some(&original),
+                    (
+                        Status::Conflict,
+                        format!(
+                            "left by an interrupted run, and {} differs from it; both kept: compare them and remove one",
+                            display_path(&original)
+                        ),
+                    ),
+                );
+            }
+        }
     }
 
     pub(crate) fn apply<'f>(
@@ -174,13 +296,14 @@ impl<'r> ConvertStage<'r> {
         file: &mut FileState<'f>,
         document: View<'_>,
         registry: &Registry,
+        limit: u64,
     ) -> Flow
     where
         'r: 'f,
     {
         fold.seen += 1;
         let target = self.target_path(file.path);
-        match self.convert(file, &target, document, registry) {
+        match self.convert(fold, file, &target, document, registry, limit) {
             Ok(bytes) => {
                 fold.converted += 1;
                 file.codec = self.target.name();
@@ -190,10 +313,14 @@ impl<'r> ConvertStage<'r> {
             }
             Err(refusal) => fold.refused(file.path, Some(&target), refusal),
         }
+        if fold.pending.len() >= BATCH {
+            self.settle(fold);
+        }
         Flow::Continue
     }
 
-    /// Converts one file; returns the target's size.
+    /// Converts one file; returns the target's size. What is left to do (removing the source,
+    /// swapping in an upgrade) is queued in `fold`.
     ///
     /// The source's canonical encoding is what every copy must come back as: the target is
     /// encoded from it and read back into it, and the two encodings compared byte for byte
@@ -201,15 +328,27 @@ impl<'r> ConvertStage<'r> {
     /// makes, so equal bytes mean equal values).
     fn convert(
         &self,
+        fold: &mut Fold,
         file: &FileState<'_>,
         target: &Path,
         document: View<'_>,
         registry: &Registry,
+        limit: u64,
     ) -> Result<u64, Refusal> {
         let to = self.target;
         let in_place = file.path == target;
         if in_place && file.codec == to.name() {
-            return Err((Status::Skipped, format!("already {}", to.display_name())));
+            return Err(skipped(format!("already {}", to.display_name())));
+        }
+        if file.candidate.linked {
+            return Err(skipped(
+                "a symbolic link: converting would replace it with a regular file; convert the file it points to",
+            ));
+        }
+        if file.candidate.outside {
+            return Err(skipped(
+                "its real location is outside the input root (reached through a symbolic link); files there are never changed",
+            ));
         }
         let mut source = Vec::new();
         canonical::encode(document, &mut source);
@@ -220,30 +359,62 @@ impl<'r> ConvertStage<'r> {
         })
         .map_err(|e| failed(format!("cannot write as {}: {e}", to.display_name())))?;
         let len = encoded.len() as u64;
+        let pending = |kind| Pending {
+            source: file.path.to_path_buf(),
+            read: file.meta,
+            digest: fsio::fingerprint(file.bytes),
+            kind,
+        };
 
         if !in_place && std::fs::symlink_metadata(target).is_ok() {
-            return self
-                .complete_existing(file.path, target, &source, registry)
-                .map(|()| len);
+            self.complete_existing(target, &source, registry, limit)?;
+            if !self.dry_run && !self.keep_source {
+                fold.pending.push(pending(PendingKind::Remove {
+                    target: target.to_path_buf(),
+                    created: None,
+                }));
+            }
+            return Ok(len);
         }
         if self.dry_run {
             return Ok(len);
         }
-        let staged = fsio::stage(fsio::parent(target), &encoded, self.durability)
-            .map_err(|e| failed(format!("cannot write a temporary file: {e}")))?;
-        verify(staged.path(), to, &source)?;
+        let staged = fsio::stage(
+            fsio::parent(target),
+            &encoded,
+            self.durability,
+            &Keep::from_source(&file.meta),
+        )
+        .map_err(|e| failed(format!("cannot write a temporary file: {e}")))?;
+        verify(staged.path(), to, &source, limit)?;
         if in_place {
-            staged
-                .commit_replace(target)
-                .map_err(|e| failed(format!("cannot replace the file: {e}")))?;
+            let ino = staged
+                .park(&fsio::parked_path(target))
+                .map_err(|e| failed(format!("cannot set the new file aside: {e}")))?;
+            fold.pending.push(pending(PendingKind::Replace { ino }));
             return Ok(len);
         }
         match staged.commit_new(target) {
-            Ok(WriteOutcome::Written) => self.remove_source(file.path).map(|()| len),
+            Ok(WriteOutcome::Written(ino)) => {
+                if !self.keep_source {
+                    fold.pending.push(pending(PendingKind::Remove {
+                        target: target.to_path_buf(),
+                        created: Some(ino),
+                    }));
+                }
+                Ok(len)
+            }
             // Another process created the target meanwhile: judge it like any existing target.
-            Ok(WriteOutcome::Exists) => self
-                .complete_existing(file.path, target, &source, registry)
-                .map(|()| len),
+            Ok(WriteOutcome::Exists) => {
+                self.complete_existing(target, &source, registry, limit)?;
+                if !self.keep_source {
+                    fold.pending.push(pending(PendingKind::Remove {
+                        target: target.to_path_buf(),
+                        created: None,
+                    }));
+                }
+                Ok(len)
+            }
             Err(e) => Err(failed(format!("cannot move the target into place: {e}"))),
         }
     }
@@ -252,27 +423,13 @@ impl<'r> ConvertStage<'r> {
     /// conflict.
     fn complete_existing(
         &self,
-        source: &Path,
         target: &Path,
         canonical_source: &[u8],
         registry: &Registry,
+        limit: u64,
     ) -> Result<(), Refusal> {
-        let existing = with_identified(registry, target, |identified, bytes| {
-            let codec = identified.codec;
-            canonical_of(codec, bytes).map_err(|error| ReadFailure::Codec {
-                format: codec.display_name().to_owned(),
-                recognized: true,
-                error,
-            })
-        });
-        match existing {
-            Ok(existing) if existing == canonical_source => {
-                if self.dry_run {
-                    Ok(())
-                } else {
-                    self.remove_source(source)
-                }
-            }
+        match canonical_file(registry, target, limit) {
+            Ok(existing) if existing == canonical_source => Ok(()),
             Ok(existing) => Err((
                 Status::Conflict,
                 format!(
@@ -287,16 +444,230 @@ impl<'r> ConvertStage<'r> {
         }
     }
 
-    fn remove_source(&self, source: &Path) -> Result<(), Refusal> {
-        if self.keep_source {
-            return Ok(());
+    /// Completes the queued conversions: flushes their new files to disk, then removes (or
+    /// swaps out) each source that is still the file that was read.
+    fn settle(&self, fold: &mut Fold) {
+        let pending = std::mem::take(&mut fold.pending);
+        if pending.is_empty() {
+            return;
         }
-        fsio::remove(source, self.durability).map_err(|e| {
-            failed(format!(
-                "converted, but the source could not be removed: {e}"
-            ))
-        })
+        let synced = match self.durability {
+            Durability::Batched => sync_filesystems(&pending),
+            Durability::None | Durability::EachFile => Ok(()),
+        };
+        run_hook();
+        // Sources of one target are settled in order by one worker: when the first one's new
+        // file is withdrawn, the others that relied on it keep their sources.
+        let groups: Vec<&[Pending]> = pending.chunk_by(|a, b| a.target() == b.target()).collect();
+        let outcomes: Vec<Vec<Result<(), Refusal>>> = groups
+            .par_iter()
+            .map(|group| {
+                let mut withdrawn = false;
+                group
+                    .iter()
+                    .map(|p| match (&synced, &p.kind) {
+                        (Err(e), _) => abandon(p, e),
+                        (Ok(()), PendingKind::Remove { created: None, .. }) if withdrawn => {
+                            Err(skipped(
+                                "the new file it was found equal to was withdrawn (another source of it changed during conversion); the source is kept and the next run converts it",
+                            ))
+                        }
+                        (Ok(()), _) => {
+                            let (outcome, withdrew) = self.complete(p);
+                            withdrawn |= withdrew;
+                            outcome
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        for (p, outcome) in pending.iter().zip(outcomes.into_iter().flatten()) {
+            if let Err(refusal) = outcome {
+                fold.converted -= 1;
+                fold.refused(&p.source, Some(p.target()), refusal);
+            }
+        }
     }
+
+    /// Removes or swaps out one source; also says whether the target this run created was
+    /// withdrawn.
+    fn complete(&self, p: &Pending) -> (Result<(), Refusal>, bool) {
+        let outcome = match &p.kind {
+            PendingKind::Remove { target, created } => match retire(&p.source, &p.read, p.digest) {
+                Ok(Settled::Done) => Ok(()),
+                Ok(Settled::Vanished) => Err(skipped(
+                    "the source disappeared during the conversion (removed or renamed by another program); the new file is kept",
+                )),
+                Ok(Settled::Changed(kept)) => {
+                    if let Some(ino) = created {
+                        remove_if_inode(target, *ino);
+                        return (
+                            Err(skipped(format!(
+                                "changed during conversion: the source is kept{kept} and the new file removed; the next run converts the new content"
+                            ))),
+                            true,
+                        );
+                    }
+                    Err(skipped(format!(
+                        "changed during conversion: the source is kept{kept}; the next run compares it with the target again"
+                    )))
+                }
+                Err(e) => Err(failed(format!(
+                    "converted, but the source could not be removed: {e}"
+                ))),
+            },
+            PendingKind::Replace { ino } => match swap_in(&p.source, &p.read, p.digest, *ino) {
+                Ok(Settled::Done) => Ok(()),
+                Ok(Settled::Vanished) => Err(skipped(
+                    "the source disappeared during the conversion (removed or renamed by another program); nothing replaced",
+                )),
+                Ok(Settled::Changed(kept)) => Err(skipped(format!(
+                    "changed during conversion: the file is kept{kept}, not replaced; the next run converts the new content"
+                ))),
+                Err(e) => Err(failed(format!("cannot replace the file: {e}"))),
+            },
+        };
+        (outcome, false)
+    }
+}
+
+/// One `syncfs` per file system the batch wrote to.
+fn sync_filesystems(pending: &[Pending]) -> std::io::Result<()> {
+    let mut done: Vec<u64> = Vec::new();
+    for p in pending {
+        if !done.contains(&p.read.identity.dev) {
+            fsio::sync_filesystem(fsio::parent(&p.source))?;
+            done.push(p.read.identity.dev);
+        }
+    }
+    Ok(())
+}
+
+/// The batch could not be flushed: sources stay, upgrades are not swapped in.
+fn abandon(p: &Pending, error: &std::io::Error) -> Result<(), Refusal> {
+    if let PendingKind::Replace { ino } = p.kind {
+        remove_if_inode(&fsio::parked_path(&p.source), ino);
+    }
+    Err(failed(format!(
+        "the new file could not be flushed to disk ({error}); the source is kept"
+    )))
+}
+
+/// Removes `path` if it is still the file with inode `ino` (one this run created).
+fn remove_if_inode(path: &Path, ino: u64) {
+    use std::os::unix::fs::MetadataExt;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.ino() == ino) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Whether the file at `path` is still, in metadata and bytes, the file that was read.
+fn unchanged(path: &Path, read: &FileMeta, digest: u128) -> std::io::Result<bool> {
+    let mut bytes = Vec::new();
+    match fsio::read_into(path, &mut bytes, read.identity.size) {
+        Ok(now) => {
+            Ok(now.identity.same_content(&read.identity) && fsio::fingerprint(&bytes) == digest)
+        }
+        Err(ReadError::Io(e)) => Err(e),
+        Err(ReadError::TooLarge { .. } | ReadError::NotRegular(_)) => Ok(false),
+    }
+}
+
+fn is_name_too_long(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::NAMETOOLONG.raw_os_error())
+}
+
+/// Removes a source that is still the file that was read.
+///
+/// The source is first checked where it is, then parked (renamed to a private name in its
+/// directory, so that no program finds it by name any more), checked again there, bytes
+/// included, and deleted. If it changed, it goes back under its name.
+fn retire(source: &Path, read: &FileMeta, digest: u128) -> std::io::Result<Settled> {
+    let now = match std::fs::symlink_metadata(source) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settled::Vanished),
+        Err(e) => return Err(e),
+    };
+    if fsio::Identity::of(&now) != read.identity {
+        return Ok(Settled::Changed(String::new()));
+    }
+    let parked = fsio::parked_path(source);
+    match fsio::rename_noreplace(source, &parked) {
+        Ok(()) => {}
+        // No room for the private name: the check just made is the last one.
+        Err(e) if is_name_too_long(&e) => {
+            std::fs::remove_file(source)?;
+            return Ok(Settled::Done);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(std::io::Error::other(format!(
+                "{} (left by an interrupted run) is in the way; compare it with the source and remove one",
+                display_path(&parked)
+            )))
+        }
+        Err(e) => return Err(e),
+    }
+    if unchanged(&parked, read, digest)? {
+        std::fs::remove_file(&parked)?;
+        return Ok(Settled::Done);
+    }
+    unpark(&parked, source)
+}
+
+/// Puts a parked file back; if its name was taken meanwhile, it stays parked (the next run
+/// judges it).
+fn unpark(parked: &Path, original: &Path) -> std::io::Result<Settled> {
+    match fsio::rename_noreplace(parked, original) {
+        Ok(()) => Ok(Settled::Changed(String::new())),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Settled::Changed(format!(
+            " as {} (a new file took its name)",
+            display_path(parked)
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// Swaps an in-place upgrade (waiting at the source's parked name, inode `ino`) with the
+/// source, if the source is still the file that was read.
+fn swap_in(source: &Path, read: &FileMeta, digest: u128, ino: u64) -> std::io::Result<Settled> {
+    let parked = fsio::parked_path(source);
+    let now = match std::fs::symlink_metadata(source) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            remove_if_inode(&parked, ino);
+            return Ok(Settled::Vanished);
+        }
+        Err(e) => return Err(e),
+    };
+    if fsio::Identity::of(&now) != read.identity {
+        remove_if_inode(&parked, ino);
+        return Ok(Settled::Changed(String::new()));
+    }
+    if !fsio::exchange(&parked, source)? {
+        // No atomic exchange on this file system: the check just made is the last one.
+        std::fs::rename(&parked, source)?;
+        return Ok(Settled::Done);
+    }
+    // The upgrade is in place; the old file is at the parked name, out of every writer's way.
+    if unchanged(&parked, read, digest)? {
+        std::fs::remove_file(&parked)?;
+        return Ok(Settled::Done);
+    }
+    fsio::exchange(&parked, source)?;
+    remove_if_inode(&parked, ino);
+    Ok(Settled::Changed(String::new()))
+}
+
+/// The canonical encoding of the document in a file.
+fn canonical_file(registry: &Registry, path: &Path, limit: u64) -> Result<Vec<u8>, ReadFailure> {
+    with_identified(registry, path, limit, |identified, bytes, _| {
+        let codec = identified.codec;
+        canonical_of(codec, bytes).map_err(|error| ReadFailure::Codec {
+            format: codec.display_name().to_owned(),
+            recognized: true,
+            error,
+        })
+    })
 }
 
 /// The canonical encoding of a file's document, read with `codec`.
@@ -315,8 +686,13 @@ fn difference(a: &[u8], b: &[u8]) -> String {
 }
 
 /// Reads the staged file back with the target codec and compares it with the source.
-fn verify(staged: &Path, codec: &dyn Codec, canonical_source: &[u8]) -> Result<(), Refusal> {
-    with_bytes(staged, |bytes| {
+fn verify(
+    staged: &Path,
+    codec: &dyn Codec,
+    canonical_source: &[u8],
+    limit: u64,
+) -> Result<(), Refusal> {
+    with_bytes(staged, limit, |bytes, _| {
         let back = canonical_of(codec, bytes)
             .map_err(|e| failed(format!("read-back of the new file failed: {e}")))?;
         if back == canonical_source {
@@ -367,7 +743,7 @@ mod tests {
             target: &Target,
             dry_run: true,
             keep_source: false,
-            durability: Durability::Atomic,
+            durability: Durability::None,
         };
         assert_eq!(
             stage.target_path(Path::new("/g/20250920_112934.010.json")),

@@ -15,7 +15,6 @@ pub mod validate;
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -24,7 +23,7 @@ use serde::Serialize;
 
 use crate::codec::{CodecError, Detection, Warning};
 use crate::discover::{Candidate, Tree, WalkError};
-use crate::fsio;
+use crate::fsio::{self, FileMeta, ReadError};
 use crate::ops::summary::Summary;
 use crate::registry::{Identified, Registry, DETECT_BYTES};
 use crate::value::View;
@@ -80,7 +79,7 @@ impl FileResult {
 /// Why a file could not be read as a document.
 #[derive(Debug)]
 pub enum ReadFailure {
-    Io(std::io::Error),
+    Read(ReadError),
     /// No codec claims the file's extension or content.
     Unrecognized,
     Codec {
@@ -103,7 +102,8 @@ impl ReadFailure {
 impl std::fmt::Display for ReadFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ReadFailure::Io(e) => write!(f, "cannot read the file: {e}"),
+            ReadFailure::Read(ReadError::Io(e)) => write!(f, "cannot read the file: {e}"),
+            ReadFailure::Read(e) => write!(f, "{e}"),
             ReadFailure::Unrecognized => f.write_str("no registered format recognises this file"),
             ReadFailure::Codec { error, .. } => write!(f, "{error}"),
         }
@@ -115,31 +115,38 @@ thread_local! {
     static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Reads `path` into the worker's reusable buffer and calls `f` with its bytes.
-pub fn with_bytes<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> std::io::Result<T> {
+/// Reads `path` (at most `limit` bytes) into the worker's reusable buffer and calls `f` with its
+/// bytes and its metadata as read.
+pub fn with_bytes<T>(
+    path: &Path,
+    limit: u64,
+    f: impl FnOnce(&[u8], &FileMeta) -> T,
+) -> Result<T, ReadError> {
     BUFFER.with(|cell| {
         // Taken, not borrowed, so that `f` may read another file through this function.
         let mut buffer = cell.take();
-        let result = fsio::read_into(path, &mut buffer).map(|()| f(&buffer));
+        let result = fsio::read_into(path, &mut buffer, limit).map(|meta| f(&buffer, &meta));
         cell.replace(buffer);
         result
     })
 }
 
-/// Reads `path`, identifies its format, and calls `f` with the codec and the bytes.
+/// Reads `path`, identifies its format, and calls `f` with the codec, the bytes and the
+/// file's metadata.
 pub fn with_identified<T>(
     registry: &Registry,
     path: &Path,
-    f: impl FnOnce(Identified<'_>, &[u8]) -> Result<T, ReadFailure>,
+    limit: u64,
+    f: impl FnOnce(Identified<'_>, &[u8], &FileMeta) -> Result<T, ReadFailure>,
 ) -> Result<T, ReadFailure> {
-    with_bytes(path, |bytes| {
+    with_bytes(path, limit, |bytes, meta| {
         let head = &bytes[..bytes.len().min(DETECT_BYTES)];
         let identified = registry
             .identify(path, head, bytes.len() as u64)
             .ok_or(ReadFailure::Unrecognized)?;
-        f(identified, bytes)
+        f(identified, bytes, meta)
     })
-    .unwrap_or_else(|e| Err(ReadFailure::Io(e)))
+    .unwrap_or_else(|e| Err(ReadFailure::Read(e)))
 }
 
 /// The warning for a file whose extension names another format than its content.
@@ -165,6 +172,11 @@ fn recognized_by_content(identified: &Identified<'_>) -> bool {
 pub struct FileState<'a> {
     pub path: &'a Path,
     pub has_image: bool,
+    /// Where the walk found the file: through a symlink, outside the input root.
+    pub candidate: Candidate<'a>,
+    /// The bytes read, and the file's metadata as of that read.
+    pub bytes: &'a [u8],
+    pub meta: FileMeta,
     /// Name of the codec the file is in now (after a convert stage, the target's).
     pub codec: &'a str,
     /// Display name of that format.
@@ -200,6 +212,8 @@ pub struct Plan<'r> {
     pub stages: Vec<Stage<'r>>,
     /// Codec names of the formats to process (by content); empty for all.
     pub formats: Vec<String>,
+    /// Files larger than this many bytes are reported, not read.
+    pub max_file_size: u64,
 }
 
 /// A stage's report.
@@ -305,7 +319,21 @@ fn without_extension(path: &Path) -> &[u8] {
     }
 }
 
+/// Which stages a pass runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Only the validate stages whose failures abort the run, over every file, changing nothing.
+    Check,
+    /// Every stage.
+    Full,
+}
+
 /// Runs `plan` over `tree`.
+///
+/// A plan with a validate stage whose `on_error` is `abort` first validates every file with
+/// those stages: if any file fails, nothing else runs (nothing is converted) and the report
+/// names the first failing file in path order, whatever the number of workers. Otherwise the
+/// full pass follows.
 pub fn run(
     tree: &Tree,
     registry: &Registry,
@@ -317,47 +345,46 @@ pub fn run(
         Stage::Convert(c) => Some(c),
         _ => None,
     });
-    let removed_temporaries = convert.map_or(0, |c| c.remove_temporaries(&tree.temporaries));
-    // Sources that share a target (`X.json`, `X.rkyv` → `X.bin`) are converted in path order by
-    // one worker: grouped by their path without its last extension, which is what the target
-    // replaces. Only references are sorted, so no path is copied.
-    let pass = Pass {
-        registry,
-        plan,
-        stop: AtomicBool::new(false),
-        aborted: Mutex::new(None),
-    };
-    let step = |mut folds: Folds, candidate: Candidate<'_>| {
-        if pass.stop.load(Ordering::Relaxed) {
-            folds.not_processed += 1;
-        } else {
-            pass.process(candidate, &mut folds);
+    let aborting = plan
+        .stages
+        .iter()
+        .any(|s| matches!(s, Stage::Validate(v) if v.on_error == validate::OnError::Abort));
+    if aborting {
+        let check = Pass::new(registry, plan, Phase::Check);
+        let folds = check.over(tree, false, &|_| {});
+        let aborted = check
+            .aborted
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(aborted) = aborted {
+            let mut report = finish(tree, registry, plan, folds, 0, started);
+            report.not_processed = tree.len() as u64 - report.filtered_files;
+            report.aborted = Some(aborted);
+            return report;
         }
-        progress.advance(1);
-        folds
-    };
-    let folds = if convert.is_some() {
-        let mut jobs: Vec<Candidate<'_>> = tree.candidates().collect();
-        jobs.sort_by(|a, b| {
-            without_extension(a.rel)
-                .cmp(without_extension(b.rel))
-                .then_with(|| a.rel.cmp(b.rel))
-        });
-        let groups: Vec<&[Candidate<'_>]> = jobs
-            .chunk_by(|a, b| without_extension(a.rel) == without_extension(b.rel))
-            .collect();
-        groups
-            .par_iter()
-            .fold(
-                || Folds::new(plan),
-                |folds, group| group.iter().fold(folds, |folds, c| step(folds, *c)),
-            )
-            .reduce(Folds::default, Folds::merge)
-    } else {
-        tree.par_candidates()
-            .fold(|| Folds::new(plan), step)
-            .reduce(Folds::default, Folds::merge)
-    };
+    }
+    let cleanup = convert.map_or(0, |c| c.remove_temporaries(&tree.temporaries));
+    let pass = Pass::new(registry, plan, Phase::Full);
+    let mut folds = pass.over(tree, convert.is_some(), &|n| progress.advance(n));
+    if let Some(convert) = convert {
+        for timed in &mut folds.stages {
+            if let Fold::Convert(fold) = &mut timed.fold {
+                convert.settle_parked(fold, &tree.parked, registry, plan.max_file_size);
+            }
+        }
+    }
+    finish(tree, registry, plan, folds, cleanup, started)
+}
+
+/// Turns the folds into the stages' sections.
+fn finish(
+    tree: &Tree,
+    registry: &Registry,
+    plan: &Plan<'_>,
+    folds: Folds,
+    removed_temporaries: u64,
+    started: Instant,
+) -> PassReport {
     let folds = if folds.stages.is_empty() {
         Folds::new(plan)
     } else {
@@ -366,18 +393,17 @@ pub fn run(
     let sections = folds
         .stages
         .into_iter()
-        .map(|timed| {
+        .zip(&plan.stages)
+        .map(|(timed, stage)| {
             let seconds = timed.nanos as f64 / 1e9;
-            match timed.fold {
-                Fold::Validate(f) => Section::Validate(f.finish(tree, seconds)),
-                Fold::Convert(f) => Section::Convert(f.finish(
-                    tree,
-                    convert.expect("a convert fold has its stage"),
-                    removed_temporaries,
-                    seconds,
-                )),
-                Fold::Stats(f) => Section::Stats(f.finish(tree, seconds)),
-                Fold::FormatStats(f) => Section::FormatStats(f.finish(registry, seconds)),
+            match (timed.fold, stage) {
+                (Fold::Validate(f), _) => Section::Validate(f.finish(tree, seconds)),
+                (Fold::Convert(f), Stage::Convert(convert)) => {
+                    Section::Convert(f.finish(tree, convert, removed_temporaries, seconds))
+                }
+                (Fold::Stats(f), _) => Section::Stats(f.finish(tree, seconds)),
+                (Fold::FormatStats(f), _) => Section::FormatStats(f.finish(registry, seconds)),
+                _ => unreachable!("folds follow the plan's stages"),
             }
         })
         .collect();
@@ -385,7 +411,7 @@ pub fn run(
         sections,
         filtered_files: folds.filtered,
         not_processed: folds.not_processed,
-        aborted: pass.aborted.into_inner().unwrap_or_else(|e| e.into_inner()),
+        aborted: None,
         elapsed_seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -393,7 +419,8 @@ pub fn run(
 struct Pass<'p, 'r> {
     registry: &'p Registry,
     plan: &'p Plan<'r>,
-    stop: AtomicBool,
+    phase: Phase,
+    /// The first file in path order that failed an aborting stage (check phase).
     aborted: Mutex<Option<Aborted>>,
 }
 
@@ -404,7 +431,55 @@ enum Reached {
     Aborted(String),
 }
 
-impl<'r> Pass<'_, 'r> {
+impl<'p, 'r> Pass<'p, 'r> {
+    fn new(registry: &'p Registry, plan: &'p Plan<'r>, phase: Phase) -> Pass<'p, 'r> {
+        Pass {
+            registry,
+            plan,
+            phase,
+            aborted: Mutex::new(None),
+        }
+    }
+
+    /// Every candidate through the stages, on the current pool.
+    fn over(&self, tree: &Tree, grouped: bool, advance: &(dyn Fn(u64) + Sync)) -> Folds {
+        let step = |mut folds: Folds, candidate: Candidate<'_>| {
+            self.process(candidate, &mut folds);
+            advance(1);
+            folds
+        };
+        let folds = if grouped {
+            // Sources that share a target (`X.json`, `X.rkyv` → `X.bin`) are converted in path
+            // order by one worker: grouped by their path without its last extension, which is
+            // what the target replaces. Only references are sorted, so no path is copied.
+            let mut jobs: Vec<Candidate<'_>> = tree.candidates().collect();
+            jobs.sort_by(|a, b| {
+                without_extension(a.rel)
+                    .cmp(without_extension(b.rel))
+                    .then_with(|| a.rel.cmp(b.rel))
+            });
+            let groups: Vec<&[Candidate<'_>]> = jobs
+                .chunk_by(|a, b| without_extension(a.rel) == without_extension(b.rel))
+                .collect();
+            groups
+                .par_iter()
+                .fold(
+                    || Folds::new(self.plan),
+                    |folds, group| group.iter().fold(folds, |folds, c| step(folds, *c)),
+                )
+                .reduce(Folds::default, Folds::merge)
+        } else {
+            tree.par_candidates()
+                .fold(|| Folds::new(self.plan), step)
+                .reduce(Folds::default, Folds::merge)
+        };
+        if folds.stages.is_empty() {
+            Folds::new(self.plan)
+        } else {
+            folds
+        }
+    }
+
     fn needs_document(&self, candidate: Candidate<'_>) -> bool {
         // Only format counts of paired files can do without reading the document.
         !candidate.has_image
@@ -415,10 +490,21 @@ impl<'r> Pass<'_, 'r> {
                 .any(|s| !matches!(s, Stage::FormatStats))
     }
 
+    /// Whether this phase runs `stage`.
+    fn runs(&self, stage: &Stage<'_>) -> bool {
+        match self.phase {
+            Phase::Full => true,
+            Phase::Check => {
+                matches!(stage, Stage::Validate(v) if v.on_error == validate::OnError::Abort)
+            }
+        }
+    }
+
     fn process(&self, candidate: Candidate<'_>, folds: &mut Folds) {
         let full = candidate.path();
         let path = full.as_path();
-        let outcome = with_identified(self.registry, path, |identified, bytes| {
+        let limit = self.plan.max_file_size;
+        let outcome = with_identified(self.registry, path, limit, |identified, bytes, meta| {
             let codec = identified.codec;
             if !self.plan.formats.is_empty() && !self.plan.formats.iter().any(|f| f == codec.name())
             {
@@ -427,6 +513,9 @@ impl<'r> Pass<'_, 'r> {
             let mut state = FileState {
                 path,
                 has_image: candidate.has_image,
+                candidate,
+                bytes,
+                meta: *meta,
                 codec: codec.name(),
                 format: codec.display_name(),
                 len: bytes.len() as u64,
@@ -458,13 +547,21 @@ impl<'r> Pass<'_, 'r> {
             Reached::Done => {}
             Reached::Filtered => folds.filtered += 1,
             Reached::Aborted(reason) => {
-                self.stop.store(true, Ordering::Relaxed);
+                let file_path = display_path(path);
                 let mut aborted = self.aborted.lock().unwrap_or_else(|e| e.into_inner());
-                aborted.get_or_insert(Aborted {
-                    file_path: display_path(path),
-                    reason,
-                });
+                if aborted.as_ref().is_none_or(|a| a.file_path > file_path) {
+                    *aborted = Some(Aborted { file_path, reason });
+                }
             }
+        }
+    }
+
+    /// What a stage's failure means in this phase: in the full pass, which runs only after the
+    /// check phase passed, a file that fails (it changed in between) is skipped.
+    fn flow(&self, flow: Flow) -> Flow {
+        match (flow, self.phase) {
+            (Flow::Abort(_), Phase::Full) => Flow::SkipFile,
+            (flow, _) => flow,
         }
     }
 
@@ -481,6 +578,9 @@ impl<'r> Pass<'_, 'r> {
         let summary = view.map(Summary::of);
         let sidecar = state.has_image || summary.as_ref().is_some_and(|s| s.has_sidecar_marks);
         for (stage, timed) in self.plan.stages.iter().zip(folds.stages.iter_mut()) {
+            if !self.runs(stage) {
+                continue;
+            }
             let started = Instant::now();
             let flow = match (stage, &mut timed.fold) {
                 (_, fold) if !sidecar => {
@@ -495,6 +595,7 @@ impl<'r> Pass<'_, 'r> {
                     state,
                     view.expect("conversion reads the document"),
                     self.registry,
+                    self.plan.max_file_size,
                 ),
                 (Stage::Stats, Fold::Stats(fold)) => {
                     fold.add(
@@ -510,7 +611,7 @@ impl<'r> Pass<'_, 'r> {
                 _ => unreachable!("folds follow the plan's stages"),
             };
             timed.nanos += started.elapsed().as_nanos();
-            match flow {
+            match self.flow(flow) {
                 Flow::Continue => {}
                 Flow::SkipFile => return Reached::Done,
                 Flow::Abort(reason) => return Reached::Aborted(reason),
@@ -526,13 +627,18 @@ impl<'r> Pass<'_, 'r> {
         failure: &ReadFailure,
         folds: &mut Folds,
     ) -> Reached {
-        let mut abort = None;
         for (stage, timed) in self.plan.stages.iter().zip(folds.stages.iter_mut()) {
+            if !self.runs(stage) {
+                continue;
+            }
             match (&mut timed.fold, stage) {
                 (Fold::Validate(fold), Stage::Validate(stage)) => {
                     fold.unreadable(&candidate.path(), failure);
+                    if stage.on_error == validate::OnError::Abort && self.phase == Phase::Check {
+                        return Reached::Aborted(format!("cannot read the file: {failure}"));
+                    }
                     if stage.on_error == validate::OnError::Abort {
-                        abort.get_or_insert_with(|| format!("cannot read the file: {failure}"));
+                        return Reached::Done;
                     }
                 }
                 (Fold::Convert(fold), _) => fold.unreadable(&candidate.path(), failure),
@@ -540,11 +646,8 @@ impl<'r> Pass<'_, 'r> {
                 (Fold::FormatStats(fold), _) => fold.unreadable(failure),
                 _ => unreachable!("folds follow the plan's stages"),
             }
-            if abort.is_some() {
-                break;
-            }
         }
-        abort.map_or(Reached::Done, Reached::Aborted)
+        Reached::Done
     }
 }
 

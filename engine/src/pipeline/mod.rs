@@ -16,7 +16,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use crate::discover::Tree;
-use crate::fsio::Durability;
+use crate::fsio::DEFAULT_MAX_FILE_SIZE;
 use crate::ops::convert::ConvertStage;
 use crate::ops::validate::{NamedCheck, ValidateStage};
 use crate::ops::{self, Aborted, Plan, Progress, Section, Stage};
@@ -41,6 +41,8 @@ pub struct Context<'a> {
     pub default_validators: &'a [&'a str],
     /// Convert stages report what they would do and change nothing.
     pub dry_run: bool,
+    /// The command line's size limit, over the pipeline's.
+    pub max_file_size: Option<u64>,
 }
 
 /// Judges the spec's names against the registry; every problem is reported.
@@ -83,18 +85,14 @@ pub fn resolve<'r>(
             KindSpec::Convert {
                 to,
                 keep_source,
-                fsync,
+                durability,
             } => {
                 match registry.by_name(&to.value) {
                     Some(codec) if codec.can_encode() => Some(Stage::Convert(ConvertStage {
                         target: codec,
                         dry_run: context.dry_run,
                         keep_source: *keep_source,
-                        durability: if *fsync {
-                            Durability::Synced
-                        } else {
-                            Durability::Atomic
-                        },
+                        durability: durability.unwrap_or_default(),
                     })),
                     Some(codec) => {
                         diagnostics.push(
@@ -140,6 +138,10 @@ pub fn resolve<'r>(
                 .iter()
                 .filter_map(|f| registry.by_name(&f.value).map(|c| c.name().to_owned()))
                 .collect(),
+            max_file_size: context
+                .max_file_size
+                .or(spec.max_file_size)
+                .unwrap_or(DEFAULT_MAX_FILE_SIZE),
         },
         stages: names,
         include,
@@ -176,7 +178,17 @@ fn globs(patterns: &[Named], diagnostics: &mut Vec<Diagnostic>) -> Option<GlobSe
             ),
         }
     }
-    builder.build().ok()
+    match builder.build() {
+        Ok(set) => Some(set),
+        Err(e) => {
+            let span = patterns[0].span.start..patterns[patterns.len() - 1].span.end;
+            diagnostics.push(Diagnostic::new(
+                span,
+                format!("the globs do not compile together: {e}"),
+            ));
+            None
+        }
+    }
 }
 
 fn validate_stage(

@@ -7,6 +7,7 @@ use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use crate::fsio::{Durability, MAX_FILE_SIZE_LIMIT};
 use crate::ops::validate::OnError;
 use crate::pipeline::diagnostic::{did_you_mean, Diagnostic};
 
@@ -45,7 +46,8 @@ pub enum KindSpec {
     Convert {
         to: Named,
         keep_source: bool,
-        fsync: bool,
+        /// `None`: the default, or what the command line says.
+        durability: Option<Durability>,
     },
     Stats,
     FormatStats,
@@ -68,7 +70,9 @@ pub struct Spec {
     /// Relative to the pipeline file's directory.
     pub plugin_dirs: Vec<String>,
     /// `-` or a path relative to the pipeline file's directory.
-    pub report: Option<String>,
+    pub report: Option<Named>,
+    /// Files larger than this many bytes are reported, not read.
+    pub max_file_size: Option<u64>,
     pub stages: Vec<StageSpec>,
 }
 
@@ -80,6 +84,7 @@ const TOP_KEYS: &[&str] = &[
     "workers",
     "plugin_dirs",
     "report",
+    "max_file_size",
 ];
 const INPUT_KEYS: &[&str] = &["root", "include", "exclude", "formats"];
 const ON_ERROR: &[&str] = &["skip-file", "abort"];
@@ -87,7 +92,7 @@ const ON_ERROR: &[&str] = &["skip-file", "abort"];
 fn stage_keys(kind: &str) -> &'static [&'static str] {
     match kind {
         "validate" => &["kind", "name", "validators", "on_error", "options"],
-        "convert" => &["kind", "name", "to", "keep_source", "fsync"],
+        "convert" => &["kind", "name", "to", "keep_source", "sync", "fsync"],
         _ => &["kind", "name"],
     }
 }
@@ -232,7 +237,33 @@ impl Reader {
                 .collect();
         }
         if let Some((_, v)) = Self::find(root, "report") {
-            spec.report = self.string(v, "report").map(|n| n.value);
+            spec.report = self.string(v, "report");
+        }
+        if let Some((_, v)) = Self::find(root, "max_file_size") {
+            spec.max_file_size = match v.get_ref() {
+                DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                    .ok()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .map(|n| n.to_string()),
+                DeValue::String(text) => Some(text.to_string()),
+                _ => None,
+            }
+            .and_then(|text| {
+                parse_size(&text)
+                    .map_err(|e| {
+                        self.error(v.span(), format!("`max_file_size`: {e}")).hint =
+                            Some("max_file_size = \"512MiB\" (or a number of bytes)".into())
+                    })
+                    .ok()
+            });
+            if spec.max_file_size.is_none()
+                && !matches!(v.get_ref(), DeValue::Integer(_) | DeValue::String(_))
+            {
+                self.error(
+                    v.span(),
+                    "`max_file_size` must be a size such as \"512MiB\" or a number of bytes",
+                );
+            }
         }
         if let Some((_, v)) = Self::find(root, "input") {
             match v.get_ref() {
@@ -338,10 +369,24 @@ impl Reader {
                 let flag = |reader: &mut Reader, key: &str| {
                     Self::find(table, key).is_some_and(|(_, v)| reader.boolean(v, key))
                 };
+                let mut durability = flag(self, "fsync").then_some(Durability::EachFile);
+                if let Some((_, v)) = Self::find(table, "sync") {
+                    if let Some(name) = self.string(v, "sync") {
+                        match Durability::parse(&name.value) {
+                            Some(d) => durability = Some(d),
+                            None => {
+                                self.error(name.span, format!("unknown sync `{}`", name.value))
+                                    .hint = Some(
+                                    "sync = \"batch\" (the default), \"file\" or \"none\"".into(),
+                                );
+                            }
+                        }
+                    }
+                }
                 KindSpec::Convert {
                     to,
                     keep_source: flag(self, "keep_source"),
-                    fsync: flag(self, "fsync"),
+                    durability,
                 }
             }
             "stats" => KindSpec::Stats,
@@ -388,13 +433,21 @@ impl Reader {
                             ));
                             continue;
                         }
-                        options.push(ValidatorOptions {
-                            validator: Named {
-                                value: name.get_ref().to_string(),
-                                span: name.span(),
-                            },
-                            options: to_json(value.get_ref()),
-                        });
+                        match to_json(value) {
+                            Ok(json) => options.push(ValidatorOptions {
+                                validator: Named {
+                                    value: name.get_ref().to_string(),
+                                    span: name.span(),
+                                },
+                                options: json,
+                            }),
+                            Err(span) => {
+                                self.error(span, "nan and inf cannot be validator options")
+                                    .hint = Some(
+                                    "options are passed as JSON, which has no such numbers".into(),
+                                );
+                            }
+                        }
                     }
                 }
                 other => {
@@ -438,9 +491,9 @@ impl Reader {
     }
 }
 
-/// A TOML value as JSON, for validator options.
-fn to_json(value: &DeValue<'_>) -> serde_json::Value {
-    match value {
+/// A TOML value as JSON, for validator options; the span of a float JSON cannot hold.
+fn to_json(value: &Spanned<DeValue<'_>>) -> Result<serde_json::Value, Range<usize>> {
+    Ok(match value.get_ref() {
         DeValue::String(s) => serde_json::Value::String(s.to_string()),
         DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).map_or_else(
             |_| serde_json::Value::String(i.to_string()),
@@ -452,15 +505,52 @@ fn to_json(value: &DeValue<'_>) -> serde_json::Value {
             .parse::<f64>()
             .ok()
             .and_then(serde_json::Number::from_f64)
-            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            .map(serde_json::Value::Number)
+            .ok_or_else(|| value.span())?,
         DeValue::Boolean(b) => serde_json::Value::Bool(*b),
         DeValue::Datetime(d) => serde_json::Value::String(d.to_string()),
-        DeValue::Array(items) => items.iter().map(|v| to_json(v.get_ref())).collect(),
+        DeValue::Array(items) => items.iter().map(to_json).collect::<Result<_, _>>()?,
         DeValue::Table(table) => serde_json::Value::Object(
             table
                 .iter()
-                .map(|(k, v)| (k.get_ref().to_string(), to_json(v.get_ref())))
-                .collect(),
+                .map(|(k, v)| Ok::<_, Range<usize>>((k.get_ref().to_string(), to_json(v)?)))
+                .collect::<Result<_, _>>()?,
         ),
+    })
+}
+
+/// Reads a size: a number of bytes, or a number with a unit (`KB`, `MB`, `GB`: powers of
+/// 1000; `KiB`, `MiB`, `GiB`: powers of 1024). At most [`MAX_FILE_SIZE_LIMIT`].
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let unit_bytes: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}` (B, KB, KiB, MB, MiB, GB, GiB)"
+            ))
+        }
+    };
+    let size = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_bytes))
+        .ok_or_else(|| format!("`{text}` is not a size"))?;
+    if size == 0 || size > MAX_FILE_SIZE_LIMIT {
+        return Err(format!(
+            "`{text}` is out of range: from 1 byte to {} bytes (2 GiB, what the formats address)",
+            MAX_FILE_SIZE_LIMIT
+        ));
     }
+    Ok(size)
 }

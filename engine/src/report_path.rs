@@ -1,0 +1,138 @@
+//! Where a run's report may go, decided before the run touches anything: into a directory
+//! that exists and is writable; never onto a file the run reads or may write (a sidecar of the
+//! input, a conversion target, anything a codec claims inside the input); never over a file
+//! that is not an earlier report (a JSON object); never over a link or a special file.
+
+use std::path::{Path, PathBuf};
+
+use crate::codec::Detection;
+use crate::fsio;
+use crate::registry::{Registry, DETECT_BYTES};
+
+/// Why a report cannot go to a path; the message names the path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the report {}: {reason}", path.display())]
+pub struct Refused {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// Checks `report` as the destination of a run over an input (when one is known), with the
+/// formats of a registry.
+pub fn check(report: &Path, input: Option<(&Path, &Registry)>) -> Result<(), Refused> {
+    let refuse = |reason: String| Refused {
+        path: report.to_path_buf(),
+        reason,
+    };
+    let dir = fsio::parent(report);
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(refuse(format!("{} is not a directory", dir.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(refuse(format!(
+                "its directory {} does not exist",
+                dir.display()
+            )))
+        }
+        Err(e) => {
+            return Err(refuse(format!(
+                "cannot use its directory {}: {e}",
+                dir.display()
+            )))
+        }
+    }
+    if rustix::fs::access(dir, rustix::fs::Access::WRITE_OK).is_err() {
+        return Err(refuse(format!(
+            "its directory {} is not writable",
+            dir.display()
+        )));
+    }
+    let exists = match std::fs::symlink_metadata(report) {
+        Err(_) => false,
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(refuse(
+                "is a symbolic link; a report replaces files, never links: choose another path"
+                    .into(),
+            ))
+        }
+        Ok(meta) if !meta.is_file() => {
+            return Err(refuse(format!(
+                "is {}; choose a file path",
+                fsio::kind_of(meta.file_type())
+            )))
+        }
+        Ok(_) => true,
+    };
+    if let Some((input, registry)) = input {
+        inside_input(report, dir, input, registry).map_err(refuse)?;
+    }
+    if exists && !is_report(report) {
+        return Err(refuse(
+            "exists and is not a report (not a JSON object); a report never overwrites other files: remove it or choose another path".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a report inside the input that a codec would claim, or that is the input file.
+fn inside_input(
+    report: &Path,
+    dir: &Path,
+    input: &Path,
+    registry: &Registry,
+) -> Result<(), String> {
+    let (Ok(real_dir), Ok(real_input)) = (std::fs::canonicalize(dir), std::fs::canonicalize(input))
+    else {
+        return Ok(());
+    };
+    let real_report = real_dir.join(report.file_name().unwrap_or_default());
+    if real_report == real_input {
+        return Err("is the input file".into());
+    }
+    let root = if real_input.is_dir() {
+        real_input.as_path()
+    } else {
+        fsio::parent(&real_input)
+    };
+    if !real_report.starts_with(root) {
+        return Ok(());
+    }
+    let claimed_name = report
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| registry.knows_extension(&e.to_ascii_lowercase()));
+    if claimed_name || claimed_content(report, registry) {
+        return Err(format!(
+            "is inside the input {} and named or made like a sidecar: the run would read it as one, or convert onto it; write the report outside the input",
+            input.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Whether an existing file's first bytes are certainly some codec's.
+fn claimed_content(path: &Path, registry: &Registry) -> bool {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let len = file.metadata().map_or(0, |m| m.len());
+    let mut head = Vec::with_capacity(DETECT_BYTES);
+    file.take(DETECT_BYTES as u64)
+        .read_to_end(&mut head)
+        .is_ok_and(|_| {
+            registry
+                .codecs()
+                .any(|c| c.detect(&head, len) == Detection::Certain)
+        })
+}
+
+/// Whether an existing file is an earlier report: a JSON object.
+fn is_report(path: &Path) -> bool {
+    std::fs::File::open(path).is_ok_and(|file| {
+        serde_json::from_reader::<_, serde_json::Map<String, serde_json::Value>>(
+            std::io::BufReader::new(file),
+        )
+        .is_ok()
+    })
+}
