@@ -3,7 +3,8 @@
 #
 # Generates N photos with `sidecar-corpus` (generator defaults), converts copies of the tree to
 # Binary and Rkyv, then times with hyperfine, in one run: validate, stats and format-stats per
-# format, convert json -> bin (with its read-back check), the `optimize-binary` pipeline, and two
+# format, convert json -> bin (with its read-back check; durable by default, and with
+# `--sync none`), the `optimize-binary` pipeline, and two
 # floors on the same files and threads (every file read and nothing else; a strict serde_json
 # syntax check). Prints files/s, MB/s and the ratios of issue 6, then peak RSS at N and 10*N.
 #
@@ -78,6 +79,7 @@ hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$WORK/hyperfine
     -n floor-json-syntax "$FLOOR json-syntax $DATA/json --extension json --workers $WORKERS" \
     --prepare "mkdir -p $WORK/trash && { mv $WORK/scratch $WORK/trash/\$(date +%s%N) 2>/dev/null || true; } && cp -al $DATA/json $WORK/scratch && sync" \
     -n convert-json-to-bin "$BIN convert $W --format bin --input $WORK/scratch" \
+    -n convert-json-to-bin-sync-none "$BIN convert $W --format bin --sync none --input $WORK/scratch" \
     -n run-optimize-binary "$BIN run optimize-binary $W --input $WORK/scratch" \
     >"$WORK/hyperfine.log"
 
@@ -113,6 +115,7 @@ for f in ("json", "bin", "rkyv"):
 files["format-stats-json"] = files["validate-json"]
 files["validate-json-1-worker"] = files["validate-json-2-workers"] = files["validate-json"]
 files["convert-json-to-bin"] = files["run-optimize-binary"] = files["validate-json"]
+files["convert-json-to-bin-sync-none"] = files["validate-json"]
 bytes_ = {}
 for f in ("json", "bin", "rkyv"):
     floor = load(f"floor-read-{f}")
@@ -138,6 +141,7 @@ checks = [
     ("stats / validate, bin", rate["stats-bin"] / rate["validate-bin"], 0.9, 1),
     ("stats / validate, rkyv", rate["stats-rkyv"] / rate["validate-rkyv"], 0.9, 1),
     ("convert json -> bin, files/s", rate["convert-json-to-bin"], 5000, 10000),
+    ("convert time, durable (--sync batch) / --sync none, lower is better", runs["convert-json-to-bin"]["mean"] / runs["convert-json-to-bin-sync-none"]["mean"], 1.25, 1.1),
     ("--workers 2 / --workers 1, validate .json", rate["validate-json-2-workers"] / rate["validate-json-1-worker"], 1.7, 1.9),
 ]
 if rss_n and rss_10n:

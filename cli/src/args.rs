@@ -11,7 +11,8 @@ Exit codes:
   1  with --strict: some file was invalid, unreadable, failed or in conflict;
      a pipeline was aborted; `pipelines check` found problems
   2  usage error, --input missing or unreadable, a pipeline that fails its check,
-     or the report could not be written (the message on stderr names the path)
+     a report path that is refused or could not be written, or a tree that another
+     converting run holds (the message on stderr names the path)
 
 stdout carries one JSON document; stderr stays quiet unless RUST_LOG asks for logs
 (a progress bar is drawn on stderr only when it is a terminal).";

@@ -327,6 +327,92 @@ fn legacy_upgrade_touches_only_legacy_files() {
 }
 
 #[test]
+fn size_limit_sync_mode_and_option_numbers_are_checked() {
+    let tree = Tree::new();
+    tree.write(
+        "bad.toml",
+        r#"max_file_size = "3GiB"
+
+[[stage]]
+kind = "validate"
+validators = ["well-formed"]
+
+[stage.options.well-formed]
+level = 1
+limit = nan
+
+[[stage]]
+kind = "convert"
+to = "bin"
+sync = "sometimes"
+"#,
+    );
+    let (report, _) = run_in(
+        tree.path(),
+        tree.path(),
+        &["pipelines", "check", "bad.toml"],
+        1,
+    );
+    let errors: Vec<(u64, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert_eq!(errors[0].0, 1);
+    assert!(errors[0].1.contains("out of range"), "{errors:?}");
+    assert_eq!(errors[1].0, 9);
+    assert!(errors[1].1.contains("nan and inf"), "{errors:?}");
+    assert_eq!(errors[2].0, 14);
+    assert!(errors[2].1.contains("unknown sync"), "{errors:?}");
+
+    let photos = Tree::examples();
+    let jobs = Tree::new();
+    let pipeline = jobs.write(
+        "small.toml",
+        "max_file_size = 1000\n\n[[stage]]\nkind = \"convert\"\nto = \"bin\"\nsync = \"none\"\n",
+    );
+    let input = photos.path().to_str().unwrap();
+    let (report, _) = run_in(
+        jobs.path(),
+        jobs.path(),
+        &["run", pipeline.to_str().unwrap(), "--input", input],
+        0,
+    );
+    let convert = &report["stages"]["convert"];
+    assert!(
+        result_for(convert, "results", "DSC01234.json")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("over the size limit of 1000 bytes"),
+        "{convert:#}"
+    );
+    let (report, _) = run_in(
+        jobs.path(),
+        jobs.path(),
+        &[
+            "run",
+            pipeline.to_str().unwrap(),
+            "--input",
+            input,
+            "--max-file-size",
+            "1MB",
+        ],
+        0,
+    );
+    assert_eq!(
+        report["stages"]["convert"]["failed"], 0,
+        "the command line wins"
+    );
+}
+
+#[test]
 fn broken_pipelines_are_reported_line_by_line_and_never_run() {
     let tree = Tree::examples();
     tree.write(

@@ -738,6 +738,64 @@ mod tests {
     }
 
     #[test]
+    fn a_same_size_rewrite_within_one_clock_tick_is_seen_by_the_fingerprint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("IMG_0001.json");
+        std::fs::write(&path, b"{\"a\": 1}").unwrap();
+        let mut bytes = Vec::new();
+        let read = fsio::read_into(&path, &mut bytes, 1 << 20).unwrap();
+        let digest = fsio::fingerprint(&bytes);
+        assert!(unchanged(&path, &read, digest).unwrap());
+        // Same size, and the modification time put back: metadata alone cannot tell.
+        std::fs::write(&path, b"{\"a\": 2}").unwrap();
+        let (secs, nanos) = read.identity.mtime;
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(
+            std::time::UNIX_EPOCH + std::time::Duration::new(secs as u64, nanos as u32),
+        )
+        .unwrap();
+        let now = fsio::read_into(&path, &mut bytes, 1 << 20).unwrap();
+        assert!(now.identity.same_content(&read.identity));
+        assert!(!unchanged(&path, &read, digest).unwrap());
+    }
+
+    #[test]
+    fn a_source_changed_before_parking_is_kept_where_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("IMG_0001.json");
+        std::fs::write(&path, b"{\"a\": 1}").unwrap();
+        let mut bytes = Vec::new();
+        let read = fsio::read_into(&path, &mut bytes, 1 << 20).unwrap();
+        let digest = fsio::fingerprint(&bytes);
+        std::fs::write(dir.path().join("new"), b"{\"a\": 22}").unwrap();
+        std::fs::rename(dir.path().join("new"), &path).unwrap();
+        assert!(matches!(
+            retire(&path, &read, digest).unwrap(),
+            Settled::Changed(_)
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"a\": 22}");
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(
+            retire(&path, &read, digest).unwrap(),
+            Settled::Vanished
+        ));
+    }
+
+    #[test]
+    fn an_unchanged_source_is_removed_without_a_trace() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("IMG_0001.json");
+        std::fs::write(&path, b"{}").unwrap();
+        let mut bytes = Vec::new();
+        let read = fsio::read_into(&path, &mut bytes, 1 << 20).unwrap();
+        assert!(matches!(
+            retire(&path, &read, fsio::fingerprint(&bytes)).unwrap(),
+            Settled::Done
+        ));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
     fn target_keeps_dotted_stems() {
         let stage = ConvertStage {
             target: &Target,
