@@ -11,7 +11,7 @@ use crate::registry::{Registry, DETECT_BYTES};
 
 /// Why a report cannot go to a path; the message names the path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the report {}: {reason}", path.display())]
+#[error("cannot write the report to {}: {reason}", path.display())]
 pub struct Refused {
     pub path: PathBuf,
     pub reason: String,
@@ -47,28 +47,27 @@ pub fn check(report: &Path, input: Option<(&Path, &Registry)>) -> Result<(), Ref
             dir.display()
         )));
     }
-    let exists = match std::fs::symlink_metadata(report) {
-        Err(_) => false,
-        Ok(meta) if meta.file_type().is_symlink() => {
-            return Err(refuse(
-                "is a symbolic link; a report replaces files, never links: choose another path"
+    let exists =
+        match std::fs::symlink_metadata(report) {
+            Err(_) => false,
+            Ok(meta) if meta.file_type().is_symlink() => return Err(refuse(
+                "it is a symbolic link; a report replaces files, never links: choose another path"
                     .into(),
-            ))
-        }
-        Ok(meta) if !meta.is_file() => {
-            return Err(refuse(format!(
-                "is {}; choose a file path",
-                fsio::kind_of(meta.file_type())
-            )))
-        }
-        Ok(_) => true,
-    };
+            )),
+            Ok(meta) if !meta.is_file() => {
+                return Err(refuse(format!(
+                    "it is {}; choose a file path",
+                    fsio::kind_of(meta.file_type())
+                )))
+            }
+            Ok(_) => true,
+        };
     if let Some((input, registry)) = input {
         inside_input(report, dir, input, registry).map_err(refuse)?;
     }
     if exists && !is_report(report) {
         return Err(refuse(
-            "exists and is not a report (not a JSON object); a report never overwrites other files: remove it or choose another path".into(),
+            "it exists and is not a report (not a JSON object); a report never overwrites other files: remove it or choose another path".into(),
         ));
     }
     Ok(())
@@ -87,7 +86,7 @@ fn inside_input(
     };
     let real_report = real_dir.join(report.file_name().unwrap_or_default());
     if real_report == real_input {
-        return Err("is the input file".into());
+        return Err("it is the input file".into());
     }
     let root = if real_input.is_dir() {
         real_input.as_path()
@@ -103,7 +102,7 @@ fn inside_input(
         .is_some_and(|e| registry.knows_extension(&e.to_ascii_lowercase()));
     if claimed_name || claimed_content(report, registry) {
         return Err(format!(
-            "is inside the input {} and named or made like a sidecar: the run would read it as one, or convert onto it; write the report outside the input",
+            "it is inside the input {} and named or made like a sidecar: the run would read it as one, or convert onto it; write the report outside the input",
             input.display()
         ));
     }
