@@ -604,13 +604,31 @@ fn chaos_kills_and_a_concurrent_writer_lose_no_write() {
     }
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
+    let mut report = Json::Null;
     for _ in 0..2 {
         let out = command(&["convert", "--format", "bin", "--input"])
             .arg(&root)
             .output()
             .unwrap();
         assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        report = parse(&out.stdout);
     }
+    // A file parked at a kill whose name the writer then took again stays, as a conflict.
+    let parked_conflicts: Vec<String> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "conflict")
+        .filter_map(|r| r["file_path"].as_str())
+        .filter(|p| p.contains(".image-sidecar-old."))
+        .map(|p| {
+            Path::new(p)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
     let original = sidecar_json::JsonCodec.decode(&sidecar()).unwrap().value;
     let last = last.lock().unwrap();
     for (i, written) in last.iter().enumerate() {
@@ -645,6 +663,7 @@ fn chaos_kills_and_a_concurrent_writer_lose_no_write() {
             !(f.ends_with(".json") || f.ends_with(".bin") || f.ends_with(".jpg"))
                 || f.starts_with('.')
         })
+        .filter(|f| !parked_conflicts.contains(f))
         .collect();
     assert!(strays.is_empty(), "left in the tree: {strays:?}");
 }
