@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use sidecar_engine::discover::{discover, Tree};
+use sidecar_engine::discover::{discover, Tree, WalkError};
 use sidecar_engine::fsio::{ReportFile, TreeLock};
 use sidecar_engine::ops::convert::restore_parked;
 use sidecar_engine::ops::{self, Plan, Progress, Section, Stage};
@@ -106,6 +106,14 @@ pub fn walk(config: &Config, registry: &Registry, plan: &Plan<'_>) -> Result<Tre
             tree = discover(&config.input, registry, &excluded);
             tree.restored_files = restored;
         }
+    } else if !converts(plan) {
+        // Reading runs leave them alone, and say so.
+        let parked = std::mem::take(&mut tree.parked);
+        tree.walk_errors.extend(parked.into_iter().map(|path| WalkError {
+            path,
+            message: "a sidecar parked by an interrupted conversion; the next convert puts it back or reports it".into(),
+        }));
+        tree.walk_errors.sort_by(|a, b| a.path.cmp(&b.path));
     }
     if let Some(found) = tree.excluded_found.first() {
         return Err(UsageError(format!(

@@ -535,6 +535,17 @@ fn parked_files_of_a_killed_run_are_put_back_or_judged() {
     tree.write(".image-sidecar-old.IMG_0001.json", other_sidecar());
     // Parked copy equal to what is there: removed.
     tree.write(".image-sidecar-old.IMG_0002.json", sidecar());
+    let validate = tree.report(&["validate"]);
+    assert_eq!(
+        validate["invalid_files"], 3,
+        "reading runs list parked files: {validate:#}"
+    );
+    assert!(
+        result_for(&validate, "results", ".image-sidecar-old.IMG_0000.json")["error"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted conversion")
+    );
     let report = tree.report(&["convert", "--format", "bin"]);
     assert_eq!(report["restored_files"], 1, "{report:#}");
     assert_eq!(report["converted"], 2, "{report:#}");
