@@ -80,6 +80,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
 
+    /// Image extensions and directory-file globs; override the pipeline's [input] lists
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
     #[command(flatten)]
     pub plugins: PluginArgs,
 }
@@ -174,7 +178,25 @@ pub struct CommonArgs {
     pub max_file_size: Option<u64>,
 
     #[command(flatten)]
+    pub rules: RuleArgs,
+
+    #[command(flatten)]
     pub plugins: PluginArgs,
+}
+
+/// What counts as an image and as a directory-level file.
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// Extensions of the files sidecars describe, comma-separated; replaces the default list
+    /// (JPEG, HEIF, AVIF, JXL, the common RAW formats, MP4, MOV, …; see the README)
+    #[arg(long, value_name = "EXTS", value_delimiter = ',')]
+    pub image_extensions: Option<Vec<String>>,
+
+    /// Name globs of directory-level result files, comma-separated (a glob with a `/` is
+    /// matched against the path below the input); replaces the default (game_detection.json).
+    /// This tool's reports are recognised by their `generator` field whatever their name
+    #[arg(long, value_name = "GLOBS", value_delimiter = ',')]
+    pub directory_files: Option<Vec<String>>,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

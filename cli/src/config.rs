@@ -5,9 +5,10 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
+use sidecar_engine::discover::Rules;
 use sidecar_engine::fsio::DEFAULT_MAX_FILE_SIZE;
 
-use crate::args::{CommonArgs, PluginArgs};
+use crate::args::{CommonArgs, PluginArgs, RuleArgs};
 use crate::exit::{Exit, UsageError};
 
 /// Where the report goes.
@@ -38,6 +39,19 @@ pub fn plugin_dirs(args: &PluginArgs) -> Vec<PathBuf> {
     dirs
 }
 
+/// The walk's rules: the command line's lists over a pipeline's, over the defaults.
+pub fn rules(
+    args: &RuleArgs,
+    pipeline_images: Option<&[String]>,
+    pipeline_directory_files: Option<&[String]>,
+) -> Result<Rules, UsageError> {
+    Rules::new(
+        args.image_extensions.as_deref().or(pipeline_images),
+        args.directory_files.as_deref().or(pipeline_directory_files),
+    )
+    .map_err(UsageError)
+}
+
 /// Settings every command shares.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -49,6 +63,8 @@ pub struct Config {
     pub plugin_dirs: Vec<PathBuf>,
     /// Files larger than this are reported, not read.
     pub max_file_size: u64,
+    /// What counts as an image and as a directory-level file.
+    pub rules: Rules,
 }
 
 impl Config {
@@ -60,9 +76,12 @@ impl Config {
             args.strict,
             plugin_dirs(&args.plugins),
         )
-        .map(|config| Config {
-            max_file_size: args.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
-            ..config
+        .and_then(|config| {
+            Ok(Config {
+                max_file_size: args.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+                rules: rules(&args.rules, None, None)?,
+                ..config
+            })
         })
     }
 
@@ -112,6 +131,7 @@ impl Config {
             strict,
             plugin_dirs,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            rules: Rules::default(),
         })
     }
 

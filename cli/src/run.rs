@@ -99,11 +99,11 @@ pub fn claim(config: &Config, plan: &Plan<'_>) -> Result<Option<TreeLock>, Usage
 /// walks again. The report's own path found among the sidecars is refused.
 pub fn walk(config: &Config, registry: &Registry, plan: &Plan<'_>) -> Result<Tree, UsageError> {
     let excluded = config.excluded_paths();
-    let mut tree = discover(&config.input, registry, &excluded);
+    let mut tree = discover(&config.input, registry, &config.rules, &excluded);
     if converts(plan) && !tree.parked.is_empty() {
         let restored = restore_parked(&tree.parked);
         if restored > 0 {
-            tree = discover(&config.input, registry, &excluded);
+            tree = discover(&config.input, registry, &config.rules, &excluded);
             tree.restored_files = restored;
         }
     } else if !converts(plan) {
@@ -217,10 +217,23 @@ pub fn emit(report: &impl Serialize, output: &Output) -> anyhow::Result<()> {
     write(report, Destination::prepare(output, None)?)
 }
 
+/// A report under the marker that tells this tool's reports from sidecars
+/// (`sidecar_engine::discover::REPORT_MARKER`).
+#[derive(Serialize)]
+struct Marked<'a, R: Serialize> {
+    generator: &'static str,
+    #[serde(flatten)]
+    report: &'a R,
+}
+
 /// Writes a report to stdout or, atomically, to its file: pretty JSON (2-space indent) and a
 /// newline.
 fn write(report: &impl Serialize, destination: Destination) -> anyhow::Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(report).context("cannot encode the report")?;
+    let marked = Marked {
+        generator: concat!("image-sidecar-rust ", env!("CARGO_PKG_VERSION")),
+        report,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&marked).context("cannot encode the report")?;
     bytes.push(b'\n');
     match destination {
         Destination::Stdout => {

@@ -24,11 +24,110 @@ use crate::codec::Detection;
 use crate::fsio;
 use crate::registry::{Registry, DETECT_BYTES};
 
-/// Extensions (lower case) of the image files sidecars describe.
-pub const IMAGE_EXTENSIONS: &[&str] = &[
-    "jpg", "jpeg", "png", "tif", "tiff", "heic", "heif", "webp", "gif", "bmp", "avif", "dng",
-    "cr2", "cr3", "nef", "arw", "raf", "orf", "rw2", "pef", "srw",
+/// Extensions of the files sidecars describe, by default: what cameras and phones write
+/// (JPEG, the common RAW formats, HEIF/AVIF/JXL, other stills, and video). Compared
+/// case-insensitively.
+pub const DEFAULT_IMAGE_EXTENSIONS: &[&str] = &[
+    // JPEG and other stills
+    "jpg", "jpeg", "jpe", "png", "tif", "tiff", "gif", "bmp", "webp", "heic", "heif", "hif", "avif",
+    "jxl", // RAW
+    "dng", "cr2", "cr3", "crw", "nef", "nrw", "arw", "srf", "sr2", "raf", "orf", "rw2", "rwl",
+    "pef", "srw", "x3f", "3fr", "fff", "iiq", "erf", "mef", "mos", "mrw", "kdc", "dcr", "raw",
+    // video
+    "mp4", "mov", "m4v", "avi", "mts", "m2ts", "3gp", "mkv",
 ];
+
+/// Directory-level result files, by default: name globs (matched against a file's name, or,
+/// for a glob with a `/`, its path below the input). This tool's own reports are known by the
+/// `generator` marker they carry, whatever their name.
+pub const DEFAULT_DIRECTORY_FILES: &[&str] = &["game_detection.json"];
+
+/// The key this tool writes at the top of every report, and what its value starts with.
+pub const REPORT_MARKER: (&str, &str) = ("generator", "image-sidecar-rust");
+
+/// Whether a document is a report this tool wrote.
+pub fn is_own_report(document: crate::value::View<'_>) -> bool {
+    document
+        .get(REPORT_MARKER.0)
+        .and_then(crate::value::View::as_str)
+        .is_some_and(|g| g.starts_with(REPORT_MARKER.1))
+}
+
+/// What the walk takes for images and for directory-level files.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// Lower case, without the dot.
+    image_extensions: Vec<String>,
+    directory_files: globset::GlobSet,
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules::new(None, None).expect("the default rules compile")
+    }
+}
+
+impl Rules {
+    /// The rules, each list replacing its default when given.
+    pub fn new(
+        image_extensions: Option<&[String]>,
+        directory_files: Option<&[String]>,
+    ) -> Result<Rules, String> {
+        let image_extensions = match image_extensions {
+            Some(list) => list
+                .iter()
+                .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect(),
+            None => DEFAULT_IMAGE_EXTENSIONS
+                .iter()
+                .map(|e| (*e).to_owned())
+                .collect(),
+        };
+        let patterns: Vec<String> = match directory_files {
+            Some(list) => list.to_vec(),
+            None => DEFAULT_DIRECTORY_FILES
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect(),
+        };
+        let mut builder = globset::GlobSetBuilder::new();
+        for pattern in &patterns {
+            let glob = globset::GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| {
+                    format!(
+                        "directory-file glob `{pattern}` does not compile: {}",
+                        e.kind()
+                    )
+                })?;
+            builder.add(glob);
+        }
+        let directory_files = builder
+            .build()
+            .map_err(|e| format!("directory-file globs do not compile: {e}"))?;
+        Ok(Rules {
+            image_extensions,
+            directory_files,
+        })
+    }
+
+    fn is_image(&self, name: &OsStr) -> bool {
+        extension(name).is_some_and(|ext| {
+            self.image_extensions
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(ext))
+        })
+    }
+
+    fn is_directory_file(&self, rel: &Path) -> bool {
+        self.directory_files.is_match(rel)
+            || rel
+                .file_name()
+                .is_some_and(|name| self.directory_files.is_match(Path::new(name)))
+    }
+}
 
 /// A file that may be a sidecar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +143,8 @@ pub struct Candidate<'t> {
     /// Its directory's real location is outside the input root (reached through a symbolic
     /// link): read, never changed.
     pub outside: bool,
+    /// Its name matches a directory-file rule: a directory-level result, not a sidecar.
+    pub directory_file: bool,
 }
 
 impl Candidate<'_> {
@@ -62,6 +163,7 @@ struct Entry {
     has_image: bool,
     linked: bool,
     outside: bool,
+    directory_file: bool,
 }
 
 /// The size of the arena's blocks. Blocks are never reallocated: a growing single buffer would
@@ -100,9 +202,9 @@ pub struct Tree {
     pub walk_errors: Vec<WalkError>,
 }
 
-/// Walks `root` (a directory or a single file), skipping the paths in `exclude` (the report
-/// file of the run, say).
-pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
+/// Walks `root` (a directory or a single file) with `rules`, setting aside the paths in
+/// `exclude` (the report file of the run).
+pub fn discover(root: &Path, registry: &Registry, rules: &Rules, exclude: &[PathBuf]) -> Tree {
     let mut tree = Tree {
         base: match root.parent() {
             Some(parent) if root.is_file() && !parent.as_os_str().is_empty() => {
@@ -120,7 +222,9 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
     let single_file = root.is_file();
     let mut batch = DirBatch {
         root: std::fs::canonicalize(if single_file { &tree.base } else { root }).ok(),
-        ..DirBatch::default()
+        rules,
+        images: Vec::new(),
+        sidecars: Vec::new(),
     };
     // Files before subdirectories: each directory's files arrive together, right after the
     // directory itself, and are paired when the next directory begins.
@@ -148,7 +252,7 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
             continue;
         }
         let name = OsStr::from_bytes(file_name(entry.path()));
-        let claimed = extension(name).is_some_and(|ext| registry.knows_extension(ext));
+        let claimed = registry.claims(name.as_bytes());
         if !entry.file_type().is_file() {
             // A FIFO, socket or device named like a sidecar is reported, never opened.
             if claimed {
@@ -173,8 +277,8 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
             continue;
         }
         let linked = entry.path_is_symlink();
-        match extension(name) {
-            Some(ext) if is_image_extension(ext) => batch.images.push(name.to_owned()),
+        match () {
+            _ if rules.is_image(name) => batch.images.push(name.to_owned()),
             _ if claimed => batch.sidecars.push((entry.into_path(), linked)),
             _ => match sniff(entry.path(), registry) {
                 Ok(true) => batch.sidecars.push((entry.into_path(), linked)),
@@ -199,7 +303,7 @@ pub fn discover(root: &Path, registry: &Registry, exclude: &[PathBuf]) -> Tree {
                     entries
                         .filter_map(Result::ok)
                         .map(|e| e.file_name())
-                        .filter(|n| extension(n).is_some_and(is_image_extension)),
+                        .filter(|n| rules.is_image(n)),
                 );
             }
         }
@@ -224,8 +328,9 @@ fn os<'a>(paths: &'a [Vec<u8>], entry: &Entry) -> &'a OsStr {
 }
 
 impl Tree {
-    fn push(&mut self, path: &Path, has_image: bool, linked: bool, outside: bool) {
+    fn push(&mut self, path: &Path, has_image: bool, linked: bool, outside: bool, rules: &Rules) {
         let rel = path.strip_prefix(&self.base).unwrap_or(path);
+        let directory_file = rules.is_directory_file(rel);
         let bytes = rel.as_os_str().as_bytes();
         let full = self
             .paths
@@ -243,6 +348,7 @@ impl Tree {
             has_image,
             linked,
             outside,
+            directory_file,
         });
         block.extend_from_slice(bytes);
     }
@@ -254,6 +360,7 @@ impl Tree {
             has_image: entry.has_image,
             linked: entry.linked,
             outside: entry.outside,
+            directory_file: entry.directory_file,
         }
     }
 
@@ -286,6 +393,7 @@ impl Tree {
                 has_image: e.has_image,
                 linked: e.linked,
                 outside: e.outside,
+                directory_file: e.directory_file,
             })
         });
     }
@@ -300,8 +408,8 @@ fn is_excluded(excluded: &[(OsString, PathBuf)], name: &OsStr, path: &Path) -> b
 }
 
 /// The files of one directory, paired when the walk moves on.
-#[derive(Default)]
-struct DirBatch {
+struct DirBatch<'r> {
+    rules: &'r Rules,
     /// The input root's real location; `None` if it cannot be resolved (then nothing is
     /// taken to be inside it).
     root: Option<PathBuf>,
@@ -324,7 +432,7 @@ fn file_name(path: &Path) -> &[u8] {
     bytes.rsplit(|&b| b == b'/').next().unwrap_or(bytes)
 }
 
-impl DirBatch {
+impl DirBatch<'_> {
     fn flush(&mut self, tree: &mut Tree) {
         let image_names: HashSet<&[u8]> =
             self.images.iter().map(|n| n.as_encoded_bytes()).collect();
@@ -351,7 +459,7 @@ impl DirBatch {
         for (path, linked) in self.sidecars.drain(..) {
             let stem = stem(file_name(&path));
             let has_image = image_stems.contains(stem) || image_names.contains(stem);
-            tree.push(&path, has_image, linked, outside);
+            tree.push(&path, has_image, linked, outside, self.rules);
         }
         self.images.clear();
     }
@@ -362,10 +470,6 @@ fn extension(name: &OsStr) -> Option<&str> {
     let bytes = name.as_encoded_bytes();
     let dot = bytes.iter().rposition(|&b| b == b'.').filter(|&d| d > 0)?;
     std::str::from_utf8(&bytes[dot + 1..]).ok()
-}
-
-fn is_image_extension(ext: &str) -> bool {
-    IMAGE_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
 }
 
 /// Whether a codec recognises the file's first bytes for certain.

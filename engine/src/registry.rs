@@ -166,32 +166,39 @@ impl Registry {
         })
     }
 
-    /// The codec that owns this extension: a writing codec before a read-only one.
-    pub fn by_extension(&self, extension: &str) -> Option<&dyn Codec> {
-        let owns = |c: &&dyn Codec| {
-            c.extensions()
-                .iter()
-                .any(|e| e.eq_ignore_ascii_case(extension))
-        };
-        self.codecs()
-            .filter(|c| c.can_encode())
-            .find(owns)
-            .or_else(|| self.codecs().find(owns))
+    /// The codec that claims a file name by its extension: the longest declared extension that
+    /// ends the name wins (`IMG.jpg.xmp` goes to a codec declaring `jpg.xmp` before one
+    /// declaring `xmp`); between equals, a writing codec before a read-only one. Extensions
+    /// compare case-insensitively.
+    pub fn by_file_name(&self, name: &[u8]) -> Option<&dyn Codec> {
+        let mut best: Option<(&dyn Codec, usize)> = None;
+        for codec in self.codecs() {
+            let Some(len) = claimed_len(codec, name) else {
+                continue;
+            };
+            let better = match best {
+                None => true,
+                Some((held, held_len)) => {
+                    len > held_len || (len == held_len && codec.can_encode() && !held.can_encode())
+                }
+            };
+            if better {
+                best = Some((codec, len));
+            }
+        }
+        best.map(|(codec, _)| codec)
     }
 
-    /// Whether any codec claims this extension.
-    pub fn knows_extension(&self, extension: &str) -> bool {
-        self.by_extension(extension).is_some()
+    /// Whether any codec claims this file name by its extension.
+    pub fn claims(&self, name: &[u8]) -> bool {
+        self.by_file_name(name).is_some()
     }
 
     /// Chooses the codec for a file: certain content signatures first, then plausible content
     /// that the extension agrees with, then plausible content alone, then the extension.
     pub fn identify(&self, path: &Path, head: &[u8], file_len: u64) -> Option<Identified<'_>> {
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        let by_extension = extension.as_deref().and_then(|e| self.by_extension(e));
+        let name = path.file_name().map_or(&[][..], |n| n.as_encoded_bytes());
+        let by_extension = self.by_file_name(name);
 
         let mut certain = None;
         let mut plausible = Vec::new();
@@ -212,16 +219,28 @@ impl Registry {
         } else {
             (by_extension?, Detection::No)
         };
-        let extension_mismatch = match &extension {
-            Some(ext) => by_extension.is_some() && !codec.extensions().contains(&ext.as_str()),
-            None => false,
-        };
+        let extension_mismatch = by_extension.is_some() && claimed_len(codec, name).is_none();
         Some(Identified {
             codec,
             by_content,
             extension_mismatch,
         })
     }
+}
+
+/// How long the longest of `codec`'s extensions that ends `name` is (`.` included).
+fn claimed_len(codec: &dyn Codec, name: &[u8]) -> Option<usize> {
+    codec
+        .extensions()
+        .iter()
+        .filter(|ext| {
+            let ext = ext.as_bytes();
+            name.len() > ext.len() + 1
+                && name[name.len() - ext.len() - 1] == b'.'
+                && name[name.len() - ext.len()..].eq_ignore_ascii_case(ext)
+        })
+        .map(|ext| ext.len() + 1)
+        .max()
 }
 
 fn same(a: &dyn Codec, b: &dyn Codec) -> bool {
@@ -324,7 +343,7 @@ mod tests {
         let id = r.identify(Path::new("a.bin"), b"OLD", 3).unwrap();
         assert_eq!(id.codec.name(), "old");
         assert!(!id.extension_mismatch);
-        assert_eq!(r.by_extension("bin").unwrap().name(), "bin");
+        assert_eq!(r.by_file_name(b"x.bin").unwrap().name(), "bin");
     }
 
     #[test]
@@ -334,6 +353,29 @@ mod tests {
         assert_eq!(id.codec.name(), "bin");
         assert_eq!(id.by_content, Detection::No);
         assert!(r.identify(Path::new("a.txt"), b"garbage", 7).is_none());
+    }
+
+    #[test]
+    fn the_longest_declared_extension_claims_a_name() {
+        let mut r = registry();
+        for (name, extensions) in [("xmp", &["xmp"][..]), ("jxmp", &["jpg.xmp"][..])] {
+            let fake = Fake {
+                name,
+                extensions,
+                magic: None,
+                text: false,
+                writes: true,
+            };
+            r.add(Arc::new(fake), Provenance::BuiltIn).unwrap();
+        }
+        assert_eq!(r.by_file_name(b"IMG_0001.JPG.XMP").unwrap().name(), "jxmp");
+        assert_eq!(r.by_file_name(b"IMG_0001.xmp").unwrap().name(), "xmp");
+        assert_eq!(r.by_file_name(b"IMG_0001.CR3.xmp").unwrap().name(), "xmp");
+        assert!(
+            r.by_file_name(b"jpg.xmp").unwrap().name() == "xmp",
+            "a whole name is no extension"
+        );
+        assert!(!r.claims(b"xmp") && !r.claims(b"IMG_0001.xmpp"));
     }
 
     #[test]

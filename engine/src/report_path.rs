@@ -96,10 +96,7 @@ fn inside_input(
     if !real_report.starts_with(root) {
         return Ok(());
     }
-    let claimed_name = report
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| registry.knows_extension(&e.to_ascii_lowercase()));
+    let claimed_name = registry.claims(report.file_name().unwrap_or_default().as_encoded_bytes());
     if claimed_name || claimed_content(report, registry) {
         return Err(format!(
             "it is inside the input {} and named or made like a sidecar: the run would read it as one, or convert onto it; write the report outside the input",

@@ -4,6 +4,7 @@
 
 mod guide;
 mod harness;
+mod identity;
 mod pipelines;
 mod plugins;
 mod safety;

@@ -514,11 +514,13 @@ kind = "convert"
 #[test]
 fn validator_options_in_a_pipeline_resolve_paths_from_its_directory() {
     let tree = Tree::examples();
-    tree.write(
+    // Beside the tree: inside it, the schema would be a sidecar like any other JSON file.
+    let conf = Tree::new();
+    conf.write(
         "conf/schema.json",
         r#"{"type": "object", "required": ["sidecar_info"]}"#,
     );
-    tree.write(
+    conf.write(
         "conf/schema-check.toml",
         "[[stage]]\nkind = \"validate\"\nvalidators = [\"json-schema\"]\n\n[stage.options.json-schema]\nschema = \"schema.json\"\n",
     );
@@ -528,7 +530,7 @@ fn validator_options_in_a_pipeline_resolve_paths_from_its_directory() {
         tree.path(),
         &[
             "run",
-            tree.join("conf/schema-check.toml").to_str().unwrap(),
+            conf.join("conf/schema-check.toml").to_str().unwrap(),
             "--input",
             input,
         ],

@@ -146,8 +146,17 @@ fn execute(
         (None, Some(report)) => Output::File(found.base_dir.join(&report.value)),
         (None, None) => Output::Stdout,
     };
+    let names = |list: &Option<Vec<sidecar_engine::pipeline::spec::Named>>| {
+        list.as_ref()
+            .map(|l| l.iter().map(|n| n.value.clone()).collect::<Vec<String>>())
+    };
+    let (images, directory_files) = (
+        names(&spec.input.image_extensions),
+        names(&spec.input.directory_files),
+    );
     let config = Config {
         max_file_size: checked.resolved.plan.max_file_size,
+        rules: crate::config::rules(&args.rules, images.as_deref(), directory_files.as_deref())?,
         ..Config::new(
             input,
             args.workers.or(spec.workers),

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::codec::{CodecError, Detection, Warning};
-use crate::discover::{Candidate, Tree, WalkError};
+use crate::discover::{self, Candidate, Tree, WalkError};
 use crate::fsio::{self, FileMeta, ReadError};
 use crate::ops::summary::Summary;
 use crate::registry::{Identified, Registry, DETECT_BYTES};
@@ -576,14 +576,15 @@ impl<'p, 'r> Pass<'p, 'r> {
         'r: 's,
     {
         let summary = view.map(Summary::of);
-        let sidecar = state.has_image || summary.as_ref().is_some_and(|s| s.has_sidecar_marks);
+        let directory_file =
+            state.candidate.directory_file || view.is_some_and(discover::is_own_report);
         for (stage, timed) in self.plan.stages.iter().zip(folds.stages.iter_mut()) {
             if !self.runs(stage) {
                 continue;
             }
             let started = Instant::now();
             let flow = match (stage, &mut timed.fold) {
-                (_, fold) if !sidecar => {
+                (_, fold) if directory_file => {
                     fold.directory_file(state.path);
                     Flow::Continue
                 }

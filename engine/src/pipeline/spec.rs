@@ -26,6 +26,9 @@ pub struct InputSpec {
     pub exclude: Vec<Named>,
     /// Codec names: only files whose content is in one of these formats go through.
     pub formats: Vec<Named>,
+    /// Replace the default image extensions and directory-file globs.
+    pub image_extensions: Option<Vec<Named>>,
+    pub directory_files: Option<Vec<Named>>,
 }
 
 /// Options for one validator of a validate stage.
@@ -86,7 +89,14 @@ const TOP_KEYS: &[&str] = &[
     "report",
     "max_file_size",
 ];
-const INPUT_KEYS: &[&str] = &["root", "include", "exclude", "formats"];
+const INPUT_KEYS: &[&str] = &[
+    "root",
+    "include",
+    "exclude",
+    "formats",
+    "image_extensions",
+    "directory_files",
+];
 const ON_ERROR: &[&str] = &["skip-file", "abort"];
 
 fn stage_keys(kind: &str) -> &'static [&'static str] {
@@ -317,6 +327,21 @@ impl Reader {
         }
         if let Some((_, v)) = Self::find(table, "formats") {
             input.formats = self.strings(v, "input.formats");
+        }
+        if let Some((_, v)) = Self::find(table, "image_extensions") {
+            input.image_extensions = Some(self.strings(v, "input.image_extensions"));
+        }
+        if let Some((_, v)) = Self::find(table, "directory_files") {
+            let globs = self.strings(v, "input.directory_files");
+            for glob in &globs {
+                if let Err(e) =
+                    crate::discover::Rules::new(None, Some(std::slice::from_ref(&glob.value)))
+                {
+                    self.error(glob.span.clone(), e).hint =
+                        Some("globs use *, **, ?, [abc] and {a,b}".into());
+                }
+            }
+            input.directory_files = Some(globs);
         }
         input
     }
