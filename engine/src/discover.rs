@@ -4,11 +4,13 @@
 //! before its subdirectories so that each directory is paired on its own, and yields paths in
 //! byte order so every report is reproducible.
 //!
-//! A file is a sidecar candidate when a registered codec claims its extension, or, for a file
-//! with an extension no codec or image format claims, when a codec recognises its content for
-//! certain (magic bytes). Pairing is by exact stem: `IMG_0001.json` goes with `IMG_0001.JPG`
-//! (image extensions compare case-insensitively), `20250920_112934.010.json` with
-//! `20250920_112934.010.jpg`, and `IMG_0001.jpg.json` with `IMG_0001.jpg`.
+//! A file is a sidecar candidate when a registered codec claims its extension (the longest
+//! declared one, multi-part extensions such as `jpg.xmp` included), or, for a file with an
+//! extension no codec or image rule claims, when a codec recognises its content for certain
+//! (magic bytes). Pairing is by exact stem, under both conventions: `IMG_0001.json` goes with
+//! `IMG_0001.JPG` (image extensions compare case-insensitively), `20250920_112934.010.json`
+//! with `20250920_112934.010.jpg`, and `IMG_0001.CR3.json` with `IMG_0001.CR3`. What an image
+//! is, and which files are directory-level results, are [`Rules`].
 
 use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};

@@ -15,12 +15,14 @@ pub mod ops;
 pub mod pipeline;
 pub mod registry;
 pub mod report_path;
+pub mod summary;
 pub mod tape;
 pub mod validator;
 pub mod value;
 
 pub use codec::{Codec, CodecError, Decoded, Detection, Location, Warning};
 pub use registry::{CodecRegistration, Registry};
+pub use summary::{Counter, Field, FieldKind, Summary, SummaryRegistration};
 pub use validator::{Check, FileContext, Finding, Severity, Validator, ValidatorRegistration};
 pub use value::{Map, Value, View};
 

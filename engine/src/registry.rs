@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::codec::{Codec, Detection};
+use crate::summary::{Field, Summary, SummaryRegistration};
 use crate::validator::{Validator, ValidatorRegistration};
 
 /// A codec linked into the binary, registered with `inventory::submit!`.
@@ -51,12 +52,37 @@ pub struct ValidatorEntry {
     pub provenance: Provenance,
 }
 
-/// The codecs and validators of a run, each kind in a fixed order (by name) so that every
-/// decision is reproducible.
+/// A summary with its fields and where it came from.
+pub struct SummaryEntry {
+    pub summary: Arc<dyn Summary>,
+    pub fields: Vec<Field>,
+    pub provenance: Provenance,
+}
+
+/// Field names of the stats report that belong to the engine (and to every report).
+pub const RESERVED_FIELDS: &[&str] = &[
+    "generator",
+    "plugin_errors",
+    "total_sidecars",
+    "total_images",
+    "unreadable_sidecars",
+    "files_by_format",
+    "bytes_by_format",
+    "total_bytes",
+    "sidecars_without_image",
+    "images_without_sidecar",
+    "directory_files",
+    "errors",
+    "elapsed_seconds",
+];
+
+/// The codecs, validators and summaries of a run, each kind in a fixed order (by name) so
+/// that every decision and every report is reproducible.
 #[derive(Default)]
 pub struct Registry {
     entries: Vec<Entry>,
     validators: Vec<ValidatorEntry>,
+    summaries: Vec<SummaryEntry>,
 }
 
 /// The codec chosen for a file, and whether its name disagreed with its content.
@@ -88,7 +114,64 @@ impl Registry {
                 tracing::warn!("{error}; the later one is ignored");
             }
         }
+        for registration in inventory::iter::<SummaryRegistration> {
+            let summary: Arc<dyn Summary> = Arc::from((registration.make)());
+            if let Err(error) = registry.add_summary(summary, Provenance::BuiltIn) {
+                tracing::warn!("{error}; the later one is ignored");
+            }
+        }
         registry
+    }
+
+    /// Adds a summary; its name, and each of its fields' names, must be unique (and not one of
+    /// the engine's [`RESERVED_FIELDS`]).
+    pub fn add_summary(
+        &mut self,
+        summary: Arc<dyn Summary>,
+        provenance: Provenance,
+    ) -> Result<(), DuplicateName> {
+        if self
+            .summaries
+            .iter()
+            .any(|e| e.summary.name().eq_ignore_ascii_case(summary.name()))
+        {
+            return Err(DuplicateName {
+                kind: "summary",
+                name: summary.name().into(),
+            });
+        }
+        let fields = summary.fields();
+        for (i, field) in fields.iter().enumerate() {
+            let taken = RESERVED_FIELDS.contains(&field.name.as_str())
+                || fields[..i].iter().any(|f| f.name == field.name)
+                || self
+                    .summaries
+                    .iter()
+                    .flat_map(|e| &e.fields)
+                    .any(|f| f.name == field.name);
+            if taken {
+                return Err(DuplicateName {
+                    kind: "stats field",
+                    name: field.name.clone(),
+                });
+            }
+        }
+        let at = self
+            .summaries
+            .partition_point(|e| e.summary.name() < summary.name());
+        self.summaries.insert(
+            at,
+            SummaryEntry {
+                summary,
+                fields,
+                provenance,
+            },
+        );
+        Ok(())
+    }
+
+    pub fn summary_entries(&self) -> &[SummaryEntry] {
+        &self.summaries
     }
 
     /// Adds a codec; names and aliases must be unique.

@@ -1,5 +1,5 @@
-//! `plugins list`: every codec and validator with where it comes from, every library that
-//! loaded, and every library or directory that did not, with the reason.
+//! `plugins list`: every codec, validator and summary with where it comes from, every library
+//! that loaded, and every library or directory that did not, with the reason.
 
 use serde::Serialize;
 use sidecar_engine::registry::Provenance;
@@ -32,6 +32,16 @@ struct ValidatorInfo {
 }
 
 #[derive(Serialize)]
+struct SummaryInfo {
+    name: String,
+    description: String,
+    version: String,
+    /// The stats report fields it adds.
+    fields: Vec<String>,
+    provenance: String,
+}
+
+#[derive(Serialize)]
 struct LibraryInfo {
     path: String,
     name: String,
@@ -46,6 +56,7 @@ struct PluginsReport {
     plugin_api_version: &'static str,
     codecs: Vec<CodecInfo>,
     validators: Vec<ValidatorInfo>,
+    summaries: Vec<SummaryInfo>,
     libraries: Vec<LibraryInfo>,
     failed: Vec<PluginError>,
 }
@@ -83,6 +94,17 @@ pub fn run(args: &PluginsArgs) -> anyhow::Result<Exit> {
                 description: e.validator.description().into(),
                 version: e.validator.version().into(),
                 default: DEFAULT_VALIDATORS.contains(&e.validator.name()),
+                provenance: provenance(&e.provenance),
+            })
+            .collect(),
+        summaries: registry
+            .summary_entries()
+            .iter()
+            .map(|e| SummaryInfo {
+                name: e.summary.name().into(),
+                description: e.summary.description().into(),
+                version: e.summary.version().into(),
+                fields: e.fields.iter().map(|f| f.name.clone()).collect(),
                 provenance: provenance(&e.provenance),
             })
             .collect(),

@@ -10,7 +10,6 @@
 pub mod convert;
 pub mod format_stats;
 pub mod stats;
-pub mod summary;
 pub mod validate;
 
 use std::cell::RefCell;
@@ -24,7 +23,6 @@ use serde::Serialize;
 use crate::codec::{CodecError, Detection, Warning};
 use crate::discover::{self, Candidate, Tree, WalkError};
 use crate::fsio::{self, FileMeta, ReadError};
-use crate::ops::summary::Summary;
 use crate::registry::{Identified, Registry, DETECT_BYTES};
 use crate::value::View;
 
@@ -401,7 +399,7 @@ fn finish(
                 (Fold::Convert(f), Stage::Convert(convert)) => {
                     Section::Convert(f.finish(tree, convert, removed_temporaries, seconds))
                 }
-                (Fold::Stats(f), _) => Section::Stats(f.finish(tree, seconds)),
+                (Fold::Stats(f), _) => Section::Stats(f.finish(tree, registry, seconds)),
                 (Fold::FormatStats(f), _) => Section::FormatStats(f.finish(registry, seconds)),
                 _ => unreachable!("folds follow the plan's stages"),
             }
@@ -575,7 +573,6 @@ impl<'p, 'r> Pass<'p, 'r> {
     where
         'r: 's,
     {
-        let summary = view.map(Summary::of);
         let directory_file =
             state.candidate.directory_file || view.is_some_and(discover::is_own_report);
         for (stage, timed) in self.plan.stages.iter().zip(folds.stages.iter_mut()) {
@@ -601,7 +598,8 @@ impl<'p, 'r> Pass<'p, 'r> {
                 (Stage::Stats, Fold::Stats(fold)) => {
                     fold.add(
                         state,
-                        summary.as_ref().expect("statistics read the document"),
+                        view.expect("statistics read the document"),
+                        self.registry,
                     );
                     Flow::Continue
                 }

@@ -1,15 +1,20 @@
-//! The stats stage: what a collection holds: sidecars and images, operations, faces and
-//! objects, files and bytes per format, and the sidecars and images that lack their partner.
+//! The stats stage: what a collection holds. The engine counts what needs no domain knowledge
+//! (sidecars and images, files and bytes per format, the sidecars and images that lack their
+//! partner); every registered summary adds its own fields (see [`crate::summary`]), placed
+//! after `unreadable_sidecars` in the report.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
 use crate::discover::{Candidate, Tree};
-use crate::ops::summary::Summary;
 use crate::ops::{FileResult, FileState, ReadFailure};
+use crate::registry::Registry;
+use crate::summary::Counter;
+use crate::value::View;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct StatsReport {
     /// Per-image sidecars, readable or not (directory-level files excluded).
     pub total_sidecars: u64,
@@ -17,10 +22,8 @@ pub struct StatsReport {
     /// Sidecars that could not be read; listed in `errors` with anything the walk could not
     /// enter (symlink loops, unreadable directories).
     pub unreadable_sidecars: u64,
-    /// Sidecars in which each operation appears (a sidecar counts once per operation).
-    pub operation_counts: BTreeMap<String, u64>,
-    pub total_faces: u64,
-    pub total_objects: u64,
+    /// The summaries' fields, in registry order.
+    pub summaries: Vec<(String, Counter)>,
     /// Readable sidecars per format (display name).
     pub files_by_format: BTreeMap<String, u64>,
     pub bytes_by_format: BTreeMap<String, u64>,
@@ -33,12 +36,32 @@ pub struct StatsReport {
     pub elapsed_seconds: f64,
 }
 
+impl Serialize for StatsReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("total_sidecars", &self.total_sidecars)?;
+        map.serialize_entry("total_images", &self.total_images)?;
+        map.serialize_entry("unreadable_sidecars", &self.unreadable_sidecars)?;
+        for (name, counter) in &self.summaries {
+            map.serialize_entry(name, counter)?;
+        }
+        map.serialize_entry("files_by_format", &self.files_by_format)?;
+        map.serialize_entry("bytes_by_format", &self.bytes_by_format)?;
+        map.serialize_entry("total_bytes", &self.total_bytes)?;
+        map.serialize_entry("sidecars_without_image", &self.sidecars_without_image)?;
+        map.serialize_entry("images_without_sidecar", &self.images_without_sidecar)?;
+        map.serialize_entry("directory_files", &self.directory_files)?;
+        map.serialize_entry("errors", &self.errors)?;
+        map.serialize_entry("elapsed_seconds", &self.elapsed_seconds)?;
+        map.end()
+    }
+}
+
 #[derive(Default)]
 pub struct Fold {
     sidecars: u64,
-    operations: BTreeMap<String, u64>,
-    faces: u64,
-    objects: u64,
+    /// Per summary, one counter per field; empty until the first document.
+    counters: Vec<Vec<Counter>>,
     files_by_format: BTreeMap<String, u64>,
     bytes_by_format: BTreeMap<String, u64>,
     without_image: u64,
@@ -46,14 +69,26 @@ pub struct Fold {
     errors: Vec<FileResult>,
 }
 
+fn fresh_counters(registry: &Registry) -> Vec<Vec<Counter>> {
+    registry
+        .summary_entries()
+        .iter()
+        .map(|e| e.fields.iter().map(|f| Counter::new(f.kind)).collect())
+        .collect()
+}
+
 impl Fold {
     pub(crate) fn merge(mut self, other: Fold) -> Fold {
         self.sidecars += other.sidecars;
-        for (k, n) in other.operations {
-            *self.operations.entry(k).or_default() += n;
+        if self.counters.is_empty() {
+            self.counters = other.counters;
+        } else {
+            for (mine, theirs) in self.counters.iter_mut().zip(other.counters) {
+                for (a, b) in mine.iter_mut().zip(theirs) {
+                    a.merge(b);
+                }
+            }
         }
-        self.faces += other.faces;
-        self.objects += other.objects;
         for (k, n) in other.files_by_format {
             *self.files_by_format.entry(k).or_default() += n;
         }
@@ -66,14 +101,15 @@ impl Fold {
         self
     }
 
-    pub(crate) fn add(&mut self, file: &FileState<'_>, summary: &Summary<'_>) {
+    pub(crate) fn add(&mut self, file: &FileState<'_>, document: View<'_>, registry: &Registry) {
         self.sidecars += 1;
         self.without_image += u64::from(!file.has_image);
-        for operation in &summary.operations {
-            count(&mut self.operations, operation, 1);
+        if self.counters.is_empty() {
+            self.counters = fresh_counters(registry);
         }
-        self.faces += summary.faces;
-        self.objects += summary.objects;
+        for (entry, counters) in registry.summary_entries().iter().zip(&mut self.counters) {
+            entry.summary.add(document, counters);
+        }
         count(&mut self.files_by_format, file.format, 1);
         count(&mut self.bytes_by_format, file.format, file.len);
     }
@@ -85,19 +121,38 @@ impl Fold {
             .push(FileResult::unreadable(&candidate.path(), failure));
     }
 
-    pub(crate) fn finish(mut self, tree: &Tree, elapsed_seconds: f64) -> StatsReport {
+    pub(crate) fn finish(
+        mut self,
+        tree: &Tree,
+        registry: &Registry,
+        elapsed_seconds: f64,
+    ) -> StatsReport {
         let unreadable = self.errors.len() as u64;
         self.errors
             .extend(tree.walk_errors.iter().map(FileResult::from_walk_error));
         self.errors.sort_by(|a, b| a.file_path.cmp(&b.file_path));
         self.directory_files.sort();
+        if self.counters.is_empty() {
+            self.counters = fresh_counters(registry);
+        }
+        let summaries = registry
+            .summary_entries()
+            .iter()
+            .zip(self.counters)
+            .flat_map(|(entry, counters)| {
+                entry
+                    .fields
+                    .iter()
+                    .map(|f| f.name.clone())
+                    .zip(counters)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         StatsReport {
             total_sidecars: self.sidecars,
             total_images: tree.images,
             unreadable_sidecars: unreadable,
-            operation_counts: self.operations,
-            total_faces: self.faces,
-            total_objects: self.objects,
+            summaries,
             total_bytes: self.bytes_by_format.values().sum(),
             files_by_format: self.files_by_format,
             bytes_by_format: self.bytes_by_format,

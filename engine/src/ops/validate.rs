@@ -1,8 +1,8 @@
 //! The validate stage: every sidecar decodes and passes the configured validators.
 //!
-//! Files without an image beside them and without the marks of a per-image sidecar
-//! (`sidecar_info` or an operation section) are directory-level result files such as
-//! `game_detection.json`: they are listed apart and not counted as sidecars.
+//! Directory-level result files (by the walk's rules: name globs such as
+//! `game_detection.json`, and this tool's own reports) are listed apart and not counted as
+//! sidecars.
 
 use std::collections::BTreeMap;
 

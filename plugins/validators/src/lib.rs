@@ -5,13 +5,17 @@
 //!   [0, 1], one embedding length per file, counts equal to the lists, timestamps that parse);
 //! - `json-schema`: the document matches a JSON Schema file (option `schema`);
 //! - `image-present`: the sidecar's image sits beside it.
+//!
+//! and the `sportball` summary, which adds `operation_counts`, `total_faces` and
+//! `total_objects` to the stats report.
 
 mod image_present;
 mod json_schema;
 mod sportball;
+mod sportball_summary;
 mod well_formed;
 
-use sidecar_engine::ValidatorRegistration;
+use sidecar_engine::{SummaryRegistration, ValidatorRegistration};
 
 /// The validators `validate` runs when none are named.
 pub const DEFAULT_VALIDATORS: &[&str] = &["well-formed", "sportball"];
@@ -29,3 +33,4 @@ inventory::submit! { ValidatorRegistration::new(well_formed::make) }
 inventory::submit! { ValidatorRegistration::new(sportball::make) }
 inventory::submit! { ValidatorRegistration::new(json_schema::make) }
 inventory::submit! { ValidatorRegistration::new(image_present::make) }
+inventory::submit! { SummaryRegistration::new(sportball_summary::make) }

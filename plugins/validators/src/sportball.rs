@@ -5,7 +5,8 @@
 //! values, `confidence` and `landmarks` points are numbers within [0, 1]; every face's
 //! `encoding` (or `face_encoding`) is a list, and all of them have one length;
 //! `metadata.faces_found` (or `total_faces_found`) equals the number of faces. In every object
-//! section (`yolov8`, `object_detection`): each object's `confidence` is within [0, 1] and
+//! section (`yolov8`, `object_detection`, `ball_detection`, `player_detection`; the sections
+//! are those the `sportball` summary counts): each object's `confidence` is within [0, 1] and
 //! `metadata.objects_found` equals the number of objects. Timestamps (`sidecar_info.created_at`,
 //! `last_updated`, `metadata.extraction_timestamp`) parse as ISO 8601. Sections and keys that
 //! are absent are not required.
@@ -15,8 +16,7 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDateTime};
 use sidecar_engine::{Check, FileContext, Finding, Validator, View};
 
-const FACE_SECTIONS: &[&str] = &["face_detection", "Face_detector"];
-const OBJECT_SECTIONS: &[&str] = &["yolov8", "object_detection"];
+use crate::sportball_summary::{section_operation, Items};
 
 pub struct Sportball;
 
@@ -56,18 +56,11 @@ impl Check for Sportball {
             }
         }
         for (key, section) in root.iter() {
-            let kind = if key == "data" {
-                operation_type
-            } else {
-                Some(key)
-            };
             let at = Ptr::Key(&Ptr::Root, key);
-            if kind.is_some_and(|k| FACE_SECTIONS.contains(&k)) {
-                faces(section, &at, findings);
-            } else if kind.is_some_and(|k| OBJECT_SECTIONS.contains(&k)) {
-                objects(section, &at, findings);
-            } else {
-                continue;
+            match section_operation(key, operation_type).and_then(|o| o.items) {
+                Some(Items::Faces) => faces(section, &at, findings),
+                Some(Items::Objects) => objects(section, &at, findings),
+                None => continue,
             }
             if let Some(metadata) = section.get("metadata") {
                 let at = Ptr::Key(&at, "metadata");
