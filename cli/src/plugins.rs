@@ -52,6 +52,14 @@ pub fn load(dirs: &[PathBuf]) -> Loaded {
                 });
             }
         }
+        for summary in &library.summaries {
+            if let Err(e) = registry.add_summary(summary.clone(), provenance.clone()) {
+                errors.push(PluginError {
+                    path: path.clone(),
+                    reason: format!("{e}; this summary is skipped"),
+                });
+            }
+        }
     }
     for error in &errors {
         tracing::warn!("plugin {} not loaded: {}", error.path, error.reason);

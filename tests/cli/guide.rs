@@ -105,6 +105,7 @@ fn the_plugin_guide_builds_a_working_plugin() {
     assert_eq!(list["libraries"][0]["name"], "my-sidecar-plugin");
     assert_eq!(list["libraries"][0]["codecs"][0], "zbin");
     assert_eq!(list["libraries"][0]["validators"][0], "min-confidence");
+    assert_eq!(list["libraries"][0]["summaries"][0], "face-tally");
 
     let tree = Tree::examples();
     let before = tree.snapshot();
@@ -113,6 +114,12 @@ fn the_plugin_guide_builds_a_working_plugin() {
     assert_eq!(zbin["converted"], 6, "{zbin:#}");
     let stats = run(&["format-stats", "--input", input]);
     assert_eq!(stats["format_distribution"]["Zbin"], 6);
+    let stats = run(&["stats", "--input", input]);
+    assert_eq!(
+        stats["sidecars_by_face_count"],
+        serde_json::json!({"0": 5, "3": 1}),
+        "{stats:#}"
+    );
 
     let validate = run(&[
         "validate",

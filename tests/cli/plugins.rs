@@ -75,7 +75,7 @@ fn plugins_list_shows_built_ins_and_libraries_with_provenance() {
         .unwrap()
         .iter()
         .all(|c| c["provenance"] == "built-in"));
-    assert_eq!(bare["plugin_api_version"], "1.0.0");
+    assert_eq!(bare["plugin_api_version"], "1.1.0");
 
     let dir = plugin_dir(&["sidecar_plugin_cbor", "sidecar_plugin_rules"]);
     let out = run(&["plugins", "list"], dir.path());
@@ -390,4 +390,51 @@ fn a_panicking_or_lying_plugin_fails_its_files_only() {
         "conflict"
     );
     assert_eq!(tree.snapshot(), before, "nothing written, nothing removed");
+}
+
+#[test]
+fn a_plugin_summary_adds_counters_to_stats_for_a_plugin_format() {
+    let dir = plugin_dir(&["sidecar_plugin_cbor", "sidecar_plugin_rules"]);
+    let tree = Tree::new();
+    tree.write("IMG_0001.json", br#"{"rating": 4}"#);
+    tree.write("IMG_0001.HEIC", b"heic");
+    tree.write("IMG_0002.json", br#"{"rating": 4, "label": "Red"}"#);
+    tree.write("IMG_0002.CR3", b"raw");
+    tree.write("IMG_0003.json", br#"{"rating": 2}"#);
+    let input = tree.path().to_str().unwrap();
+    let convert = run(
+        &["convert", "--format", "cbor", "--input", input],
+        dir.path(),
+    );
+    assert_eq!(parse(&convert.stdout)["converted"], 3);
+    let out = run(&["stats", "--input", input], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats = parse(&out.stdout);
+    assert_eq!(stats["total_sidecars"], 3, "{stats:#}");
+    assert_eq!(stats["files_by_format"]["Cbor"], 3);
+    assert_eq!(stats["sidecars_without_image"], 1);
+    assert_eq!(stats["rating_counts"], serde_json::json!({"2": 1, "4": 2}));
+    assert_eq!(stats["rated_files"], 3);
+    assert_eq!(
+        stats["total_faces"], 0,
+        "the built-in summary still reports"
+    );
+    let keys: Vec<&String> = stats.as_object().unwrap().keys().collect();
+    let at = |k: &str| keys.iter().position(|x| *x == k).unwrap();
+    assert!(at("unreadable_sidecars") < at("rating_counts"));
+    assert!(at("total_objects") < at("files_by_format"));
+
+    let list = parse(&run(&["plugins", "list"], dir.path()).stdout);
+    let summaries: Vec<&str> = list["summaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(summaries, ["ratings", "sportball"]);
 }

@@ -48,6 +48,7 @@ struct LibraryInfo {
     version: String,
     codecs: Vec<String>,
     validators: Vec<String>,
+    summaries: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -117,6 +118,7 @@ pub fn run(args: &PluginsArgs) -> anyhow::Result<Exit> {
                 version: l.version.clone(),
                 codecs: l.codecs.iter().map(|c| c.name().to_owned()).collect(),
                 validators: l.validators.iter().map(|v| v.name().to_owned()).collect(),
+                summaries: l.summaries.iter().map(|s| s.name().to_owned()).collect(),
             })
             .collect(),
         failed: loaded.errors,

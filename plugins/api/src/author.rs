@@ -12,11 +12,14 @@ use std::sync::{Arc, Mutex, Once};
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
-use sidecar_engine::{canonical, Detection, FileContext, Finding, Severity, Value, View};
+use sidecar_engine::{
+    canonical, Counter, Detection, Field, FieldKind, FileContext, Finding, Severity, Value, View,
+};
 
 use crate::ffi::{
-    FfiCodec, FfiCodecBox, FfiCodec_TO, FfiDetection, FfiFile, FfiFinding, FfiValidator,
-    FfiValidatorBox, FfiValidator_TO, PluginModule, PluginModuleRef,
+    FfiCodec, FfiCodecBox, FfiCodec_TO, FfiCount, FfiDetection, FfiField, FfiFile, FfiFinding,
+    FfiSummary, FfiSummaryBox, FfiSummary_TO, FfiValidator, FfiValidatorBox, FfiValidator_TO,
+    PluginModule, PluginModuleRef,
 };
 
 /// A sidecar format provided by a plugin.
@@ -60,6 +63,21 @@ pub trait SidecarValidator: Send + Sync + 'static {
         file: &FileContext<'_>,
         findings: &mut Vec<Finding>,
     );
+}
+
+/// A stats contributor provided by a plugin: it folds each document into named counters, which
+/// the stats report shows as fields of their own.
+pub trait SidecarSummary: Send + Sync + 'static {
+    /// Short, lower-case name (`ratings`).
+    fn name(&self) -> &str;
+    fn version(&self) -> &str;
+    /// One line saying what it counts.
+    fn description(&self) -> &str;
+    /// The fields it adds to the stats report, in order; their names must not clash with the
+    /// report's own fields or another summary's.
+    fn fields(&self) -> Vec<Field>;
+    /// Adds what one document holds to `counters`: one per field, in the order of `fields`.
+    fn add(&self, document: View<'_>, counters: &mut [Counter]);
 }
 
 thread_local! {
@@ -218,6 +236,74 @@ impl<T: SidecarValidator> FfiValidator for ValidatorAdapter<T> {
     }
 }
 
+struct SummaryAdapter<T> {
+    inner: T,
+    fields: Vec<Field>,
+}
+
+impl<T: SidecarSummary> FfiSummary for SummaryAdapter<T> {
+    fn name(&self) -> RString {
+        guarded("name", || Ok(self.inner.name().into())).unwrap_or_else(RString::from)
+    }
+    fn version(&self) -> RString {
+        guarded("version", || Ok(self.inner.version().into())).unwrap_or_else(RString::from)
+    }
+    fn description(&self) -> RString {
+        guarded("description", || Ok(self.inner.description().into())).unwrap_or_else(RString::from)
+    }
+    fn fields(&self) -> RVec<FfiField> {
+        self.fields
+            .iter()
+            .map(|f| FfiField {
+                name: f.name.as_str().into(),
+                kind: match f.kind {
+                    FieldKind::Total => 0,
+                    FieldKind::Tally => 1,
+                },
+            })
+            .collect()
+    }
+    fn summarize(&self, encoded: RSlice<'_, u8>) -> RResult<RVec<FfiCount>, RString> {
+        to_rresult(guarded("summarize", || {
+            let value = canonical::decode(encoded.as_slice(), 0).map_err(|e| e.to_string())?;
+            let mut counters: Vec<Counter> =
+                self.fields.iter().map(|f| Counter::new(f.kind)).collect();
+            self.inner.add(value.view(), &mut counters);
+            let mut counts = RVec::new();
+            for (field, counter) in counters.into_iter().enumerate() {
+                match counter {
+                    Counter::Total(0) => {}
+                    Counter::Total(n) => counts.push(FfiCount {
+                        field: field as u32,
+                        key: RString::new(),
+                        n,
+                    }),
+                    Counter::Tally(map) => {
+                        counts.extend(map.into_iter().map(|(key, n)| FfiCount {
+                            field: field as u32,
+                            key: key.into(),
+                            n,
+                        }))
+                    }
+                }
+            }
+            Ok(counts)
+        }))
+    }
+}
+
+/// Wraps a summary for export. Used by [`export_plugin!`](crate::export_plugin).
+pub fn summary_box<T: SidecarSummary>(summary: T) -> FfiSummaryBox {
+    let fields = guarded("fields", || Ok(summary.fields())).unwrap_or_default();
+    FfiSummary_TO::from_value(
+        SummaryAdapter {
+            inner: summary,
+            fields,
+        },
+        TD_Opaque,
+    )
+}
+
 /// Wraps a codec for export. Used by [`export_plugin!`](crate::export_plugin).
 pub fn codec_box<T: SidecarCodec>(codec: T) -> FfiCodecBox {
     FfiCodec_TO::from_value(CodecAdapter(codec), TD_Opaque)
@@ -248,22 +334,25 @@ pub fn module(
     library_version: extern "C" fn() -> RString,
     codecs: extern "C" fn() -> RVec<FfiCodecBox>,
     validators: extern "C" fn() -> RVec<FfiValidatorBox>,
+    summaries: extern "C" fn() -> RVec<FfiSummaryBox>,
 ) -> PluginModuleRef {
     PluginModule {
         library,
         library_version,
         codecs,
         validators,
+        summaries,
     }
     .leak_into_prefix()
 }
 
-/// Exports the codecs and validators of a plugin library:
+/// Exports the codecs, validators and (optionally) summaries of a plugin library:
 ///
 /// ```ignore
 /// sidecar_plugin_api::export_plugin! {
 ///     codecs: [CborCodec],
 ///     validators: [RulesValidator],
+///     summaries: [Ratings],
 /// }
 /// ```
 ///
@@ -272,6 +361,13 @@ pub fn module(
 #[macro_export]
 macro_rules! export_plugin {
     (codecs: [$($codec:expr),* $(,)?], validators: [$($validator:expr),* $(,)?] $(,)?) => {
+        $crate::export_plugin! { codecs: [$($codec),*], validators: [$($validator),*], summaries: [] }
+    };
+    (
+        codecs: [$($codec:expr),* $(,)?],
+        validators: [$($validator:expr),* $(,)?],
+        summaries: [$($summary:expr),* $(,)?] $(,)?
+    ) => {
         #[::abi_stable::export_root_module]
         pub fn get_library() -> $crate::ffi::PluginModuleRef {
             extern "C" fn library() -> ::abi_stable::std_types::RString {
@@ -286,7 +382,10 @@ macro_rules! export_plugin {
             extern "C" fn validators() -> ::abi_stable::std_types::RVec<$crate::ffi::FfiValidatorBox> {
                 $crate::guarded_list(|| vec![$($crate::validator_box($validator)),*])
             }
-            $crate::module(library, library_version, codecs, validators)
+            extern "C" fn summaries() -> ::abi_stable::std_types::RVec<$crate::ffi::FfiSummaryBox> {
+                $crate::guarded_list(|| vec![$($crate::summary_box($summary)),*])
+            }
+            $crate::module(library, library_version, codecs, validators, summaries)
         }
     };
 }

@@ -3,7 +3,8 @@
 //! Binary format's payload, specified in `docs/formats.md`); options cross as JSON text.
 //!
 //! Plugin authors do not use these directly: [`crate::export_plugin!`] builds them from the
-//! ordinary Rust traits [`crate::SidecarCodec`] and [`crate::SidecarValidator`].
+//! ordinary Rust traits [`crate::SidecarCodec`], [`crate::SidecarValidator`] and
+//! [`crate::SidecarSummary`].
 
 use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;
@@ -68,8 +69,39 @@ pub trait FfiValidator: Send + Sync {
     ) -> RResult<RVec<FfiFinding>, RString>;
 }
 
+/// A field a summary adds to the stats report; `kind` 0 is a total, 1 a tally.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct FfiField {
+    pub name: RString,
+    pub kind: u8,
+}
+
+/// One increment a summary found in a document: `n` added to field number `field`, under
+/// `key` for a tally (empty for a total).
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct FfiCount {
+    pub field: u32,
+    pub key: RString,
+    pub n: u64,
+}
+
+/// A stats contributor, as a library provides it (ABI 1.1).
+#[sabi_trait]
+pub trait FfiSummary: Send + Sync {
+    fn name(&self) -> RString;
+    fn version(&self) -> RString;
+    fn description(&self) -> RString;
+    fn fields(&self) -> RVec<FfiField>;
+    /// What one document (canonical encoding) adds to the fields.
+    #[sabi(last_prefix_field)]
+    fn summarize(&self, canonical: RSlice<'_, u8>) -> RResult<RVec<FfiCount>, RString>;
+}
+
 pub type FfiCodecBox = FfiCodec_TO<'static, RBox<()>>;
 pub type FfiValidatorBox = FfiValidator_TO<'static, RBox<()>>;
+pub type FfiSummaryBox = FfiSummary_TO<'static, RBox<()>>;
 
 /// The root module every plugin library exports.
 #[repr(C)]
@@ -83,6 +115,9 @@ pub struct PluginModule {
     pub codecs: extern "C" fn() -> RVec<FfiCodecBox>,
     #[sabi(last_prefix_field)]
     pub validators: extern "C" fn() -> RVec<FfiValidatorBox>,
+    /// Added in ABI 1.1: libraries built against 1.0 have none.
+    #[sabi(missing_field(option))]
+    pub summaries: extern "C" fn() -> RVec<FfiSummaryBox>,
 }
 
 impl RootModule for PluginModuleRef {

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::std_types::{RResult, RSlice, RStr};
 use sidecar_engine::{
-    canonical, Check, Codec, CodecError, Decoded, Detection, FileContext, Finding, Severity,
-    Validator, View,
+    canonical, Check, Codec, CodecError, Counter, Decoded, Detection, Field, FieldKind,
+    FileContext, Finding, Severity, Summary, Validator, View,
 };
 
-use crate::ffi::{FfiCodecBox, FfiFile, FfiValidatorBox, PluginModuleRef};
+use crate::ffi::{FfiCodecBox, FfiFile, FfiSummaryBox, FfiValidatorBox, PluginModuleRef};
 
 /// A library that loaded.
 pub struct Library {
@@ -25,6 +25,7 @@ pub struct Library {
     pub version: String,
     pub codecs: Vec<Arc<dyn Codec>>,
     pub validators: Vec<Arc<dyn Validator>>,
+    pub summaries: Vec<Arc<dyn Summary>>,
 }
 
 /// A library or directory that did not load, and why, in one line.
@@ -94,12 +95,21 @@ pub fn load_library(path: &Path) -> Result<Library, LoadFailure> {
         .into_iter()
         .map(|v| Arc::new(DynValidator::new(v)) as Arc<dyn Validator>)
         .collect();
+    // Libraries built against ABI 1.0 have no summaries.
+    let summaries = module
+        .summaries()
+        .map(|summaries| summaries())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| Arc::new(DynSummary::new(s)) as Arc<dyn Summary>)
+        .collect();
     Ok(Library {
         path: path.to_path_buf(),
         name,
         version,
         codecs,
         validators,
+        summaries,
     })
 }
 
@@ -316,6 +326,71 @@ impl Check for DynCheck {
                 message: format!("the validator failed: {message}"),
                 location: None,
             }),
+        }
+    }
+}
+
+/// A library's summary as an engine summary.
+struct DynSummary {
+    inner: FfiSummaryBox,
+    name: String,
+    version: String,
+    description: String,
+    fields: Vec<Field>,
+}
+
+impl DynSummary {
+    fn new(inner: FfiSummaryBox) -> DynSummary {
+        DynSummary {
+            name: inner.name().into_string(),
+            version: inner.version().into_string(),
+            description: inner.description().into_string(),
+            fields: inner
+                .fields()
+                .into_iter()
+                .map(|f| Field {
+                    name: f.name.into_string(),
+                    kind: if f.kind == 0 {
+                        FieldKind::Total
+                    } else {
+                        FieldKind::Tally
+                    },
+                })
+                .collect(),
+            inner,
+        }
+    }
+}
+
+impl Summary for DynSummary {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn description(&self) -> &str {
+        &self.description
+    }
+    fn fields(&self) -> Vec<Field> {
+        self.fields.clone()
+    }
+    /// A summary that fails on a document adds nothing for it: counters are best effort, and
+    /// the file's validity is the validators' business.
+    fn add(&self, document: View<'_>, counters: &mut [Counter]) {
+        let result = with_encoded(document, |encoded| {
+            self.inner.summarize(RSlice::from_slice(encoded))
+        });
+        if let RResult::ROk(counts) = result {
+            for count in counts {
+                let Some(counter) = counters.get_mut(count.field as usize) else {
+                    continue;
+                };
+                match counter {
+                    Counter::Total(_) => counter.add(count.n),
+                    Counter::Tally(_) => counter.add_to(count.key.as_str(), count.n),
+                }
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The stable plugin interface of image-sidecar-rust.
 //!
-//! A plugin is a dynamic library (`cdylib`) that adds sidecar formats ([`SidecarCodec`]) and
-//! validation rule sets ([`SidecarValidator`]) without rebuilding the tool. Authors implement
+//! A plugin is a dynamic library (`cdylib`) that adds sidecar formats ([`SidecarCodec`]),
+//! validation rule sets ([`SidecarValidator`]) and stats contributors ([`SidecarSummary`])
+//! without rebuilding the tool. Authors implement
 //! these ordinary traits over the engine's value model and export them with
 //! [`export_plugin!`]; the tool loads the library with [`host::load_library`]. Everything
 //! that crosses the boundary is checked by abi_stable when the library loads, values cross in
@@ -17,8 +18,13 @@ mod author;
 pub mod ffi;
 pub mod host;
 
-pub use author::{codec_box, guarded_list, module, validator_box, SidecarCodec, SidecarValidator};
+pub use author::{
+    codec_box, guarded_list, module, summary_box, validator_box, SidecarCodec, SidecarSummary,
+    SidecarValidator,
+};
 pub use serde_json;
 pub use sidecar_engine::canonical;
 pub use sidecar_engine::value::{ArrayRef, ObjectRef};
-pub use sidecar_engine::{Detection, FileContext, Finding, Map, Severity, Value, View};
+pub use sidecar_engine::{
+    Counter, Detection, Field, FieldKind, FileContext, Finding, Map, Severity, Value, View,
+};

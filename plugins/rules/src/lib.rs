@@ -11,10 +11,16 @@
 //!
 //! Each rule names a value by JSON pointer. `required` reports its absence; `one_of` lists the
 //! allowed strings or numbers; `min`/`max` bound a number; `max_items` bounds the length of a
-//! list or object. A rule's findings are errors unless `severity` is `"warning"`. Copy this
-//! crate to start a validator plugin of your own.
+//! list or object. A rule's findings are errors unless `severity` is `"warning"`.
+//!
+//! The library also exports the summary `ratings`, which adds two fields to the stats report:
+//! `rating_counts`, the number of sidecars per value of their top-level `rating`, and
+//! `rated_files`, how many have one. Copy this crate to start a plugin of your own.
 
-use sidecar_plugin_api::{export_plugin, FileContext, Finding, Severity, SidecarValidator, View};
+use sidecar_plugin_api::{
+    export_plugin, Counter, Field, FieldKind, FileContext, Finding, Severity, SidecarSummary,
+    SidecarValidator, View,
+};
 
 pub struct Rules;
 
@@ -199,7 +205,45 @@ fn fmt(bound: Option<f64>) -> String {
     bound.map_or("…".into(), |b| b.to_string())
 }
 
+/// Counts sidecars by their top-level `rating`.
+pub struct Ratings;
+
+impl SidecarSummary for Ratings {
+    fn name(&self) -> &str {
+        "ratings"
+    }
+    fn version(&self) -> &str {
+        env!("CARGO_PKG_VERSION")
+    }
+    fn description(&self) -> &str {
+        "sidecars per top-level rating"
+    }
+    fn fields(&self) -> Vec<Field> {
+        vec![
+            Field {
+                name: "rating_counts".into(),
+                kind: FieldKind::Tally,
+            },
+            Field {
+                name: "rated_files".into(),
+                kind: FieldKind::Total,
+            },
+        ]
+    }
+    fn add(&self, document: View<'_>, counters: &mut [Counter]) {
+        let rating = match document.get("rating") {
+            Some(View::Int(n)) => n.to_string(),
+            Some(View::UInt(n)) => n.to_string(),
+            Some(View::Str(s)) => s.to_owned(),
+            _ => return,
+        };
+        counters[0].add_to(&rating, 1);
+        counters[1].add(1);
+    }
+}
+
 export_plugin! {
     codecs: [],
     validators: [Rules],
+    summaries: [Ratings],
 }
