@@ -239,6 +239,11 @@ pub struct ConvertArgs {
     #[arg(long)]
     pub keep_source: bool,
 
+    /// Also remove sources in formats other programs read (XMP, for photo editors), which are
+    /// kept by default
+    #[arg(long)]
+    pub remove_shared_sources: bool,
+
     /// How new files reach the disk before sources are removed: batch (one syncfs per batch
     /// of files: durable across power loss), file (fsync each file and directory: slowest),
     /// none (renamed into place only: survives a killed process, not a power cut)

@@ -135,7 +135,9 @@ pub trait Codec: Send + Sync {
         &[]
     }
 
-    /// File extensions without the dot, lower case; the first is the one written.
+    /// File extensions without the leading dot, lower case, multi-part ones included
+    /// (`jpg.xmp`); the first one without a dot is the one written, replacing a source's last
+    /// extension.
     fn extensions(&self) -> &[&str];
 
     /// The version of the codec's implementation, for `plugins list`.
@@ -165,7 +167,24 @@ pub trait Codec: Send + Sync {
         true
     }
 
+    /// Whether other programs read files of this format (photo editors read XMP): converting
+    /// away from it then keeps the source unless the user says otherwise.
+    fn read_by_other_programs(&self) -> bool {
+        false
+    }
+
     /// Appends the encoding of a document to `out`, reading it through a view so that any
     /// representation converts without an owned copy.
     fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError>;
+}
+
+/// The extension a codec's files are written with: its first extension without a dot (or the
+/// last part of its first one).
+pub fn written_extension(codec: &dyn Codec) -> &str {
+    let extensions = codec.extensions();
+    extensions
+        .iter()
+        .find(|e| !e.contains('.'))
+        .or(extensions.first())
+        .map_or("out", |e| e.rsplit('.').next().unwrap_or(e))
 }

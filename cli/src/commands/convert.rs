@@ -32,6 +32,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<Exit> {
         target,
         dry_run: args.dry_run,
         keep_source: args.keep_source,
+        remove_shared_sources: args.remove_shared_sources,
         durability: if args.fsync {
             Durability::EachFile
         } else {

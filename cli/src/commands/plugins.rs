@@ -19,6 +19,8 @@ struct CodecInfo {
     extensions: Vec<String>,
     version: String,
     writes: bool,
+    /// Other programs read its files: converting away from it keeps them by default.
+    read_by_other_programs: bool,
     provenance: String,
 }
 
@@ -84,6 +86,7 @@ pub fn run(args: &PluginsArgs) -> anyhow::Result<Exit> {
                 extensions: e.codec.extensions().iter().map(|x| x.to_string()).collect(),
                 version: e.codec.version().into(),
                 writes: e.codec.can_encode(),
+                read_by_other_programs: e.codec.read_by_other_programs(),
                 provenance: provenance(&e.provenance),
             })
             .collect(),

@@ -39,6 +39,8 @@ pub struct ConvertStage<'r> {
     pub dry_run: bool,
     /// Keep each source after its target is in place.
     pub keep_source: bool,
+    /// Remove sources even of formats other programs read (which are kept by default).
+    pub remove_shared_sources: bool,
     pub durability: Durability,
 }
 
@@ -236,9 +238,10 @@ enum Settled {
 }
 
 impl<'r> ConvertStage<'r> {
-    /// `dir/stem.ext`: the source's name with its last extension replaced by the target's.
+    /// `dir/stem.ext`: the source's name with its last extension replaced by the target's, so
+    /// that `IMG.CR3.json` becomes `IMG.CR3.bin` and `IMG.json` becomes `IMG.bin`.
     pub fn target_path(&self, source: &Path) -> PathBuf {
-        let extension = self.target.extensions().first().copied().unwrap_or("out");
+        let extension = crate::codec::written_extension(self.target);
         let mut name = source.file_stem().unwrap_or_default().to_owned();
         name.push(".");
         name.push(extension);
@@ -337,6 +340,12 @@ impl<'r> ConvertStage<'r> {
     ) -> Result<u64, Refusal> {
         let to = self.target;
         let in_place = file.path == target;
+        // Files other programs read stay beside their conversion unless the user says otherwise.
+        let keep_source = self.keep_source
+            || (!self.remove_shared_sources
+                && registry
+                    .by_name(file.codec)
+                    .is_some_and(|c| c.read_by_other_programs()));
         if in_place && file.codec == to.name() {
             return Err(skipped(format!("already {}", to.display_name())));
         }
@@ -368,7 +377,7 @@ impl<'r> ConvertStage<'r> {
 
         if !in_place && std::fs::symlink_metadata(target).is_ok() {
             self.complete_existing(target, &source, registry, limit)?;
-            if !self.dry_run && !self.keep_source {
+            if !self.dry_run && !keep_source {
                 fold.pending.push(pending(PendingKind::Remove {
                     target: target.to_path_buf(),
                     created: None,
@@ -396,7 +405,7 @@ impl<'r> ConvertStage<'r> {
         }
         match staged.commit_new(target) {
             Ok(WriteOutcome::Written(ino)) => {
-                if !self.keep_source {
+                if !keep_source {
                     fold.pending.push(pending(PendingKind::Remove {
                         target: target.to_path_buf(),
                         created: Some(ino),
@@ -407,7 +416,7 @@ impl<'r> ConvertStage<'r> {
             // Another process created the target meanwhile: judge it like any existing target.
             Ok(WriteOutcome::Exists) => {
                 self.complete_existing(target, &source, registry, limit)?;
-                if !self.keep_source {
+                if !keep_source {
                     fold.pending.push(pending(PendingKind::Remove {
                         target: target.to_path_buf(),
                         created: None,
@@ -795,12 +804,116 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
+    /// A one-number format: `PREFIX` then decimal digits.
+    struct Digits {
+        name: &'static str,
+        prefix: &'static str,
+        shared: bool,
+    }
+
+    impl Codec for Digits {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn display_name(&self) -> &str {
+            self.name
+        }
+        fn extensions(&self) -> &[&str] {
+            std::slice::from_ref(&self.name)
+        }
+        fn version(&self) -> &str {
+            "0"
+        }
+        fn detect(&self, head: &[u8], _: u64) -> crate::Detection {
+            if head.starts_with(self.prefix.as_bytes()) {
+                crate::Detection::Certain
+            } else {
+                crate::Detection::No
+            }
+        }
+        fn decode(&self, bytes: &[u8]) -> Result<crate::Decoded, CodecError> {
+            let text = std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|t| t.strip_prefix(self.prefix))
+                .and_then(|t| t.parse::<i64>().ok())
+                .ok_or_else(|| CodecError::malformed("not digits", None))?;
+            Ok(crate::Decoded {
+                value: crate::Value::Int(text),
+                warnings: Vec::new(),
+            })
+        }
+        fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
+            match document {
+                View::Int(n) => {
+                    out.extend_from_slice(format!("{}{n}", self.prefix).as_bytes());
+                    Ok(())
+                }
+                _ => Err(CodecError::unsupported("only integers")),
+            }
+        }
+        fn read_by_other_programs(&self) -> bool {
+            self.shared
+        }
+    }
+
+    /// Converts a file of a format other programs read; says whether the source is still there.
+    fn source_kept(remove_shared_sources: bool) -> bool {
+        let mut registry = Registry::default();
+        for (name, prefix, shared) in [("shr", "S:", true), ("own", "O:", false)] {
+            let codec = Digits {
+                name,
+                prefix,
+                shared,
+            };
+            registry
+                .add(
+                    std::sync::Arc::new(codec),
+                    crate::registry::Provenance::BuiltIn,
+                )
+                .unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("IMG_0001.shr"), b"S:42").unwrap();
+        std::fs::write(dir.path().join("IMG_0001.jpg"), b"jpg").unwrap();
+        let stage = ConvertStage {
+            target: registry.by_name("own").unwrap(),
+            dry_run: false,
+            keep_source: false,
+            remove_shared_sources,
+            durability: Durability::None,
+        };
+        let tree = crate::discover::discover(
+            dir.path(),
+            &registry,
+            &crate::discover::Rules::default(),
+            &[],
+        );
+        let plan = crate::ops::Plan {
+            stages: vec![crate::ops::Stage::Convert(stage)],
+            formats: Vec::new(),
+            max_file_size: 1 << 20,
+        };
+        crate::ops::run(&tree, &registry, &plan, &());
+        assert_eq!(
+            std::fs::read(dir.path().join("IMG_0001.own")).unwrap(),
+            b"O:42"
+        );
+        dir.path().join("IMG_0001.shr").exists()
+    }
+
+    #[test]
+    fn sources_other_programs_read_are_kept_unless_asked() {
+        assert!(source_kept(false), "kept by default");
+        assert!(!source_kept(true), "removed when asked");
+    }
+
     #[test]
     fn target_keeps_dotted_stems() {
         let stage = ConvertStage {
             target: &Target,
             dry_run: true,
             keep_source: false,
+            remove_shared_sources: false,
             durability: Durability::None,
         };
         assert_eq!(

@@ -85,6 +85,7 @@ pub fn resolve<'r>(
             KindSpec::Convert {
                 to,
                 keep_source,
+                remove_shared_sources,
                 durability,
             } => {
                 match registry.by_name(&to.value) {
@@ -92,6 +93,7 @@ pub fn resolve<'r>(
                         target: codec,
                         dry_run: context.dry_run,
                         keep_source: *keep_source,
+                        remove_shared_sources: *remove_shared_sources,
                         durability: durability.unwrap_or_default(),
                     })),
                     Some(codec) => {

@@ -49,6 +49,7 @@ pub enum KindSpec {
     Convert {
         to: Named,
         keep_source: bool,
+        remove_shared_sources: bool,
         /// `None`: the default, or what the command line says.
         durability: Option<Durability>,
     },
@@ -102,7 +103,15 @@ const ON_ERROR: &[&str] = &["skip-file", "abort"];
 fn stage_keys(kind: &str) -> &'static [&'static str] {
     match kind {
         "validate" => &["kind", "name", "validators", "on_error", "options"],
-        "convert" => &["kind", "name", "to", "keep_source", "sync", "fsync"],
+        "convert" => &[
+            "kind",
+            "name",
+            "to",
+            "keep_source",
+            "remove_shared_sources",
+            "sync",
+            "fsync",
+        ],
         _ => &["kind", "name"],
     }
 }
@@ -411,6 +420,7 @@ impl Reader {
                 KindSpec::Convert {
                     to,
                     keep_source: flag(self, "keep_source"),
+                    remove_shared_sources: flag(self, "remove_shared_sources"),
                     durability,
                 }
             }

@@ -41,6 +41,11 @@ pub trait SidecarCodec: Send + Sync + 'static {
     fn can_encode(&self) -> bool {
         true
     }
+    /// Whether other programs read files of this format: converting away from it then keeps
+    /// the source unless the user asks otherwise.
+    fn read_by_other_programs(&self) -> bool {
+        false
+    }
 }
 
 /// A validation rule set provided by a plugin.
@@ -152,6 +157,12 @@ impl<T: SidecarCodec> FfiCodec for CodecAdapter<T> {
     }
     fn can_encode(&self) -> bool {
         guarded("can_encode", || Ok(self.0.can_encode())).unwrap_or(false)
+    }
+    fn read_by_other_programs(&self) -> bool {
+        guarded("read_by_other_programs", || {
+            Ok(self.0.read_by_other_programs())
+        })
+        .unwrap_or(true)
     }
     fn decode(&self, bytes: RSlice<'_, u8>) -> RResult<RVec<u8>, RString> {
         to_rresult(guarded("decode", || {

@@ -49,6 +49,10 @@ pub trait FfiCodec: Send + Sync {
     /// The canonical encoding of a document to file bytes.
     #[sabi(last_prefix_field)]
     fn encode(&self, canonical: RSlice<'_, u8>) -> RResult<RVec<u8>, RString>;
+    /// Added in ABI 1.1; a 1.0 library's codecs answer `false`.
+    fn read_by_other_programs(&self) -> bool {
+        false
+    }
 }
 
 /// A validation rule set, as a library provides it.

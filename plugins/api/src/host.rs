@@ -169,6 +169,7 @@ struct DynCodec {
     extensions: Vec<&'static str>,
     version: String,
     can_encode: bool,
+    read_by_other_programs: bool,
 }
 
 impl DynCodec {
@@ -184,6 +185,7 @@ impl DynCodec {
                 .collect(),
             version: inner.version().into_string(),
             can_encode: inner.can_encode(),
+            read_by_other_programs: inner.read_by_other_programs(),
             inner,
         }
     }
@@ -228,6 +230,9 @@ impl Codec for DynCodec {
     }
     fn can_encode(&self) -> bool {
         self.can_encode
+    }
+    fn read_by_other_programs(&self) -> bool {
+        self.read_by_other_programs
     }
     fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
         if !self.can_encode {
