@@ -44,8 +44,32 @@ pub enum Command {
     Plugins(PluginsArgs),
     /// Run a pipeline (a name or a TOML file): every stage in one pass over the tree
     Run(RunArgs),
-    /// List the pipelines that `run` finds, or check a pipeline file
+    /// List the pipelines that `run` finds, show one, or check a pipeline file
     Pipelines(PipelinesArgs),
+    /// Show what one file decodes to: its format, how it was detected, warnings, the value
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The file to read
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Where the JSON report goes: - for stdout, or a file (written atomically)
+    #[arg(long, short = 'o', value_name = "-|FILE", default_value = "-")]
+    pub output: String,
+
+    /// Exit with 1 when the file does not decode
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Files larger than SIZE are reported, not read [default: 1GiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+
+    #[command(flatten)]
+    pub plugins: PluginArgs,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +135,12 @@ pub struct PipelinesArgs {
 pub enum PipelinesAction {
     /// Every pipeline found, where it comes from, and its description
     List,
+    /// Print a pipeline's TOML text and where it comes from
+    Show {
+        /// The pipeline name (or file)
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
     /// Report every problem of a pipeline file, each with file:line:column and a hint
     Check {
         /// The pipeline file (or name) to check

@@ -47,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Plugins(args) => commands::plugins::run(args),
         Command::Run(args) => commands::run::run(args),
         Command::Pipelines(args) => commands::pipelines::run(args),
+        Command::Inspect(args) => commands::inspect::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -131,3 +131,89 @@ fn reports_of_this_tool_are_known_by_their_marker_whatever_their_name() {
         "never converted"
     );
 }
+
+#[test]
+fn inspect_shows_what_a_file_decodes_to() {
+    let tree = Tree::examples();
+    let out = std::process::Command::new(crate::harness::BIN)
+        .arg("inspect")
+        .arg(tree.join("IMG_0042.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty());
+    let report = parse(&out.stdout);
+    assert_eq!(report["format"], "Json");
+    assert_eq!(report["is_valid"], true);
+    assert!(
+        report["warnings"][0].as_str().unwrap().contains("NaN"),
+        "{report:#}"
+    );
+    let python: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tree.join("IMG_0042.json"))
+            .unwrap()
+            .replace("NaN", "\"NaN\""),
+    )
+    .unwrap();
+    assert_eq!(
+        report["value"], python,
+        "the value, NaN spelled as a string"
+    );
+
+    let legacy = std::process::Command::new(crate::harness::BIN)
+        .arg("inspect")
+        .arg(tree.join("20250101_000001.000.bin"))
+        .output()
+        .unwrap();
+    let legacy = parse(&legacy.stdout);
+    assert_eq!(legacy["format"], "Legacy");
+    assert_eq!(legacy["detected_by"], "certain");
+
+    tree.write("broken.json", b"{\"a\": [1, 2");
+    let broken = std::process::Command::new(crate::harness::BIN)
+        .args(["inspect", "--strict"])
+        .arg(tree.join("broken.json"))
+        .output()
+        .unwrap();
+    assert_eq!(broken.status.code(), Some(1));
+    let broken = parse(&broken.stdout);
+    assert_eq!(broken["is_valid"], false);
+    assert!(
+        broken["error"].as_str().unwrap().contains("line 1"),
+        "{broken:#}"
+    );
+    assert!(broken["value"].is_null());
+
+    let missing = std::process::Command::new(crate::harness::BIN)
+        .args(["inspect", "/no/such/file.json"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn pipelines_show_prints_the_text_and_its_source() {
+    let cwd = Tree::new();
+    let out = std::process::Command::new(crate::harness::BIN)
+        .args(["pipelines", "show", "health-check"])
+        .current_dir(cwd.path())
+        .env("XDG_CONFIG_HOME", cwd.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report = parse(&out.stdout);
+    assert_eq!(report["source"], "built-in");
+    assert_eq!(
+        report["text"].as_str().unwrap(),
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipelines/health-check.toml")
+        )
+        .unwrap()
+    );
+    let unknown = std::process::Command::new(crate::harness::BIN)
+        .args(["pipelines", "show", "no-such"])
+        .current_dir(cwd.path())
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+}

@@ -2,6 +2,7 @@
 
 pub mod convert;
 pub mod format_stats;
+pub mod inspect;
 pub mod pipelines;
 pub mod plugins;
 pub mod run;

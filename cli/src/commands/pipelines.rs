@@ -1,4 +1,4 @@
-//! `pipelines list` and `pipelines check FILE`.
+//! `pipelines list`, `pipelines show NAME` and `pipelines check FILE`.
 
 use serde::Serialize;
 use sidecar_engine::pipeline::diagnostic::Located;
@@ -12,6 +12,15 @@ use crate::run;
 #[derive(Serialize)]
 struct ListReport {
     pipelines: Vec<pipelines::Listed>,
+}
+
+#[derive(Serialize)]
+struct ShowReport {
+    name: String,
+    /// `built-in`, or the file's path.
+    source: String,
+    /// The pipeline file, as written.
+    text: String,
 }
 
 #[derive(Serialize)]
@@ -30,6 +39,18 @@ pub fn run(args: &PipelinesArgs) -> anyhow::Result<Exit> {
             run::emit(
                 &ListReport {
                     pipelines: pipelines::list(),
+                },
+                &output,
+            )?;
+            Ok(Exit::Success)
+        }
+        PipelinesAction::Show { name } => {
+            let found = pipelines::find(name)?;
+            run::emit(
+                &ShowReport {
+                    name: found.name,
+                    source: found.source,
+                    text: found.text,
                 },
                 &output,
             )?;

@@ -9,6 +9,7 @@
 
 pub mod convert;
 pub mod format_stats;
+pub mod inspect;
 pub mod stats;
 pub mod validate;
 
