@@ -24,15 +24,19 @@ pub struct Loaded {
 }
 
 pub fn load(dirs: &[PathBuf]) -> Loaded {
-    let mut registry = Registry::builtin();
+    let (mut registry, clashes) = Registry::builtin_with_clashes();
     let (libraries, failures) = load_directories(dirs);
-    let mut errors: Vec<PluginError> = failures
+    let mut errors: Vec<PluginError> = clashes
         .into_iter()
-        .map(|f| PluginError {
-            path: f.path.to_string_lossy().into_owned(),
-            reason: f.reason,
+        .map(|e| PluginError {
+            path: "built-in".into(),
+            reason: format!("{e}; this one is skipped"),
         })
         .collect();
+    errors.extend(failures.into_iter().map(|f| PluginError {
+        path: f.path.to_string_lossy().into_owned(),
+        reason: f.reason,
+    }));
     for library in &libraries {
         let provenance = Provenance::Library(library.path.clone());
         let path = library.path.to_string_lossy().into_owned();

@@ -99,28 +99,29 @@ pub struct Identified<'r> {
 pub const DETECT_BYTES: usize = 64;
 
 impl Registry {
-    /// A registry of every codec and validator linked into the binary.
+    /// A registry of every codec, validator and summary linked into the binary.
     pub fn builtin() -> Registry {
+        Registry::builtin_with_clashes().0
+    }
+
+    /// The built-in registry, and the name clashes among the built-ins (a later one is
+    /// skipped), reported like a library's.
+    pub fn builtin_with_clashes() -> (Registry, Vec<DuplicateName>) {
         let mut registry = Registry::default();
+        let mut clashes = Vec::new();
         for registration in inventory::iter::<CodecRegistration> {
             let codec: Arc<dyn Codec> = Arc::from((registration.make)());
-            if let Err(error) = registry.add(codec, Provenance::BuiltIn) {
-                tracing::warn!("{error}; the later one is ignored");
-            }
+            clashes.extend(registry.add(codec, Provenance::BuiltIn).err());
         }
         for registration in inventory::iter::<ValidatorRegistration> {
             let validator: Arc<dyn Validator> = Arc::from((registration.make)());
-            if let Err(error) = registry.add_validator(validator, Provenance::BuiltIn) {
-                tracing::warn!("{error}; the later one is ignored");
-            }
+            clashes.extend(registry.add_validator(validator, Provenance::BuiltIn).err());
         }
         for registration in inventory::iter::<SummaryRegistration> {
             let summary: Arc<dyn Summary> = Arc::from((registration.make)());
-            if let Err(error) = registry.add_summary(summary, Provenance::BuiltIn) {
-                tracing::warn!("{error}; the later one is ignored");
-            }
+            clashes.extend(registry.add_summary(summary, Provenance::BuiltIn).err());
         }
-        registry
+        (registry, clashes)
     }
 
     /// Adds a summary; its name, and each of its fields' names, must be unique (and not one of

@@ -17,6 +17,7 @@ pub const ABI_VERSION: &str = env!("CARGO_PKG_VERSION");
 mod author;
 pub mod ffi;
 pub mod host;
+pub mod testing;
 
 pub use author::{
     codec_box, guarded_list, module, summary_box, validator_box, SidecarCodec, SidecarSummary,

@@ -132,5 +132,7 @@ mod tests {
         let bytes = CborCodec.encode(&value).unwrap();
         assert!(bytes.starts_with(&MAGIC));
         assert_eq!(CborCodec.decode(&bytes).unwrap(), value);
+        sidecar_plugin_api::testing::round_trip(&CborCodec, &value).unwrap();
+        sidecar_plugin_api::testing::decode_truncations(&CborCodec, &bytes).unwrap();
     }
 }
