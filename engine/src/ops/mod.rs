@@ -244,67 +244,97 @@ pub struct PassReport {
     pub elapsed_seconds: f64,
 }
 
-enum Fold {
-    Validate(validate::Fold),
-    Convert(convert::Fold),
-    Stats(stats::Fold),
-    FormatStats(format_stats::Fold),
-}
-
-/// A stage's accumulator and the time spent in it.
-struct Timed {
-    fold: Fold,
-    nanos: u128,
-}
-
+/// The stages' accumulators: one typed list per kind of stage, each in plan order, so that
+/// merging two workers' folds pairs like with like by construction.
 #[derive(Default)]
 struct Folds {
-    stages: Vec<Timed>,
+    validate: Vec<validate::Fold>,
+    convert: Vec<convert::Fold>,
+    stats: Vec<stats::Fold>,
+    format_stats: Vec<format_stats::Fold>,
+    /// Time spent in each stage, in plan order.
+    nanos: Vec<u128>,
     filtered: u64,
     not_processed: u64,
 }
 
+/// Where each stage's accumulator is: its index among the stages of its kind.
+fn slots(plan: &Plan<'_>) -> Vec<usize> {
+    let mut seen = [0usize; 4];
+    plan.stages
+        .iter()
+        .map(|stage| {
+            let kind = match stage {
+                Stage::Validate(_) => 0,
+                Stage::Convert(_) => 1,
+                Stage::Stats => 2,
+                Stage::FormatStats => 3,
+            };
+            seen[kind] += 1;
+            seen[kind] - 1
+        })
+        .collect()
+}
+
+/// Merges two lists of one kind's folds, element by element.
+fn merge_all<F>(mine: &mut Vec<F>, theirs: Vec<F>, merge: fn(F, F) -> F) {
+    let held = std::mem::take(mine);
+    *mine = held
+        .into_iter()
+        .zip(theirs)
+        .map(|(a, b)| merge(a, b))
+        .collect();
+}
+
 impl Folds {
     fn new(plan: &Plan<'_>) -> Folds {
-        Folds {
-            stages: plan
-                .stages
-                .iter()
-                .map(|stage| Timed {
-                    fold: match stage {
-                        Stage::Validate(_) => Fold::Validate(Default::default()),
-                        Stage::Convert(_) => Fold::Convert(Default::default()),
-                        Stage::Stats => Fold::Stats(Default::default()),
-                        Stage::FormatStats => Fold::FormatStats(Default::default()),
-                    },
-                    nanos: 0,
-                })
-                .collect(),
-            filtered: 0,
-            not_processed: 0,
+        let mut folds = Folds::default();
+        for stage in &plan.stages {
+            match stage {
+                Stage::Validate(_) => folds.validate.push(Default::default()),
+                Stage::Convert(_) => folds.convert.push(Default::default()),
+                Stage::Stats => folds.stats.push(Default::default()),
+                Stage::FormatStats => folds.format_stats.push(Default::default()),
+            }
+            folds.nanos.push(0);
         }
+        folds
     }
 
     fn merge(mut self, other: Folds) -> Folds {
-        if self.stages.is_empty() {
+        // The reduction's identity holds no stage yet.
+        if self.nanos.is_empty() {
             return other;
         }
-        for (mine, theirs) in self.stages.iter_mut().zip(other.stages) {
-            mine.nanos += theirs.nanos;
-            mine.fold = match (
-                std::mem::replace(&mut mine.fold, Fold::Stats(Default::default())),
-                theirs.fold,
-            ) {
-                (Fold::Validate(a), Fold::Validate(b)) => Fold::Validate(a.merge(b)),
-                (Fold::Convert(a), Fold::Convert(b)) => Fold::Convert(a.merge(b)),
-                (Fold::Stats(a), Fold::Stats(b)) => Fold::Stats(a.merge(b)),
-                (Fold::FormatStats(a), Fold::FormatStats(b)) => Fold::FormatStats(a.merge(b)),
-                _ => unreachable!("folds follow the plan's stages"),
-            };
+        if other.nanos.is_empty() {
+            return self;
+        }
+        merge_all(&mut self.validate, other.validate, validate::Fold::merge);
+        merge_all(&mut self.convert, other.convert, convert::Fold::merge);
+        merge_all(&mut self.stats, other.stats, stats::Fold::merge);
+        merge_all(
+            &mut self.format_stats,
+            other.format_stats,
+            format_stats::Fold::merge,
+        );
+        for (mine, theirs) in self.nanos.iter_mut().zip(other.nanos) {
+            *mine += theirs;
         }
         self.filtered += other.filtered;
         self.not_processed += other.not_processed;
         self
+    }
+
+    /// Records a directory-level file with the stage at `slot` of `stage`'s kind.
+    fn directory_file(&mut self, stage: &Stage<'_>, slot: usize, path: &Path) {
+        match stage {
+            Stage::Validate(_) => self.validate[slot].directory_files.push(display_path(path)),
+            Stage::Convert(_) => self.convert[slot].directory_file(path),
+            Stage::Stats => self.stats[slot].directory_files.push(display_path(path)),
+            Stage::FormatStats => self.format_stats[slot]
+                .directory_files
+                .push(display_path(path)),
+        }
     }
 }
 
@@ -365,17 +395,13 @@ pub fn run(
     let cleanup = convert.map_or(0, |c| c.remove_temporaries(&tree.temporaries));
     let pass = Pass::new(registry, plan, Phase::Full);
     let mut folds = pass.over(tree, convert.is_some(), &|n| progress.advance(n));
-    if let Some(convert) = convert {
-        for timed in &mut folds.stages {
-            if let Fold::Convert(fold) = &mut timed.fold {
-                convert.settle_parked(fold, &tree.parked, registry, plan.max_file_size);
-            }
-        }
+    if let (Some(convert), Some(fold)) = (convert, folds.convert.first_mut()) {
+        convert.settle_parked(fold, &tree.parked, registry, plan.max_file_size);
     }
     finish(tree, registry, plan, folds, cleanup, started)
 }
 
-/// Turns the folds into the stages' sections.
+/// Turns the folds into the stages' sections, in plan order.
 fn finish(
     tree: &Tree,
     registry: &Registry,
@@ -384,25 +410,44 @@ fn finish(
     removed_temporaries: u64,
     started: Instant,
 ) -> PassReport {
-    let folds = if folds.stages.is_empty() {
+    let folds = if folds.nanos.is_empty() {
         Folds::new(plan)
     } else {
         folds
     };
-    let sections = folds
+    const ONE_EACH: &str = "Folds::new makes one fold per stage";
+    let mut validate = folds.validate.into_iter();
+    let mut convert = folds.convert.into_iter();
+    let mut stats = folds.stats.into_iter();
+    let mut format_stats = folds.format_stats.into_iter();
+    let sections = plan
         .stages
-        .into_iter()
-        .zip(&plan.stages)
-        .map(|(timed, stage)| {
-            let seconds = timed.nanos as f64 / 1e9;
-            match (timed.fold, stage) {
-                (Fold::Validate(f), _) => Section::Validate(f.finish(tree, seconds)),
-                (Fold::Convert(f), Stage::Convert(convert)) => {
-                    Section::Convert(f.finish(tree, convert, removed_temporaries, seconds))
+        .iter()
+        .zip(&folds.nanos)
+        .map(|(stage, nanos)| {
+            let seconds = *nanos as f64 / 1e9;
+            match stage {
+                Stage::Validate(_) => {
+                    Section::Validate(validate.next().expect(ONE_EACH).finish(tree, seconds))
                 }
-                (Fold::Stats(f), _) => Section::Stats(f.finish(tree, registry, seconds)),
-                (Fold::FormatStats(f), _) => Section::FormatStats(f.finish(registry, seconds)),
-                _ => unreachable!("folds follow the plan's stages"),
+                Stage::Convert(stage) => Section::Convert(convert.next().expect(ONE_EACH).finish(
+                    tree,
+                    stage,
+                    removed_temporaries,
+                    seconds,
+                )),
+                Stage::Stats => Section::Stats(
+                    stats
+                        .next()
+                        .expect(ONE_EACH)
+                        .finish(tree, registry, seconds),
+                ),
+                Stage::FormatStats => Section::FormatStats(
+                    format_stats
+                        .next()
+                        .expect(ONE_EACH)
+                        .finish(registry, seconds),
+                ),
             }
         })
         .collect();
@@ -418,6 +463,8 @@ fn finish(
 struct Pass<'p, 'r> {
     registry: &'p Registry,
     plan: &'p Plan<'r>,
+    /// Each stage's index among the folds of its kind.
+    slots: Vec<usize>,
     phase: Phase,
     /// The first file in path order that failed an aborting stage (check phase).
     aborted: Mutex<Option<Aborted>>,
@@ -435,6 +482,7 @@ impl<'p, 'r> Pass<'p, 'r> {
         Pass {
             registry,
             plan,
+            slots: slots(plan),
             phase,
             aborted: Mutex::new(None),
         }
@@ -472,7 +520,7 @@ impl<'p, 'r> Pass<'p, 'r> {
                 .fold(|| Folds::new(self.plan), step)
                 .reduce(Folds::default, Folds::merge)
         };
-        if folds.stages.is_empty() {
+        if folds.nanos.is_empty() {
             Folds::new(self.plan)
         } else {
             folds
@@ -576,41 +624,44 @@ impl<'p, 'r> Pass<'p, 'r> {
     {
         let directory_file =
             state.candidate.directory_file || view.is_some_and(discover::is_own_report);
-        for (stage, timed) in self.plan.stages.iter().zip(folds.stages.iter_mut()) {
+        for (i, stage) in self.plan.stages.iter().enumerate() {
             if !self.runs(stage) {
                 continue;
             }
+            let slot = self.slots[i];
             let started = Instant::now();
-            let flow = match (stage, &mut timed.fold) {
-                (_, fold) if directory_file => {
-                    fold.directory_file(state.path);
-                    Flow::Continue
-                }
-                (Stage::Validate(stage), Fold::Validate(fold)) => {
-                    stage.apply(fold, state, view.expect("validation reads the document"))
-                }
-                (Stage::Convert(stage), Fold::Convert(fold)) => stage.apply(
-                    fold,
-                    state,
-                    view.expect("conversion reads the document"),
-                    self.registry,
-                    self.plan.max_file_size,
-                ),
-                (Stage::Stats, Fold::Stats(fold)) => {
-                    fold.add(
+            let flow = if directory_file {
+                folds.directory_file(stage, slot, state.path);
+                Flow::Continue
+            } else {
+                match stage {
+                    Stage::Validate(stage) => stage.apply(
+                        &mut folds.validate[slot],
                         state,
-                        view.expect("statistics read the document"),
+                        view.expect("validation reads the document"),
+                    ),
+                    Stage::Convert(stage) => stage.apply(
+                        &mut folds.convert[slot],
+                        state,
+                        view.expect("conversion reads the document"),
                         self.registry,
-                    );
-                    Flow::Continue
+                        self.plan.max_file_size,
+                    ),
+                    Stage::Stats => {
+                        folds.stats[slot].add(
+                            state,
+                            view.expect("statistics read the document"),
+                            self.registry,
+                        );
+                        Flow::Continue
+                    }
+                    Stage::FormatStats => {
+                        folds.format_stats[slot].add(state);
+                        Flow::Continue
+                    }
                 }
-                (Stage::FormatStats, Fold::FormatStats(fold)) => {
-                    fold.add(state);
-                    Flow::Continue
-                }
-                _ => unreachable!("folds follow the plan's stages"),
             };
-            timed.nanos += started.elapsed().as_nanos();
+            folds.nanos[i] += started.elapsed().as_nanos();
             match self.flow(flow) {
                 Flow::Continue => {}
                 Flow::SkipFile => return Reached::Done,
@@ -627,37 +678,28 @@ impl<'p, 'r> Pass<'p, 'r> {
         failure: &ReadFailure,
         folds: &mut Folds,
     ) -> Reached {
-        for (stage, timed) in self.plan.stages.iter().zip(folds.stages.iter_mut()) {
+        for (i, stage) in self.plan.stages.iter().enumerate() {
             if !self.runs(stage) {
                 continue;
             }
-            match (&mut timed.fold, stage) {
-                (Fold::Validate(fold), Stage::Validate(stage)) => {
-                    fold.unreadable(&candidate.path(), failure);
-                    if stage.on_error == validate::OnError::Abort && self.phase == Phase::Check {
-                        return Reached::Aborted(format!("cannot read the file: {failure}"));
-                    }
+            let slot = self.slots[i];
+            match stage {
+                Stage::Validate(stage) => {
+                    folds.validate[slot].unreadable(&candidate.path(), failure);
                     if stage.on_error == validate::OnError::Abort {
-                        return Reached::Done;
+                        return match self.phase {
+                            Phase::Check => {
+                                Reached::Aborted(format!("cannot read the file: {failure}"))
+                            }
+                            Phase::Full => Reached::Done,
+                        };
                     }
                 }
-                (Fold::Convert(fold), _) => fold.unreadable(&candidate.path(), failure),
-                (Fold::Stats(fold), _) => fold.unreadable(candidate, failure),
-                (Fold::FormatStats(fold), _) => fold.unreadable(failure),
-                _ => unreachable!("folds follow the plan's stages"),
+                Stage::Convert(_) => folds.convert[slot].unreadable(&candidate.path(), failure),
+                Stage::Stats => folds.stats[slot].unreadable(candidate, failure),
+                Stage::FormatStats => folds.format_stats[slot].unreadable(failure),
             }
         }
         Reached::Done
-    }
-}
-
-impl Fold {
-    fn directory_file(&mut self, path: &Path) {
-        match self {
-            Fold::Validate(f) => f.directory_files.push(display_path(path)),
-            Fold::Convert(f) => f.directory_file(path),
-            Fold::Stats(f) => f.directory_files.push(display_path(path)),
-            Fold::FormatStats(f) => f.directory_files.push(display_path(path)),
-        }
     }
 }
