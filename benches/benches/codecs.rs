@@ -10,6 +10,8 @@ use sidecar_binary::BinaryCodec;
 use sidecar_engine::{Codec, FileContext, Registry, Value};
 use sidecar_json::JsonCodec;
 use sidecar_rkyv::RkyvCodec;
+// Linked for its registrations: the default validators include `xmp`.
+use sidecar_xmp as _;
 
 fn example(name: &str) -> Vec<u8> {
     std::fs::read(

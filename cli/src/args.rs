@@ -242,7 +242,7 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub all_results: bool,
 
-    /// Validators to run, comma-separated [default: well-formed,sportball]; see `plugins list`
+    /// Validators to run, comma-separated [default: well-formed,sportball,xmp]; see `plugins list`
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub validators: Vec<String>,
 

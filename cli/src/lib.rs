@@ -24,6 +24,7 @@ use sidecar_json as _;
 use sidecar_legacy as _;
 use sidecar_rkyv as _;
 use sidecar_validators as _;
+use sidecar_xmp as _;
 
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -428,6 +428,19 @@ fn stem(name: &[u8]) -> &[u8] {
     }
 }
 
+/// The image a darktable duplicate's stem names: `IMG_0001_01.CR3` → `IMG_0001.CR3` (a
+/// `_` and two digits, the version number darktable writes, before the image's extension).
+fn duplicate_of(stem: &[u8]) -> Option<Vec<u8>> {
+    let dot = stem.iter().rposition(|&b| b == b'.')?;
+    let (name, extension) = stem.split_at(dot);
+    let underscore = name.iter().rposition(|&b| b == b'_')?;
+    let digits = &name[underscore + 1..];
+    if underscore == 0 || digits.len() != 2 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some([&name[..underscore], extension].concat())
+}
+
 /// The last component of a path, as bytes.
 fn file_name(path: &Path) -> &[u8] {
     let bytes = path.as_os_str().as_encoded_bytes();
@@ -460,7 +473,9 @@ impl DirBatch<'_> {
         });
         for (path, linked) in self.sidecars.drain(..) {
             let stem = stem(file_name(&path));
-            let has_image = image_stems.contains(stem) || image_names.contains(stem);
+            let has_image = image_stems.contains(stem)
+                || image_names.contains(stem)
+                || duplicate_of(stem).is_some_and(|base| image_names.contains(base.as_slice()));
             tree.push(&path, has_image, linked, outside, self.rules);
         }
         self.images.clear();
@@ -498,4 +513,25 @@ fn walk_error(root: &Path, error: walkdir::Error) -> WalkError {
         error.to_string()
     };
     WalkError { path, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn darktable_duplicates_name_their_image() {
+        assert_eq!(
+            duplicate_of(b"IMG_0001_01.CR3").as_deref(),
+            Some(&b"IMG_0001.CR3"[..])
+        );
+        assert_eq!(
+            duplicate_of(b"IMG_0001.CR3"),
+            None,
+            "a number, not a version"
+        );
+        assert_eq!(duplicate_of(b"IMG_0001_x.CR3"), None);
+        assert_eq!(duplicate_of(b"IMG_0001"), None);
+        assert_eq!(duplicate_of(b"_01.CR3"), None);
+    }
 }

@@ -65,10 +65,19 @@ fn plugins_list_shows_built_ins_and_libraries_with_provenance() {
             .map(|c| c["name"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(names(&bare, "codecs"), ["bin", "json", "legacy", "rkyv"]);
+    assert_eq!(
+        names(&bare, "codecs"),
+        ["bin", "json", "legacy", "rkyv", "xmp"]
+    );
     assert_eq!(
         names(&bare, "validators"),
-        ["image-present", "json-schema", "sportball", "well-formed"]
+        [
+            "image-present",
+            "json-schema",
+            "sportball",
+            "well-formed",
+            "xmp"
+        ]
     );
     assert!(bare["codecs"]
         .as_array()
@@ -84,7 +93,7 @@ fn plugins_list_shows_built_ins_and_libraries_with_provenance() {
     let report = parse(&out.stdout);
     assert_eq!(
         names(&report, "codecs"),
-        ["bin", "cbor", "json", "legacy", "rkyv"]
+        ["bin", "cbor", "json", "legacy", "rkyv", "xmp"]
     );
     let cbor = &report["codecs"][1];
     assert_eq!(cbor["display_name"], "Cbor");
@@ -436,5 +445,5 @@ fn a_plugin_summary_adds_counters_to_stats_for_a_plugin_format() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(summaries, ["ratings", "sportball"]);
+    assert_eq!(summaries, ["ratings", "sportball", "xmp"]);
 }

@@ -18,7 +18,7 @@ mod well_formed;
 use sidecar_engine::{SummaryRegistration, ValidatorRegistration};
 
 /// The validators `validate` runs when none are named.
-pub const DEFAULT_VALIDATORS: &[&str] = &["well-formed", "sportball"];
+pub const DEFAULT_VALIDATORS: &[&str] = &["well-formed", "sportball", "xmp"];
 
 /// Refuses options for a validator that takes none.
 fn no_options(name: &str, options: &serde_json::Value) -> Result<(), String> {
