@@ -10,7 +10,7 @@ VENV := target/python-venv
 BIN := target/release/image-sidecar-rust
 RUN := $(BIN) $(if $(WORKERS),--workers $(WORKERS))
 
-.PHONY: build build-rust-sidecar test test-integration lint install \
+.PHONY: build build-rust-sidecar test exiftool test-integration lint install \
         validate-rust stats-rust format-stats convert-binary convert-rkyv benchmark-rust
 
 build:
@@ -20,12 +20,20 @@ build-rust-sidecar: build
 
 # Every test: unit, property and integration tests (the real binary on temporary trees), then
 # the Python package, installed into a fresh virtual environment, against the binary built here.
-test:
+test: exiftool
 	cargo test --workspace --locked
 	cargo build --locked -p image-sidecar-rust
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check ./python pytest
 	IMAGE_SIDECAR_RUST=$(CURDIR)/target/debug/image-sidecar-rust $(VENV)/bin/python -m pytest -q python/tests
+
+# The XMP interop tests run ExifTool, the reference XMP reader; installed when missing.
+exiftool:
+	@command -v exiftool >/dev/null || { \
+		echo "make test: installing ExifTool (Debian package libimage-exiftool-perl)" >&2; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libimage-exiftool-perl >/dev/null; }
 
 lint:
 	cargo fmt --all --check

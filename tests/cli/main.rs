@@ -8,6 +8,7 @@ mod identity;
 mod pipelines;
 mod plugins;
 mod safety;
+mod xmp;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;

@@ -121,6 +121,14 @@ impl<'d> Writer<'d> {
                         self.indent(depth);
                         self.out.push_str(&format!("<{name}>\n"));
                         self.indent(depth + 1);
+                        if items.is_empty() {
+                            // Written as darktable writes it: whitespace inside would be read
+                            // as a value by some readers.
+                            self.out.push_str(&format!("<{tag}/>\n"));
+                            self.indent(depth);
+                            self.out.push_str(&format!("</{name}>\n"));
+                            return Ok(());
+                        }
                         self.out.push_str(&format!("<{tag}>\n"));
                         for (i, item) in items.iter().enumerate() {
                             self.property(
