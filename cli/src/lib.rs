@@ -9,6 +9,7 @@ mod exit;
 mod pipelines;
 mod plugins;
 mod run;
+mod scan;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,14 @@ use sidecar_validators as _;
 use sidecar_xmp as _;
 
 pub fn main() -> ExitCode {
+    // The plugin scanner: this binary, started by itself on one library (see `scan`).
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|a| a == scan::SCAN_COMMAND) {
+        return match args.next() {
+            Some(path) => scan::child(std::path::Path::new(&path)),
+            None => Exit::Usage.into(),
+        };
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

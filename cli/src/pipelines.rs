@@ -1,7 +1,10 @@
-//! Finding pipelines: a path runs that file; a name is looked up in `./pipelines/`, then in
-//! the user's config directory (`$XDG_CONFIG_HOME/image-sidecar-rust/pipelines/`, by default
-//! `~/.config/…`), then among the pipelines built into the binary (the files of the
-//! repository's `pipelines/`, embedded at build time).
+//! Finding pipelines: a path runs that file; a name is looked up in the directories of
+//! `IMAGE_SIDECAR_PIPELINE_PATH` (`:`-separated), then in the user's config directory
+//! (`$XDG_CONFIG_HOME/image-sidecar-rust/pipelines/`, by default `~/.config/…`), then among the
+//! pipelines built into the binary (the files of the repository's `pipelines/`, embedded at
+//! build time). The working directory is never searched: a pipeline names plugin libraries,
+//! and the working directory is often the photo tree, whose files must not decide what code
+//! runs. A file there runs when named by path (`run ./pipelines/nightly.toml`).
 
 use std::path::{Path, PathBuf};
 
@@ -40,9 +43,19 @@ pub struct Found {
     pub base_dir: PathBuf,
 }
 
+/// The environment variable naming more pipeline directories, searched first.
+pub const PIPELINE_PATH_VAR: &str = "IMAGE_SIDECAR_PIPELINE_PATH";
+
 /// The directories searched for pipeline files, in order, with a label for listings.
 fn search_dirs() -> Vec<(PathBuf, &'static str)> {
-    let mut dirs = vec![(PathBuf::from("pipelines"), "project")];
+    let mut dirs: Vec<(PathBuf, &'static str)> = std::env::var_os(PIPELINE_PATH_VAR)
+        .map(|var| {
+            std::env::split_paths(&var)
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|p| (p, "path"))
+                .collect()
+        })
+        .unwrap_or_default();
     let config = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
@@ -105,13 +118,15 @@ pub fn find(arg: &str) -> Result<Found, UsageError> {
 #[derive(Debug, Serialize)]
 pub struct Listed {
     pub name: String,
-    /// `project`, `user` or `built-in`.
+    /// `path` (`IMAGE_SIDECAR_PIPELINE_PATH`), `user` or `built-in`.
     pub origin: &'static str,
     /// `built-in`, or the file's path.
     pub source: String,
     pub description: String,
     /// A pipeline of the same name found earlier in the search order takes its place.
     pub shadowed: bool,
+    /// This file takes the place of the built-in pipeline of the same name.
+    pub shadows_built_in: bool,
     /// Why the file could not be read, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -126,6 +141,9 @@ pub fn list() -> Vec<Listed> {
             description: text
                 .as_ref()
                 .map_or_else(|_| String::new(), |t| description(t)),
+            shadows_built_in: origin != "built-in"
+                && !shadowed
+                && BUILT_IN.iter().any(|(n, _)| *n == name),
             name,
             origin,
             source,

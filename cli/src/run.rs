@@ -29,7 +29,7 @@ impl Run {
     /// Loads the built-in plugins and the plugin directories, and prepares the report's
     /// destination (refused before any work if it is unusable).
     pub fn new(config: Config) -> anyhow::Result<Run> {
-        let loaded = plugins::load(&config.plugin_dirs);
+        let loaded = plugins::load(&config.plugin_dirs, plugins::Mode::Load).map_err(UsageError)?;
         let destination =
             Destination::prepare(&config.output, Some((&config.input, &loaded.registry)))?;
         Ok(Run {

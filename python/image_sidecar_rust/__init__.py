@@ -88,10 +88,21 @@ class ImageSidecarManager:
     ``/usr/local/bin/…``. When none is found, ``rust_available`` is False and every call
     raises :class:`BinaryNotFoundError` (a ``RuntimeError``) saying how to get it. When the
     binary fails, calls raise :class:`CommandError` with its exit code and stderr.
+
+    ``plugin_dirs`` are passed to every command as ``--plugin-dir``: each must exist, hold
+    plugin libraries and be writable only by its owner (root or you), or every call fails
+    with exit code 2 naming it. Libraries are first opened in the tool's scanner process.
     """
 
-    def __init__(self, rust_binary_path: Optional[PathLike] = None) -> None:
+    def __init__(
+        self,
+        rust_binary_path: Optional[PathLike] = None,
+        plugin_dirs: Sequence[PathLike] = (),
+    ) -> None:
         self._binary = _find_binary(rust_binary_path)
+        self._plugin_args: List[str] = []
+        for directory in plugin_dirs:
+            self._plugin_args += ["--plugin-dir", os.fspath(directory)]
 
     @property
     def rust_available(self) -> bool:
@@ -104,7 +115,7 @@ class ImageSidecarManager:
     def _run(self, args: Sequence[str]) -> Dict[str, Any]:
         if self._binary is None:
             raise BinaryNotFoundError()
-        command = [str(self._binary), *args]
+        command = [str(self._binary), *args, *self._plugin_args]
         completed = subprocess.run(command, capture_output=True, check=False)
         stderr = completed.stderr.decode("utf-8", errors="replace")
         if completed.returncode != 0:
@@ -137,7 +148,9 @@ class ImageSidecarManager:
         return self._run(["format-stats", "--input", os.fspath(directory)])
 
     def run_pipeline(self, name_or_path: PathLike, directory: PathLike) -> Dict[str, Any]:
-        """``run``: a pipeline by name or file, over ``directory``."""
+        """``run``: a pipeline over ``directory``. A name is looked up in the directories of
+        ``IMAGE_SIDECAR_PIPELINE_PATH``, the user's config directory, then the built-ins; the
+        working directory is never searched, so a file there runs only when given as a path."""
         return self._run(["run", os.fspath(name_or_path), "--input", os.fspath(directory)])
 
     def list_plugins(self) -> Dict[str, Any]:

@@ -137,3 +137,11 @@ def test_lookup_order(binary: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert ImageSidecarManager(rust_binary_path=on_path / "sportball-sidecar-rust").rust_binary == str(
         on_path / "sportball-sidecar-rust"
     )
+
+
+def test_a_missing_plugin_dir_fails_every_call_with_exit_2(binary: Path, tree: Path, tmp_path: Path) -> None:
+    manager = ImageSidecarManager(binary, plugin_dirs=[tmp_path / "no-such-dir"])
+    with pytest.raises(CommandError) as failure:
+        manager.validate_sidecars(tree, workers=2)
+    assert failure.value.exit_code == 2
+    assert "does not exist" in failure.value.stderr

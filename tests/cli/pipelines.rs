@@ -60,20 +60,33 @@ fn pipelines_are_found_from_any_directory_in_order() {
         .unwrap()
         .contains("writes nothing"));
 
+    // A pipelines/ directory in the working directory (the photo tree, in a container) is
+    // never searched: only named by path does a file there run.
     cwd.write(
         "pipelines/health-check.toml",
-        "description = \"project's own\"\n[[stage]]\nkind = \"stats\"\n",
+        "description = \"dropped into the data\"\nplugin_dirs = [\"evil\"]\n[[stage]]\nkind = \"stats\"\n",
     );
     config.write(
         "image-sidecar-rust/pipelines/nightly.toml",
         "description = \"user's nightly\"\n[[stage]]\nkind = \"format-stats\"\n",
     );
+    config.write(
+        "image-sidecar-rust/pipelines/health-check.toml",
+        "description = \"user's own\"\n[[stage]]\nkind = \"stats\"\n",
+    );
     let (list, _) = run_in(cwd.path(), config.path(), &["pipelines", "list"], 0);
     let entries = list["pipelines"].as_array().unwrap();
-    assert_eq!(entries[0]["origin"], "project");
-    assert_eq!(entries[0]["description"], "project's own");
+    assert!(
+        entries
+            .iter()
+            .all(|p| p["description"] != "dropped into the data"),
+        "{list:#}"
+    );
+    assert_eq!(entries[0]["name"], "health-check");
+    assert_eq!(entries[0]["origin"], "user");
+    assert_eq!(entries[0]["shadows_built_in"], true);
     assert_eq!(entries[1]["name"], "nightly");
-    assert_eq!(entries[1]["origin"], "user");
+    assert_eq!(entries[1]["shadows_built_in"], false);
     let built_in = entries
         .iter()
         .find(|p| p["name"] == "health-check" && p["origin"] == "built-in")
@@ -88,10 +101,36 @@ fn pipelines_are_found_from_any_directory_in_order() {
         &["run", "health-check", "--input", input],
         0,
     );
-    assert_eq!(
-        report["description"], "project's own",
-        "./pipelines comes first"
+    assert_eq!(report["description"], "user's own");
+    assert!(report["source"]
+        .as_str()
+        .unwrap()
+        .ends_with("health-check.toml"));
+    let (report, _) = run_in(
+        cwd.path(),
+        config.path(),
+        &["run", "./pipelines/health-check.toml", "--input", input],
+        2,
     );
+    assert_eq!(
+        report,
+        Json::Null,
+        "named by path it runs, and its missing plugin_dirs stop it"
+    );
+
+    let path_dir = Tree::new();
+    path_dir.write(
+        "health-check.toml",
+        "description = \"from the path\"\n[[stage]]\nkind = \"stats\"\n",
+    );
+    let out = Command::new(BIN)
+        .args(["run", "health-check", "--input", input])
+        .current_dir(cwd.path())
+        .env("XDG_CONFIG_HOME", config.path())
+        .env("IMAGE_SIDECAR_PIPELINE_PATH", path_dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(parse(&out.stdout)["description"], "from the path");
     let (report, _) = run_in(
         cwd.path(),
         config.path(),

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sidecar_engine::pipeline::diagnostic::Located;
 
 use crate::args::{PipelinesAction, PipelinesArgs};
-use crate::config::{plugin_dirs, Output};
+use crate::config::Output;
 use crate::exit::Exit;
 use crate::pipelines;
 use crate::run;
@@ -58,19 +58,19 @@ pub fn run(args: &PipelinesArgs) -> anyhow::Result<Exit> {
         }
         PipelinesAction::Check { file } => {
             let found = pipelines::find(file)?;
-            let checked = super::run::check(
-                &found,
-                &plugin_dirs(&args.plugins),
-                &Default::default(),
-                |checked, _| {
-                    checked
-                        .resolved
-                        .stages
-                        .iter()
-                        .map(|(name, _)| name.clone())
-                        .collect::<Vec<String>>()
-                },
-            );
+            let cli_plugin_dirs = super::run::checked_plugin_dirs(&args.plugins)?;
+            let overrides = super::run::Overrides {
+                scan_only: true,
+                ..Default::default()
+            };
+            let checked = super::run::check(&found, &cli_plugin_dirs, &overrides, |checked, _| {
+                checked
+                    .resolved
+                    .stages
+                    .iter()
+                    .map(|(name, _)| name.clone())
+                    .collect::<Vec<String>>()
+            });
             let report = match &checked {
                 Ok(stages) => CheckReport {
                     file: found.source.clone(),

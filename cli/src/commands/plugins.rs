@@ -7,7 +7,7 @@ use sidecar_validators::DEFAULT_VALIDATORS;
 
 use crate::args::PluginsArgs;
 use crate::config::{plugin_dirs, Output};
-use crate::exit::Exit;
+use crate::exit::{Exit, UsageError};
 use crate::plugins::{self, PluginError};
 use crate::run;
 
@@ -51,6 +51,8 @@ struct LibraryInfo {
     codecs: Vec<String>,
     validators: Vec<String>,
     summaries: Vec<String>,
+    /// `scanned` (by the scanner process, this run) or `cached` (an earlier scan).
+    scan: &'static str,
 }
 
 #[derive(Serialize)]
@@ -72,7 +74,8 @@ fn provenance(p: &Provenance) -> String {
 }
 
 pub fn run(args: &PluginsArgs) -> anyhow::Result<Exit> {
-    let loaded = plugins::load(&plugin_dirs(&args.plugins));
+    let loaded =
+        plugins::load(&plugin_dirs(&args.plugins), plugins::Mode::Load).map_err(UsageError)?;
     let registry = &loaded.registry;
     let report = PluginsReport {
         plugin_api_version: sidecar_plugin_api::ABI_VERSION,
@@ -122,6 +125,11 @@ pub fn run(args: &PluginsArgs) -> anyhow::Result<Exit> {
                 codecs: l.codecs.iter().map(|c| c.name().to_owned()).collect(),
                 validators: l.validators.iter().map(|v| v.name().to_owned()).collect(),
                 summaries: l.summaries.iter().map(|s| s.name().to_owned()).collect(),
+                scan: loaded
+                    .scans
+                    .iter()
+                    .find(|(p, _)| *p == l.path)
+                    .map_or("scanned", |(_, s)| *s),
             })
             .collect(),
         failed: loaded.errors,

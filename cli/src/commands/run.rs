@@ -9,7 +9,7 @@ use sidecar_engine::pipeline::{self, Context, Origin, Resolved};
 use sidecar_engine::report_path;
 use sidecar_validators::DEFAULT_VALIDATORS;
 
-use crate::args::RunArgs;
+use crate::args::{PluginArgs, RunArgs};
 use crate::config::{plugin_dirs, Config, Output};
 use crate::exit::{Exit, UsageError};
 use crate::pipelines::{self, Found};
@@ -30,11 +30,15 @@ pub struct Overrides<'a> {
     /// `--output` was given: the pipeline's `report` is not used.
     pub output: bool,
     pub max_file_size: Option<u64>,
+    /// Load the plugins (to run), or only scan them (to check the file).
+    pub scan_only: bool,
 }
 
-/// Parses and resolves a pipeline, loading the plugins it and the command line name, and hands
-/// the result to `then`. Every problem in the file is returned at once, in file order; the
-/// `report` path is judged against the input (see `sidecar_engine::report_path`).
+/// Parses and resolves a pipeline, loading (or only scanning) the plugins it and the command
+/// line name, and hands the result to `then`. Every problem in the file is returned at once,
+/// in file order; a plugin directory that cannot be used is one, at its place in `plugin_dirs`;
+/// the `report` path is judged against the input (see `sidecar_engine::report_path`). The
+/// command line's plugin paths must have been checked (`plugins::libraries_of`).
 pub fn check<T>(
     found: &Found,
     cli_plugin_dirs: &[PathBuf],
@@ -43,8 +47,31 @@ pub fn check<T>(
 ) -> Result<T, Vec<Diagnostic>> {
     let (spec, mut diagnostics) = pipeline::spec::parse(&found.text);
     let mut dirs = cli_plugin_dirs.to_vec();
-    dirs.extend(spec.plugin_dirs.iter().map(|d| found.base_dir.join(d)));
-    let loaded = plugins::load(&dirs);
+    for dir in &spec.plugin_dirs {
+        let path = found.base_dir.join(&dir.value);
+        match plugins::libraries_of(&path) {
+            Ok(_) => dirs.push(path),
+            Err(reason) => diagnostics.push(
+                Diagnostic::new(
+                    dir.span.clone(),
+                    format!("plugin directory {}: {reason}", path.display()),
+                )
+                .hint("plugin_dirs are relative to the pipeline file's directory"),
+            ),
+        }
+    }
+    let mode = if overrides.scan_only {
+        plugins::Mode::ScanOnly
+    } else {
+        plugins::Mode::Load
+    };
+    let loaded = match plugins::load(&dirs, mode) {
+        Ok(loaded) => loaded,
+        Err(reason) => {
+            diagnostics.push(Diagnostic::new(0..0, reason));
+            return Err(diagnostics);
+        }
+    };
     let context = Context {
         base_dir: &found.base_dir,
         default_validators: DEFAULT_VALIDATORS,
@@ -88,6 +115,17 @@ pub fn check<T>(
     }
 }
 
+/// The command line's and the environment's plugin paths, each checked (exit 2 before any
+/// work when one cannot be used).
+pub fn checked_plugin_dirs(args: &PluginArgs) -> Result<Vec<PathBuf>, UsageError> {
+    let dirs = plugin_dirs(args);
+    for dir in &dirs {
+        plugins::libraries_of(dir)
+            .map_err(|reason| UsageError(format!("plugin path {}: {reason}", dir.display())))?;
+    }
+    Ok(dirs)
+}
+
 /// Prints diagnostics on stderr with the lines they point at.
 pub fn print_diagnostics(found: &Found, diagnostics: &[Diagnostic]) {
     for diagnostic in diagnostics {
@@ -97,18 +135,17 @@ pub fn print_diagnostics(found: &Found, diagnostics: &[Diagnostic]) {
 
 pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     let found = pipelines::find(&args.pipeline)?;
+    let cli_plugin_dirs = checked_plugin_dirs(&args.plugins)?;
     let overrides = Overrides {
         dry_run: args.dry_run,
         input: args.input.as_deref(),
         output: args.output.is_some(),
         max_file_size: args.max_file_size,
+        scan_only: false,
     };
-    match check(
-        &found,
-        &plugin_dirs(&args.plugins),
-        &overrides,
-        |checked, loaded| execute(args, &found, checked, loaded),
-    ) {
+    match check(&found, &cli_plugin_dirs, &overrides, |checked, loaded| {
+        execute(args, &found, checked, loaded)
+    }) {
         Ok(result) => result,
         Err(diagnostics) => {
             print_diagnostics(&found, &diagnostics);

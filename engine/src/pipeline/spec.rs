@@ -72,7 +72,7 @@ pub struct Spec {
     pub input: InputSpec,
     pub workers: Option<usize>,
     /// Relative to the pipeline file's directory.
-    pub plugin_dirs: Vec<String>,
+    pub plugin_dirs: Vec<Named>,
     /// `-` or a path relative to the pipeline file's directory.
     pub report: Option<Named>,
     /// Files larger than this many bytes are reported, not read.
@@ -249,11 +249,7 @@ impl Reader {
             };
         }
         if let Some((_, v)) = Self::find(root, "plugin_dirs") {
-            spec.plugin_dirs = self
-                .strings(v, "plugin_dirs")
-                .into_iter()
-                .map(|n| n.value)
-                .collect();
+            spec.plugin_dirs = self.strings(v, "plugin_dirs");
         }
         if let Some((_, v)) = Self::find(root, "report") {
             spec.report = self.string(v, "report");

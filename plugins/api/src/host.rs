@@ -35,8 +35,44 @@ pub struct LoadFailure {
     pub reason: String,
 }
 
+/// Whether a library may be loaded, as sshd's StrictModes judges files: the library and every
+/// directory above it (its real location, links resolved) are owned by root or by the current
+/// user and not writable by group or others. A root-owned directory with the sticky bit (such as
+/// `/tmp`) is accepted: nobody else can replace what it holds. The error names the first path
+/// that fails and the command that fixes it.
+pub fn trusted(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let real = std::fs::canonicalize(path)
+        .map_err(|e| format!("cannot resolve {}: {e}", path.display()))?;
+    let me = rustix::process::geteuid().as_raw();
+    for (i, at) in real.ancestors().enumerate() {
+        let meta =
+            std::fs::metadata(at).map_err(|e| format!("cannot inspect {}: {e}", at.display()))?;
+        let mode = meta.mode();
+        if meta.uid() != 0 && meta.uid() != me {
+            return Err(format!(
+                "{} is owned by uid {}, neither root nor you; libraries load only from places you control",
+                at.display(),
+                meta.uid()
+            ));
+        }
+        let writable = mode & 0o022 != 0;
+        let sticky_root_dir = i > 0 && meta.uid() == 0 && mode & 0o1000 != 0;
+        if writable && !sticky_root_dir {
+            return Err(format!(
+                "{} is writable by {} (mode {:04o}); libraries load only from places others cannot change: chmod go-w {}",
+                at.display(),
+                if mode & 0o002 != 0 { "everyone" } else { "its group" },
+                mode & 0o7777,
+                at.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// File names that can be plugin libraries on this platform.
-fn is_library(path: &Path) -> bool {
+pub fn is_library(path: &Path) -> bool {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     matches!(ext, "so" | "dylib" | "dll")
 }
