@@ -201,6 +201,9 @@ pub struct Tree {
     pub restored_files: u64,
     /// Files that are one of the excluded paths (the run's report), found as candidates.
     pub excluded_found: Vec<PathBuf>,
+    /// Files named like an image's sidecar (`IMG_0001.pp3` beside `IMG_0001.CR3`) that no
+    /// loaded format claims: counted as unrecognized, so a missing plugin is not silent.
+    pub unrecognized: Vec<PathBuf>,
     pub walk_errors: Vec<WalkError>,
 }
 
@@ -227,6 +230,7 @@ pub fn discover(root: &Path, registry: &Registry, rules: &Rules, exclude: &[Path
         rules,
         images: Vec::new(),
         sidecars: Vec::new(),
+        others: Vec::new(),
     };
     // Files before subdirectories: each directory's files arrive together, right after the
     // directory itself, and are paired when the next directory begins.
@@ -284,7 +288,7 @@ pub fn discover(root: &Path, registry: &Registry, rules: &Rules, exclude: &[Path
             _ if claimed => batch.sidecars.push((entry.into_path(), linked)),
             _ => match sniff(entry.path(), registry) {
                 Ok(true) => batch.sidecars.push((entry.into_path(), linked)),
-                Ok(false) => {}
+                Ok(false) => batch.others.push(entry.into_path()),
                 Err(e) => tree.walk_errors.push(WalkError {
                     path: entry.into_path(),
                     message: format!("cannot read the file to tell its format: {e}"),
@@ -320,6 +324,7 @@ pub fn discover(root: &Path, registry: &Registry, rules: &Rules, exclude: &[Path
         .sort_by(|a, b| Path::new(os(paths, a)).cmp(Path::new(os(paths, b))));
     tree.temporaries.sort();
     tree.parked.sort();
+    tree.unrecognized.sort();
     tree.walk_errors.sort_by(|a, b| a.path.cmp(&b.path));
     tree
 }
@@ -418,6 +423,8 @@ struct DirBatch<'r> {
     images: Vec<OsString>,
     /// Sidecar candidates, each with whether it is a symbolic link.
     sidecars: Vec<(PathBuf, bool)>,
+    /// Files neither images nor candidates.
+    others: Vec<PathBuf>,
 }
 
 /// A file name's bytes without its last extension (`IMG_0001.jpg.json` → `IMG_0001.jpg`).
@@ -463,6 +470,14 @@ impl DirBatch<'_> {
             .filter(|name| !sidecar_stems.contains(stem(name)) && !sidecar_stems.contains(*name))
             .count() as u64;
         drop(sidecar_stems);
+        for path in self.others.drain(..) {
+            let stem = stem(file_name(&path));
+            if stem != file_name(&path)
+                && (image_stems.contains(stem) || image_names.contains(stem))
+            {
+                tree.unrecognized.push(path);
+            }
+        }
         // One directory's files share their real location: resolved once per directory.
         let outside = self.sidecars.first().is_some_and(|(path, _)| {
             let real = std::fs::canonicalize(fsio::parent(path));

@@ -217,3 +217,17 @@ fn pipelines_show_prints_the_text_and_its_source() {
         .unwrap();
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+#[test]
+fn sidecars_no_loaded_format_claims_are_counted_as_unrecognized() {
+    let tree = Tree::new();
+    tree.write("IMG_0001.CR3", b"raw");
+    tree.write("IMG_0001.json", sidecar());
+    // A plugin's format without the plugin, and another program's sidecar.
+    tree.write("IMG_0001.cbor", b"\xa1\x61a\x01");
+    tree.write("IMG_0001.CR3.pp3", b"[Version]\nAppVersion=5.10\n");
+    tree.write("notes.txt", b"not beside any image");
+    let report = tree.report(&["format-stats"]);
+    assert_eq!(report["unrecognized_files"], 2, "{report:#}");
+    assert_eq!(report["total_files"], 3);
+}

@@ -16,7 +16,8 @@ pub struct FormatStatsReport {
     /// Files per format display name; every registered format appears, with 0 if absent.
     pub format_distribution: BTreeMap<String, u64>,
     pub bytes_by_format: BTreeMap<String, u64>,
-    /// Candidates whose content no format recognises (listed by `validate`).
+    /// Candidates whose content no format recognises (listed by `validate`), and files named
+    /// like an image's sidecar that no loaded format claims.
     pub unrecognized_files: u64,
     pub directory_files: Vec<String>,
     /// Time spent in this stage, summed over workers.
@@ -64,7 +65,13 @@ impl Fold {
         }
     }
 
-    pub(crate) fn finish(mut self, registry: &Registry, elapsed_seconds: f64) -> FormatStatsReport {
+    pub(crate) fn finish(
+        mut self,
+        tree: &crate::discover::Tree,
+        registry: &Registry,
+        elapsed_seconds: f64,
+    ) -> FormatStatsReport {
+        self.unrecognized += tree.unrecognized.len() as u64;
         for codec in registry.codecs() {
             self.files
                 .entry(codec.display_name().to_owned())

@@ -446,7 +446,7 @@ fn finish(
                     format_stats
                         .next()
                         .expect(ONE_EACH)
-                        .finish(registry, seconds),
+                        .finish(tree, registry, seconds),
                 ),
             }
         })
