@@ -62,6 +62,19 @@ impl Counter {
         }
     }
 
+    /// Adds another fold of the same field, by reference.
+    pub fn merge_from(&mut self, other: &Counter) {
+        match (self, other) {
+            (Counter::Total(a), Counter::Total(b)) => *a += b,
+            (tally @ Counter::Tally(_), Counter::Tally(b)) => {
+                for (key, n) in b {
+                    tally.add_to(key, *n);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Adds another fold of the same field.
     pub fn merge(&mut self, other: Counter) {
         match (self, other) {

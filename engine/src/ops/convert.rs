@@ -151,12 +151,12 @@ impl Fold {
         );
     }
 
-    pub(crate) fn unreadable(&mut self, path: &Path, failure: &ReadFailure) {
+    pub(crate) fn unreadable(&mut self, path: &Path, failure: &crate::ops::Failure) {
         self.seen += 1;
         self.refused(
             path,
             None,
-            failed(format!("cannot read the source: {failure}")),
+            failed(format!("cannot read the source: {}", failure.message)),
         );
     }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::ops::stats::count;
-use crate::ops::{FileState, ReadFailure};
+use crate::ops::Failure;
 use crate::registry::Registry;
 
 #[derive(Debug, Serialize)]
@@ -45,22 +45,19 @@ impl Fold {
         self
     }
 
-    pub(crate) fn add(&mut self, file: &FileState<'_>) {
-        if file.recognized {
-            count(&mut self.files, file.format, 1);
-            count(&mut self.bytes, file.format, file.len);
+    /// Folds one readable file: its format when its content named one.
+    pub(crate) fn record(&mut self, recognized: bool, format: &str, len: u64) {
+        if recognized {
+            count(&mut self.files, format, 1);
+            count(&mut self.bytes, format, len);
         } else {
             self.unrecognized += 1;
         }
     }
 
-    pub(crate) fn unreadable(&mut self, failure: &ReadFailure) {
-        match failure {
-            ReadFailure::Codec {
-                format,
-                recognized: true,
-                ..
-            } => count(&mut self.files, format, 1),
+    pub(crate) fn unreadable(&mut self, failure: &Failure) {
+        match (&failure.format, failure.recognized) {
+            (Some(format), true) => count(&mut self.files, format, 1),
             _ => self.unrecognized += 1,
         }
     }

@@ -64,15 +64,67 @@ impl FileResult {
         }
     }
 
-    fn unreadable(path: &Path, failure: &ReadFailure) -> FileResult {
+    fn unreadable(path: &Path, failure: &Failure) -> FileResult {
         FileResult {
             file_path: display_path(path),
             is_valid: false,
-            format: failure.format(),
-            error: Some(failure.to_string()),
+            format: failure.format.clone(),
+            error: Some(failure.message.clone()),
             warnings: Vec::new(),
         }
     }
+}
+
+/// A file that could not be read, as the stages record it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Failure {
+    pub message: String,
+    /// The format a codec was asked to read it as, when one was.
+    pub format: Option<String>,
+    /// Whether the content, not only the extension, named that format.
+    pub recognized: bool,
+}
+
+impl From<&ReadFailure> for Failure {
+    fn from(failure: &ReadFailure) -> Failure {
+        Failure {
+            message: failure.to_string(),
+            format: failure.format(),
+            recognized: matches!(
+                failure,
+                ReadFailure::Codec {
+                    recognized: true,
+                    ..
+                }
+            ),
+        }
+    }
+}
+
+/// What one stage made of one readable file, before it is folded into the stage's report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StageRecord {
+    Validate(validate::Outcome),
+    Stats(stats::Outcome),
+    FormatStats,
+}
+
+/// What a pass made of one file: enough to fold it into every stage's report again without
+/// reading it (the results cache keeps these).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileRecord {
+    /// Its format is not among the plan's.
+    Filtered,
+    Unreadable(Failure),
+    /// A directory-level result file, not a sidecar.
+    DirectoryFile,
+    Read {
+        format: String,
+        len: u64,
+        recognized: bool,
+        /// One record per stage the file went through, in plan order.
+        stages: Vec<StageRecord>,
+    },
 }
 
 /// Why a file could not be read as a document.
@@ -241,7 +293,18 @@ pub struct PassReport {
     /// Candidates not reached because the pass was aborted.
     pub not_processed: u64,
     pub aborted: Option<Aborted>,
+    /// Files folded from the results cache instead of being read.
+    pub cached_files: u64,
     pub elapsed_seconds: f64,
+}
+
+/// Where a pass finds the records of unchanged files and leaves the records it makes: the
+/// results cache (`crate::cache`). Only plans that change nothing use one.
+pub trait Records: Sync {
+    /// The record of a candidate whose file has not changed since it was made.
+    fn lookup(&self, candidate: Candidate<'_>) -> Option<FileRecord>;
+    /// Keeps the record made of a file read with metadata `meta`.
+    fn store(&self, candidate: Candidate<'_>, meta: &FileMeta, record: FileRecord);
 }
 
 /// The stages' accumulators: one typed list per kind of stage, each in plan order, so that
@@ -256,6 +319,8 @@ struct Folds {
     nanos: Vec<u128>,
     filtered: u64,
     not_processed: u64,
+    /// Files folded from their cached records.
+    cached: u64,
 }
 
 /// Where each stage's accumulator is: its index among the stages of its kind.
@@ -322,6 +387,7 @@ impl Folds {
         }
         self.filtered += other.filtered;
         self.not_processed += other.not_processed;
+        self.cached += other.cached;
         self
     }
 
@@ -369,7 +435,20 @@ pub fn run(
     plan: &Plan<'_>,
     progress: &dyn Progress,
 ) -> PassReport {
+    run_with_records(tree, registry, plan, progress, None)
+}
+
+/// [`run`], folding unchanged files from `records` and leaving the records of the files read.
+/// Plans that convert do not use records.
+pub fn run_with_records(
+    tree: &Tree,
+    registry: &Registry,
+    plan: &Plan<'_>,
+    progress: &dyn Progress,
+    records: Option<&dyn Records>,
+) -> PassReport {
     let started = Instant::now();
+    let records = records.filter(|_| !plan.stages.iter().any(|s| matches!(s, Stage::Convert(_))));
     let convert = plan.stages.iter().find_map(|s| match s {
         Stage::Convert(c) => Some(c),
         _ => None,
@@ -379,7 +458,7 @@ pub fn run(
         .iter()
         .any(|s| matches!(s, Stage::Validate(v) if v.on_error == validate::OnError::Abort));
     if aborting {
-        let check = Pass::new(registry, plan, Phase::Check);
+        let check = Pass::new(registry, plan, Phase::Check, None);
         let folds = check.over(tree, false, &|_| {});
         let aborted = check
             .aborted
@@ -393,7 +472,7 @@ pub fn run(
         }
     }
     let cleanup = convert.map_or(0, |c| c.remove_temporaries(&tree.temporaries));
-    let pass = Pass::new(registry, plan, Phase::Full);
+    let pass = Pass::new(registry, plan, Phase::Full, records);
     let mut folds = pass.over(tree, convert.is_some(), &|n| progress.advance(n));
     if let (Some(convert), Some(fold)) = (convert, folds.convert.first_mut()) {
         convert.settle_parked(fold, &tree.parked, registry, plan.max_file_size);
@@ -456,6 +535,7 @@ fn finish(
         filtered_files: folds.filtered,
         not_processed: folds.not_processed,
         aborted: None,
+        cached_files: folds.cached,
         elapsed_seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -466,6 +546,8 @@ struct Pass<'p, 'r> {
     /// Each stage's index among the folds of its kind.
     slots: Vec<usize>,
     phase: Phase,
+    /// Where file records are found and kept (the results cache), if anywhere.
+    records: Option<&'p dyn Records>,
     /// The first file in path order that failed an aborting stage (check phase).
     aborted: Mutex<Option<Aborted>>,
 }
@@ -478,12 +560,18 @@ enum Reached {
 }
 
 impl<'p, 'r> Pass<'p, 'r> {
-    fn new(registry: &'p Registry, plan: &'p Plan<'r>, phase: Phase) -> Pass<'p, 'r> {
+    fn new(
+        registry: &'p Registry,
+        plan: &'p Plan<'r>,
+        phase: Phase,
+        records: Option<&'p dyn Records>,
+    ) -> Pass<'p, 'r> {
         Pass {
             registry,
             plan,
             slots: slots(plan),
             phase,
+            records,
             aborted: Mutex::new(None),
         }
     }
@@ -550,11 +638,22 @@ impl<'p, 'r> Pass<'p, 'r> {
     fn process(&self, candidate: Candidate<'_>, folds: &mut Folds) {
         let full = candidate.path();
         let path = full.as_path();
+        if let Some(record) = self.records.and_then(|r| r.lookup(candidate)) {
+            folds.cached += 1;
+            let reached = self.replay(candidate, path, &record, folds);
+            self.reached(path, reached, folds);
+            return;
+        }
+        let keep = self.records.is_some();
         let limit = self.plan.max_file_size;
+        let mut read_meta = None;
+        let mut record = None;
         let outcome = with_identified(self.registry, path, limit, |identified, bytes, meta| {
+            read_meta = Some(*meta);
             let codec = identified.codec;
             if !self.plan.formats.is_empty() && !self.plan.formats.iter().any(|f| f == codec.name())
             {
+                record = Some(FileRecord::Filtered);
                 return Ok(Reached::Filtered);
             }
             let mut state = FileState {
@@ -575,21 +674,38 @@ impl<'p, 'r> Pass<'p, 'r> {
                 error,
             };
             if !self.needs_document(candidate) {
-                return Ok(self.stages(&mut state, None, folds));
+                let (reached, made) = self.stages(&mut state, None, folds, keep);
+                record = made;
+                return Ok(reached);
             }
             let mut reached = Reached::Done;
             codec
                 .inspect(bytes, &mut |view, warnings| {
                     state.warnings.extend_from_slice(warnings);
-                    reached = self.stages(&mut state, Some(view), folds);
+                    let (r, made) = self.stages(&mut state, Some(view), folds, keep);
+                    reached = r;
+                    record = made;
                 })
                 .map_err(failure)?;
             Ok(reached)
         });
         let reached = match outcome {
             Ok(reached) => reached,
-            Err(failure) => self.unreadable(candidate, &failure, folds),
+            Err(failure) => {
+                let failure = Failure::from(&failure);
+                let reached = self.unreadable(candidate, &failure, folds);
+                record = Some(FileRecord::Unreadable(failure));
+                reached
+            }
         };
+        if let (Some(records), Some(meta), Some(record)) = (self.records, read_meta, record) {
+            records.store(candidate, &meta, record);
+        }
+        self.reached(path, reached, folds);
+    }
+
+    /// Accounts for how far a file went.
+    fn reached(&self, path: &Path, reached: Reached, folds: &mut Folds) {
         match reached {
             Reached::Done => {}
             Reached::Filtered => folds.filtered += 1,
@@ -612,70 +728,186 @@ impl<'p, 'r> Pass<'p, 'r> {
         }
     }
 
-    /// Runs the stages on one readable file.
+    /// Records a directory-level file with every stage that runs.
+    fn directory_file(&self, path: &Path, folds: &mut Folds) {
+        for (i, stage) in self.plan.stages.iter().enumerate() {
+            if self.runs(stage) {
+                folds.directory_file(stage, self.slots[i], path);
+            }
+        }
+    }
+
+    /// Folds one stage's record of a readable file.
+    #[allow(clippy::too_many_arguments)]
+    fn fold_stage(
+        &self,
+        stage: &Stage<'_>,
+        slot: usize,
+        record: &StageRecord,
+        path: &Path,
+        has_image: bool,
+        format: &str,
+        len: u64,
+        recognized: bool,
+        folds: &mut Folds,
+    ) -> Flow {
+        match (stage, record) {
+            (Stage::Validate(stage), StageRecord::Validate(outcome)) => {
+                stage.record(&mut folds.validate[slot], path, format, outcome)
+            }
+            (Stage::Stats, StageRecord::Stats(outcome)) => {
+                folds.stats[slot].record(has_image, format, len, outcome, self.registry);
+                Flow::Continue
+            }
+            (Stage::FormatStats, StageRecord::FormatStats) => {
+                folds.format_stats[slot].record(recognized, format, len);
+                Flow::Continue
+            }
+            // A record made by another plan; the cache's fingerprint keeps this from happening.
+            _ => Flow::SkipFile,
+        }
+    }
+
+    /// Folds a file from its record, without reading it.
+    fn replay(
+        &self,
+        candidate: Candidate<'_>,
+        path: &Path,
+        record: &FileRecord,
+        folds: &mut Folds,
+    ) -> Reached {
+        match record {
+            FileRecord::Filtered => Reached::Filtered,
+            FileRecord::Unreadable(failure) => self.unreadable(candidate, failure, folds),
+            FileRecord::DirectoryFile => {
+                self.directory_file(path, folds);
+                Reached::Done
+            }
+            FileRecord::Read {
+                format,
+                len,
+                recognized,
+                stages,
+            } => {
+                let running = self
+                    .plan
+                    .stages
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, stage)| self.runs(stage));
+                for ((i, stage), stage_record) in running.zip(stages) {
+                    let flow = self.fold_stage(
+                        stage,
+                        self.slots[i],
+                        stage_record,
+                        path,
+                        candidate.has_image,
+                        format,
+                        *len,
+                        *recognized,
+                        folds,
+                    );
+                    match self.flow(flow) {
+                        Flow::Continue => {}
+                        Flow::SkipFile => return Reached::Done,
+                        Flow::Abort(reason) => return Reached::Aborted(reason),
+                    }
+                }
+                Reached::Done
+            }
+        }
+    }
+
+    /// Runs the stages on one readable file; with `keep`, also returns its record.
     fn stages<'s>(
         &self,
         state: &mut FileState<'s>,
         view: Option<View<'_>>,
         folds: &mut Folds,
-    ) -> Reached
+        keep: bool,
+    ) -> (Reached, Option<FileRecord>)
     where
         'r: 's,
     {
-        let directory_file =
-            state.candidate.directory_file || view.is_some_and(discover::is_own_report);
+        if state.candidate.directory_file || view.is_some_and(discover::is_own_report) {
+            self.directory_file(state.path, folds);
+            return (Reached::Done, keep.then_some(FileRecord::DirectoryFile));
+        }
+        let mut records = Vec::new();
+        let (format, len, recognized) = (state.format, state.len, state.recognized);
+        let mut reached = Reached::Done;
         for (i, stage) in self.plan.stages.iter().enumerate() {
             if !self.runs(stage) {
                 continue;
             }
             let slot = self.slots[i];
             let started = Instant::now();
-            let flow = if directory_file {
-                folds.directory_file(stage, slot, state.path);
-                Flow::Continue
-            } else {
-                match stage {
-                    Stage::Validate(stage) => stage.apply(
-                        &mut folds.validate[slot],
-                        state,
-                        view.expect("validation reads the document"),
-                    ),
-                    Stage::Convert(stage) => stage.apply(
+            let record = match stage {
+                Stage::Validate(stage) => StageRecord::Validate(
+                    stage.outcome(state, view.expect("validation reads the document")),
+                ),
+                Stage::Stats => StageRecord::Stats(stats::Outcome::of(
+                    view.expect("statistics read the document"),
+                    self.registry,
+                )),
+                Stage::FormatStats => StageRecord::FormatStats,
+                Stage::Convert(stage) => {
+                    let flow = stage.apply(
                         &mut folds.convert[slot],
                         state,
                         view.expect("conversion reads the document"),
                         self.registry,
                         self.plan.max_file_size,
-                    ),
-                    Stage::Stats => {
-                        folds.stats[slot].add(
-                            state,
-                            view.expect("statistics read the document"),
-                            self.registry,
-                        );
-                        Flow::Continue
-                    }
-                    Stage::FormatStats => {
-                        folds.format_stats[slot].add(state);
-                        Flow::Continue
+                    );
+                    folds.nanos[i] += started.elapsed().as_nanos();
+                    match self.flow(flow) {
+                        Flow::Continue => continue,
+                        Flow::SkipFile => break,
+                        Flow::Abort(reason) => {
+                            reached = Reached::Aborted(reason);
+                            break;
+                        }
                     }
                 }
             };
+            let flow = self.fold_stage(
+                stage,
+                slot,
+                &record,
+                state.path,
+                state.has_image,
+                state.format,
+                state.len,
+                state.recognized,
+                folds,
+            );
             folds.nanos[i] += started.elapsed().as_nanos();
+            if keep {
+                records.push(record);
+            }
             match self.flow(flow) {
                 Flow::Continue => {}
-                Flow::SkipFile => return Reached::Done,
-                Flow::Abort(reason) => return Reached::Aborted(reason),
+                Flow::SkipFile => break,
+                Flow::Abort(reason) => {
+                    reached = Reached::Aborted(reason);
+                    break;
+                }
             }
         }
-        Reached::Done
+        let record = keep.then(|| FileRecord::Read {
+            format: format.to_owned(),
+            len,
+            recognized,
+            stages: records,
+        });
+        (reached, record)
     }
 
     /// Every stage records a file that could not be read, in its own terms.
     fn unreadable(
         &self,
         candidate: Candidate<'_>,
-        failure: &ReadFailure,
+        failure: &Failure,
         folds: &mut Folds,
     ) -> Reached {
         for (i, stage) in self.plan.stages.iter().enumerate() {
@@ -688,9 +920,10 @@ impl<'p, 'r> Pass<'p, 'r> {
                     folds.validate[slot].unreadable(&candidate.path(), failure);
                     if stage.on_error == validate::OnError::Abort {
                         return match self.phase {
-                            Phase::Check => {
-                                Reached::Aborted(format!("cannot read the file: {failure}"))
-                            }
+                            Phase::Check => Reached::Aborted(format!(
+                                "cannot read the file: {}",
+                                failure.message
+                            )),
                             Phase::Full => Reached::Done,
                         };
                     }

@@ -9,7 +9,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use crate::discover::{Candidate, Tree};
-use crate::ops::{FileResult, FileState, ReadFailure};
+use crate::ops::{Failure, FileResult};
 use crate::registry::Registry;
 use crate::summary::Counter;
 use crate::value::View;
@@ -57,6 +57,22 @@ impl Serialize for StatsReport {
     }
 }
 
+/// What the summaries found in one document: per summary, one counter per field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub counters: Vec<Vec<Counter>>,
+}
+
+impl Outcome {
+    pub(crate) fn of(document: View<'_>, registry: &Registry) -> Outcome {
+        let mut counters = fresh_counters(registry);
+        for (entry, counters) in registry.summary_entries().iter().zip(&mut counters) {
+            entry.summary.add(document, counters);
+        }
+        Outcome { counters }
+    }
+}
+
 #[derive(Default)]
 pub struct Fold {
     sidecars: u64,
@@ -101,20 +117,30 @@ impl Fold {
         self
     }
 
-    pub(crate) fn add(&mut self, file: &FileState<'_>, document: View<'_>, registry: &Registry) {
+    /// Folds one readable sidecar: its format and size, and what the summaries found in it.
+    pub(crate) fn record(
+        &mut self,
+        has_image: bool,
+        format: &str,
+        len: u64,
+        outcome: &Outcome,
+        registry: &Registry,
+    ) {
         self.sidecars += 1;
-        self.without_image += u64::from(!file.has_image);
+        self.without_image += u64::from(!has_image);
         if self.counters.is_empty() {
             self.counters = fresh_counters(registry);
         }
-        for (entry, counters) in registry.summary_entries().iter().zip(&mut self.counters) {
-            entry.summary.add(document, counters);
+        for (mine, found) in self.counters.iter_mut().zip(&outcome.counters) {
+            for (counter, delta) in mine.iter_mut().zip(found) {
+                counter.merge_from(delta);
+            }
         }
-        count(&mut self.files_by_format, file.format, 1);
-        count(&mut self.bytes_by_format, file.format, file.len);
+        count(&mut self.files_by_format, format, 1);
+        count(&mut self.bytes_by_format, format, len);
     }
 
-    pub(crate) fn unreadable(&mut self, candidate: Candidate<'_>, failure: &ReadFailure) {
+    pub(crate) fn unreadable(&mut self, candidate: Candidate<'_>, failure: &Failure) {
         self.sidecars += 1;
         self.without_image += u64::from(!candidate.has_image);
         self.errors

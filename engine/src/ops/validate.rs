@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::discover::Tree;
-use crate::ops::{display_path, FileResult, FileState, Flow, ReadFailure};
+use crate::ops::{display_path, Failure, FileResult, FileState, Flow};
 use crate::validator::{Check, FileContext, Severity};
 use crate::value::View;
 
@@ -79,7 +79,7 @@ impl Fold {
         self
     }
 
-    pub(crate) fn unreadable(&mut self, path: &std::path::Path, failure: &ReadFailure) {
+    pub(crate) fn unreadable(&mut self, path: &std::path::Path, failure: &Failure) {
         self.total += 1;
         self.results.push(FileResult::unreadable(path, failure));
     }
@@ -104,8 +104,18 @@ impl Fold {
     }
 }
 
+/// What validation found in one file: kept in the results cache, folded into the report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Outcome {
+    /// The errors, as one line; `None` for a valid file.
+    pub error: Option<String>,
+    /// Each warning's code (for `warning_counts`) and message.
+    pub warnings: Vec<(String, String)>,
+}
+
 impl ValidateStage {
-    pub(crate) fn apply(&self, fold: &mut Fold, file: &FileState<'_>, view: View<'_>) -> Flow {
+    /// Checks one document.
+    pub(crate) fn outcome(&self, file: &FileState<'_>, view: View<'_>) -> Outcome {
         let context = FileContext {
             path: file.path,
             has_image: file.has_image,
@@ -128,27 +138,45 @@ impl ValidateStage {
                 }
             }
         }
-        let valid = errors.is_empty();
+        Outcome {
+            error: (!errors.is_empty()).then(|| summarize(&errors)),
+            warnings,
+        }
+    }
+
+    /// Folds one file's outcome; says what happens to the file next.
+    pub(crate) fn record(
+        &self,
+        fold: &mut Fold,
+        path: &std::path::Path,
+        format: &str,
+        outcome: &Outcome,
+    ) -> Flow {
+        let valid = outcome.error.is_none();
         fold.total += 1;
         fold.valid += u64::from(valid);
-        fold.warnings += warnings.len() as u64;
-        for (code, _) in &warnings {
-            *fold.warning_counts.entry(code.clone()).or_default() += 1;
+        fold.warnings += outcome.warnings.len() as u64;
+        for (code, _) in &outcome.warnings {
+            match fold.warning_counts.get_mut(code) {
+                Some(n) => *n += 1,
+                None => {
+                    fold.warning_counts.insert(code.clone(), 1);
+                }
+            }
         }
-        let error = (!valid).then(|| summarize(&errors));
         if self.all_results || !valid {
             fold.results.push(FileResult {
-                file_path: display_path(file.path),
+                file_path: display_path(path),
                 is_valid: valid,
-                format: Some(file.format.to_owned()),
-                error: error.clone(),
-                warnings: warnings.into_iter().map(|(_, m)| m).collect(),
+                format: Some(format.to_owned()),
+                error: outcome.error.clone(),
+                warnings: outcome.warnings.iter().map(|(_, m)| m.clone()).collect(),
             });
         }
-        match (error, self.on_error) {
+        match (&outcome.error, self.on_error) {
             (None, _) => Flow::Continue,
             (Some(_), OnError::SkipFile) => Flow::SkipFile,
-            (Some(error), OnError::Abort) => Flow::Abort(error),
+            (Some(error), OnError::Abort) => Flow::Abort(error.clone()),
         }
     }
 }
