@@ -108,6 +108,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
 
+    /// Read every file, ignoring the results cache of earlier runs (and keeping none)
+    #[arg(long)]
+    pub no_cache: bool,
+
     #[command(flatten)]
     pub plugins: PluginArgs,
 }
@@ -209,6 +213,10 @@ pub struct CommonArgs {
 
     #[command(flatten)]
     pub rules: RuleArgs,
+
+    /// Read every file, ignoring the results cache of earlier runs (and keeping none)
+    #[arg(long)]
+    pub no_cache: bool,
 
     #[command(flatten)]
     pub plugins: PluginArgs,

@@ -39,6 +39,16 @@ pub fn plugin_dirs(args: &PluginArgs) -> Vec<PathBuf> {
     dirs
 }
 
+/// This tool's directory in the user's cache: `$XDG_CACHE_HOME/image-sidecar-rust`, by
+/// default `~/.cache/image-sidecar-rust`.
+pub fn cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|d| d.join("image-sidecar-rust"))
+}
+
 /// The walk's rules: the command line's lists over a pipeline's, over the defaults.
 pub fn rules(
     args: &RuleArgs,
@@ -65,6 +75,8 @@ pub struct Config {
     pub max_file_size: u64,
     /// What counts as an image and as a directory-level file.
     pub rules: Rules,
+    /// Use the results cache (read-only commands).
+    pub cache: bool,
 }
 
 impl Config {
@@ -80,6 +92,7 @@ impl Config {
             Ok(Config {
                 max_file_size: args.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
                 rules: rules(&args.rules, None, None)?,
+                cache: !args.no_cache,
                 ..config
             })
         })
@@ -132,6 +145,7 @@ impl Config {
             plugin_dirs,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             rules: Rules::default(),
+            cache: true,
         })
     }
 

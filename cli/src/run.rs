@@ -8,10 +8,11 @@ use std::path::Path;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+use sidecar_engine::cache::{cache_file, ResultsCache};
 use sidecar_engine::discover::{discover, Tree, WalkError};
 use sidecar_engine::fsio::{ReportFile, TreeLock};
 use sidecar_engine::ops::convert::restore_parked;
-use sidecar_engine::ops::{self, Plan, Progress, Section, Stage};
+use sidecar_engine::ops::{self, Plan, Progress, Records, Section, Stage};
 use sidecar_engine::{report_path, Registry};
 
 use crate::config::{Config, Output};
@@ -23,6 +24,8 @@ pub struct Run {
     pub config: Config,
     pub loaded: Loaded,
     destination: Option<Destination>,
+    /// Files folded from the results cache, when the command uses it.
+    cached_files: std::sync::Mutex<Option<u64>>,
 }
 
 impl Run {
@@ -36,6 +39,7 @@ impl Run {
             config,
             loaded,
             destination: Some(destination),
+            cached_files: std::sync::Mutex::new(None),
         })
     }
 
@@ -53,9 +57,17 @@ impl Run {
         };
         let _lock = claim(&self.config, &plan)?;
         let tree = walk(&self.config, self.registry(), &plan)?;
+        let cache = results_cache(&self.config, self.registry(), &plan);
+        let registry = self.registry();
         let report = on_pool(&self.config, tree.len(), |progress| {
-            ops::run(&tree, self.registry(), &plan, progress)
+            let records = cache.as_ref().map(|c| c as &dyn Records);
+            ops::run_with_records(&tree, registry, &plan, progress, records)
         })?;
+        if let Some(cache) = cache {
+            cache.save();
+            *self.cached_files.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(report.cached_files);
+        }
         let mut section = report
             .sections
             .into_iter()
@@ -71,11 +83,57 @@ impl Run {
         Ok(section)
     }
 
-    /// Writes the report, with the plugin load failures of the run.
+    /// Writes the report, with the plugin load failures of the run (and, for commands that
+    /// use the results cache, how many files came from it).
     pub fn emit(&mut self, report: &impl Serialize) -> anyhow::Result<()> {
         let destination = self.destination.take().expect("one report per run");
-        emit_report(report, destination, &self.loaded.errors)
+        write(
+            &WithPluginErrors {
+                report,
+                cached_files: *self.cached_files.lock().unwrap_or_else(|e| e.into_inner()),
+                plugin_errors: &self.loaded.errors,
+            },
+            destination,
+        )
     }
+}
+
+/// The environment variable that sets the results cache's racy-file slack in nanoseconds
+/// (default one second), for tests that must hit the cache right after writing files.
+pub const CACHE_SLACK_VAR: &str = "IMAGE_SIDECAR_TEST_CACHE_SLACK_NS";
+
+/// The results cache for a plan that changes nothing, unless `--no-cache` (see
+/// `sidecar_engine::cache`): one file per input root and fingerprint under
+/// `~/.cache/image-sidecar-rust/results/`.
+pub fn results_cache(
+    config: &Config,
+    registry: &Registry,
+    plan: &Plan<'_>,
+) -> Option<ResultsCache> {
+    if !config.cache || plan.stages.iter().any(|s| matches!(s, Stage::Convert(_))) {
+        return None;
+    }
+    let dir = crate::config::cache_dir()?.join("results");
+    let input = std::fs::canonicalize(&config.input).ok()?;
+    let text = format!(
+        "{} {}\n{}{}{}\ninput {}",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+        registry.fingerprint(),
+        plan.fingerprint(),
+        config.rules.description(),
+        input.display()
+    );
+    let fingerprint = sidecar_engine::fsio::fingerprint(text.as_bytes());
+    let slack = std::env::var(CACHE_SLACK_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_nanos,
+        );
+    let file = cache_file(&dir, &config.root_dir(), fingerprint);
+    Some(ResultsCache::open(file, fingerprint, slack))
 }
 
 /// Whether a plan changes files.
@@ -193,6 +251,8 @@ impl Destination {
 struct WithPluginErrors<'a, R: Serialize> {
     #[serde(flatten)]
     report: &'a R,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cached_files: Option<u64>,
     #[serde(skip_serializing_if = "<[PluginError]>::is_empty")]
     plugin_errors: &'a [PluginError],
 }
@@ -206,6 +266,7 @@ pub fn emit_report(
     write(
         &WithPluginErrors {
             report,
+            cached_files: None,
             plugin_errors,
         },
         destination,

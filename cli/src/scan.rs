@@ -101,11 +101,7 @@ impl Cache {
     /// `$XDG_CACHE_HOME/image-sidecar-rust/plugin-scan.json` (by default under `~/.cache`). A
     /// missing, unreadable or foreign file is an empty cache.
     pub fn open() -> Cache {
-        let dir = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
-        let file = dir.map(|d| d.join("image-sidecar-rust").join("plugin-scan.json"));
+        let file = crate::config::cache_dir().map(|d| d.join("plugin-scan.json"));
         let entries = file
             .as_ref()
             .and_then(|f| std::fs::read(f).ok())

@@ -61,6 +61,8 @@ pub struct Rules {
     /// Lower case, without the dot.
     image_extensions: Vec<String>,
     directory_files: globset::GlobSet,
+    /// The lists the rules were made from, for fingerprints.
+    description: String,
 }
 
 impl Default for Rules {
@@ -109,10 +111,17 @@ impl Rules {
         let directory_files = builder
             .build()
             .map_err(|e| format!("directory-file globs do not compile: {e}"))?;
+        let description = format!("images {image_extensions:?} directory files {patterns:?}");
         Ok(Rules {
             image_extensions,
             directory_files,
+            description,
         })
+    }
+
+    /// What the rules are, as text (for the results cache's fingerprint).
+    pub fn description(&self) -> &str {
+        &self.description
     }
 
     fn is_image(&self, name: &OsStr) -> bool {

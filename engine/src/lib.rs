@@ -6,6 +6,7 @@
 //! register themselves through [`inventory`] (built in) or are loaded from dynamic libraries by
 //! the plugin API crate; the registry treats both alike.
 
+pub mod cache;
 pub mod canonical;
 pub mod codec;
 pub mod discover;

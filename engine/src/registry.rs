@@ -175,6 +175,49 @@ impl Registry {
         &self.summaries
     }
 
+    /// Every plugin with its version and where it comes from (a library by path, size and
+    /// modification time), as text: what a cached result depends on.
+    pub fn fingerprint(&self) -> String {
+        fn origin(provenance: &Provenance) -> String {
+            match provenance {
+                Provenance::BuiltIn => "built-in".into(),
+                Provenance::Library(path) => {
+                    use std::os::unix::fs::MetadataExt;
+                    let stamp = std::fs::metadata(path)
+                        .map(|m| (m.size(), m.mtime(), m.mtime_nsec(), m.ino()))
+                        .ok();
+                    format!("{} {stamp:?}", path.display())
+                }
+            }
+        }
+        let mut text = String::new();
+        for e in &self.entries {
+            text.push_str(&format!(
+                "codec {} {} {}\n",
+                e.codec.name(),
+                e.codec.version(),
+                origin(&e.provenance)
+            ));
+        }
+        for e in &self.validators {
+            text.push_str(&format!(
+                "validator {} {} {}\n",
+                e.validator.name(),
+                e.validator.version(),
+                origin(&e.provenance)
+            ));
+        }
+        for e in &self.summaries {
+            text.push_str(&format!(
+                "summary {} {} {}\n",
+                e.summary.name(),
+                e.summary.version(),
+                origin(&e.provenance)
+            ));
+        }
+        text
+    }
+
     /// Adds a codec; names and aliases must be unique.
     pub fn add(
         &mut self,

@@ -11,16 +11,24 @@ use serde_json::Value as Json;
 pub const BIN: &str = env!("CARGO_BIN_EXE_image-sidecar-rust");
 pub const LEGACY_BIN: &str = env!("CARGO_BIN_EXE_sportball-sidecar-rust");
 
-/// A temporary directory that the binary runs on, removed when dropped.
+/// A temporary directory that the binary runs on, removed when dropped, with a cache
+/// directory of its own (the results cache and plugin scans stay out of the user's).
 pub struct Tree {
     dir: tempfile::TempDir,
+    cache: tempfile::TempDir,
 }
 
 impl Tree {
     pub fn new() -> Tree {
         Tree {
             dir: tempfile::tempdir().expect("temp dir"),
+            cache: tempfile::tempdir().expect("temp dir"),
         }
+    }
+
+    /// The cache directory (`XDG_CACHE_HOME`) of runs through [`Tree::run`].
+    pub fn cache(&self) -> &Path {
+        self.cache.path()
     }
 
     /// A tree holding a copy of the repository's example sidecars and images.
@@ -75,6 +83,7 @@ impl Tree {
         let mut cmd = Command::new(BIN);
         cmd.args(args).arg("--input").arg(self.path());
         cmd.env_remove("RUST_LOG");
+        cmd.env("XDG_CACHE_HOME", self.cache.path());
         cmd.output().expect("run the binary")
     }
 
@@ -144,12 +153,14 @@ pub fn assert_python_files_restored(tree: &Tree, before: &BTreeMap<PathBuf, Vec<
     }
 }
 
-/// A report with its timing field and its `generator` marker removed, for comparing runs and
-/// a report with a pipeline's section.
+/// A report without what differs between equal runs (its timing, the results cache's
+/// counter) and without its `generator` marker, for comparing runs and a report with a
+/// pipeline's section.
 pub fn without_timings(mut report: Json) -> Json {
     if let Some(map) = report.as_object_mut() {
         map.shift_remove("elapsed_seconds");
         map.shift_remove("generator");
+        map.shift_remove("cached_files");
     }
     report
 }

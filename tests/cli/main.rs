@@ -2,6 +2,7 @@
 //! (one JSON document on stdout, quiet stderr, exit codes) and to the rule that no sidecar is
 //! ever lost.
 
+mod cache;
 mod guide;
 mod harness;
 mod identity;

@@ -8,7 +8,7 @@ use crate::harness::{assert_python_files_restored, parse, result_for, Tree, BIN}
 
 /// A plugin library the test build produced (they are dev-dependencies, built beside the
 /// test binary).
-fn library(name: &str) -> PathBuf {
+pub(crate) fn library(name: &str) -> PathBuf {
     let deps = std::env::current_exe()
         .unwrap()
         .parent()

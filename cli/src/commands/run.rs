@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use sidecar_engine::ops::Records;
 use sidecar_engine::pipeline::diagnostic::Diagnostic;
 use sidecar_engine::pipeline::spec::Spec;
 use sidecar_engine::pipeline::{self, Context, Origin, Resolved};
@@ -194,6 +195,7 @@ fn execute(
     let config = Config {
         max_file_size: checked.resolved.plan.max_file_size,
         rules: crate::config::rules(&args.rules, images.as_deref(), directory_files.as_deref())?,
+        cache: !args.no_cache,
         ..Config::new(
             input,
             args.workers.or(spec.workers),
@@ -213,6 +215,7 @@ fn execute(
         source: found.source.clone(),
         description: spec.description.clone(),
     };
+    let cache = run::results_cache(&config, registry, plan);
     let report = run::on_pool(&config, tree.len(), |progress| {
         pipeline::run(
             &checked.resolved,
@@ -221,8 +224,12 @@ fn execute(
             &origin,
             &config.input,
             progress,
+            cache.as_ref().map(|c| c as &dyn Records),
         )
     })?;
+    if let Some(cache) = cache {
+        cache.save();
+    }
     run::emit_report(&report, destination, &loaded.errors)?;
     Ok(if report.aborted.is_some() {
         Exit::Findings

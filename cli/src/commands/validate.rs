@@ -75,13 +75,8 @@ pub fn checks(
                 .get(&name.to_ascii_lowercase())
                 .cloned()
                 .unwrap_or_else(|| serde_json::json!({}));
-            let check = validator
-                .configure(&options, Path::new("."))
-                .map_err(|e| UsageError(format!("validator `{name}`: {e}")))?;
-            Ok(NamedCheck {
-                name: validator.name().to_owned(),
-                check,
-            })
+            NamedCheck::configure(validator, &options, Path::new("."))
+                .map_err(|e| UsageError(format!("validator `{name}`: {e}")))
         })
         .collect()
 }

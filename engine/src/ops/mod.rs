@@ -267,6 +267,32 @@ pub struct Plan<'r> {
     pub max_file_size: u64,
 }
 
+impl Plan<'_> {
+    /// The stages and their settings as text: what a cached result depends on.
+    pub fn fingerprint(&self) -> String {
+        let mut text = format!("formats {:?} max {}\n", self.formats, self.max_file_size);
+        for stage in &self.stages {
+            match stage {
+                Stage::Validate(v) => {
+                    text.push_str(&format!(
+                        "validate all={} abort={}",
+                        v.all_results,
+                        v.on_error == validate::OnError::Abort
+                    ));
+                    for check in &v.checks {
+                        text.push_str(&format!(" [{}]", check.fingerprint));
+                    }
+                    text.push('\n');
+                }
+                Stage::Convert(c) => text.push_str(&format!("convert {}\n", c.target.name())),
+                Stage::Stats => text.push_str("stats\n"),
+                Stage::FormatStats => text.push_str("format-stats\n"),
+            }
+        }
+        text
+    }
+}
+
 /// A stage's report.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]

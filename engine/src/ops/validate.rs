@@ -17,6 +17,52 @@ use crate::value::View;
 pub struct NamedCheck {
     pub name: String,
     pub check: Box<dyn Check>,
+    /// What the check depends on besides the document (see [`NamedCheck::fingerprint`]).
+    pub fingerprint: String,
+}
+
+impl NamedCheck {
+    /// Configures `validator` with `options` (paths in them relative to `base_dir`).
+    pub fn configure(
+        validator: &dyn crate::Validator,
+        options: &serde_json::Value,
+        base_dir: &std::path::Path,
+    ) -> Result<NamedCheck, String> {
+        let check = validator.configure(options, base_dir)?;
+        Ok(NamedCheck {
+            name: validator.name().to_owned(),
+            check,
+            fingerprint: NamedCheck::fingerprint(validator, options, base_dir),
+        })
+    }
+
+    /// The validator's name and version, its options, and the content of every file an option
+    /// names (a schema file): what the results cache must see change.
+    pub fn fingerprint(
+        validator: &dyn crate::Validator,
+        options: &serde_json::Value,
+        base_dir: &std::path::Path,
+    ) -> String {
+        fn files(value: &serde_json::Value, base_dir: &std::path::Path, out: &mut String) {
+            match value {
+                serde_json::Value::String(s) => {
+                    if let Ok(bytes) = std::fs::read(base_dir.join(s)) {
+                        out.push_str(&format!(" {s}={:032x}", crate::fsio::fingerprint(&bytes)));
+                    }
+                }
+                serde_json::Value::Array(items) => {
+                    items.iter().for_each(|v| files(v, base_dir, out));
+                }
+                serde_json::Value::Object(map) => {
+                    map.values().for_each(|v| files(v, base_dir, out));
+                }
+                _ => {}
+            }
+        }
+        let mut text = format!("{} {} {options}", validator.name(), validator.version());
+        files(options, base_dir, &mut text);
+        text
+    }
 }
 
 /// What happens to a file that fails validation, for the stages after this one.

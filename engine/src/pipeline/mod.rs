@@ -19,7 +19,7 @@ use crate::discover::Tree;
 use crate::fsio::DEFAULT_MAX_FILE_SIZE;
 use crate::ops::convert::ConvertStage;
 use crate::ops::validate::{NamedCheck, ValidateStage};
-use crate::ops::{self, Aborted, Plan, Progress, Section, Stage};
+use crate::ops::{self, Aborted, Plan, Progress, Records, Section, Stage};
 use crate::pipeline::diagnostic::{did_you_mean, Diagnostic};
 use crate::pipeline::spec::{KindSpec, Named, Spec};
 use crate::registry::Registry;
@@ -242,11 +242,8 @@ fn validate_stage(
             .iter()
             .find(|o| o.validator.value.eq_ignore_ascii_case(&name.value));
         let options = given.map_or_else(|| serde_json::json!({}), |o| o.options.clone());
-        match validator.configure(&options, context.base_dir) {
-            Ok(check) => checks.push(NamedCheck {
-                name: validator.name().to_owned(),
-                check,
-            }),
+        match NamedCheck::configure(validator, &options, context.base_dir) {
+            Ok(check) => checks.push(check),
             Err(e) => {
                 let span = given.map_or(name.span.clone(), |o| o.validator.span.clone());
                 diagnostics.push(
@@ -336,11 +333,16 @@ pub struct PipelineReport {
     /// Candidates not reached because a stage aborted the run.
     pub not_processed: u64,
     pub aborted: Option<Aborted>,
+    /// Files folded from the results cache instead of being read; absent without a cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_files: Option<u64>,
     stages: Sections,
     pub elapsed_seconds: f64,
 }
 
-/// Runs a resolved pipeline over a tree already selected with [`Resolved::select`].
+/// Runs a resolved pipeline over a tree already selected with [`Resolved::select`], with the
+/// results cache when one is given (pipelines that convert do not use it).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     resolved: &Resolved<'_>,
     tree: &Tree,
@@ -348,8 +350,9 @@ pub fn run(
     origin: &Origin,
     input: &Path,
     progress: &dyn Progress,
+    records: Option<&dyn Records>,
 ) -> PipelineReport {
-    let pass = ops::run(tree, registry, &resolved.plan, progress);
+    let pass = ops::run_with_records(tree, registry, &resolved.plan, progress, records);
     let dry_run = resolved
         .plan
         .stages
@@ -365,6 +368,7 @@ pub fn run(
         filtered_files: pass.filtered_files,
         not_processed: pass.not_processed,
         aborted: pass.aborted,
+        cached_files: records.map(|_| pass.cached_files),
         stages: Sections(
             resolved
                 .stages

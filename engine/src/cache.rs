@@ -1,0 +1,528 @@
+//! The results cache: what a read-only pass made of each file (its [`FileRecord`]), kept
+//! between runs and keyed by the file's identity (device, inode, size, modification and change
+//! times in nanoseconds), as backup tools' files caches and git's index do. A nightly run over
+//! a mostly unchanged tree walks it, folds unchanged files from their records and reads only
+//! the rest.
+//!
+//! Never a wrong answer:
+//! - The cache file's name and header carry a fingerprint of everything that can change a
+//!   result (tool and plugin versions and libraries, validators and their options, schema files
+//!   by content, walk rules, size limit, the input root); any change starts a new cache.
+//! - A record is used only if the file's identity is the one it was read with, and the file's
+//!   times are older than the cache's own start by more than the slack (one second by default;
+//!   git's "racy" rule: a change within the file system's timestamp granularity could otherwise
+//!   hide).
+//! - A truncated, corrupt or foreign cache file (checksum, magic, header) is ignored and
+//!   rebuilt. Cache files are replaced atomically, so two runs at once cannot corrupt them.
+//!
+//! On disk: `ISRCACH1`, a bincode header (fingerprint, start time, entry count), the entries
+//! (each its length, then path below the input, identity and record in bincode), and a CRC-32
+//! of everything before it. Loading decodes paths and identities only; a record is decoded
+//! when its file turns out unchanged, and copied as it is into the next cache.
+
+use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::discover::Candidate;
+use crate::fsio::{FileMeta, Identity, ReportFile};
+use crate::ops::{stats, validate, Failure, FileRecord, Records, StageRecord};
+use crate::summary::Counter;
+
+const MAGIC: &[u8; 8] = b"ISRCACH1";
+/// No single entry of a valid cache is larger: a garbage length never allocates more.
+const ENTRY_LIMIT: usize = 16 << 20;
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    fingerprint: u128,
+    /// When the run that wrote the cache started (seconds, nanoseconds).
+    started: (i64, i64),
+    entries: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl From<&Identity> for Stamp {
+    fn from(id: &Identity) -> Stamp {
+        Stamp {
+            dev: id.dev,
+            ino: id.ino,
+            size: id.size,
+            mtime: id.mtime,
+            ctime: id.ctime,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+enum CachedCounter {
+    Total(u64),
+    Tally(Vec<(String, u64)>),
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+enum CachedStage {
+    Validate(validate::Outcome),
+    Stats(Vec<Vec<CachedCounter>>),
+    FormatStats,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+enum CachedRecord {
+    Filtered,
+    Unreadable(Failure),
+    DirectoryFile,
+    Read {
+        format: String,
+        len: u64,
+        recognized: bool,
+        stages: Vec<CachedStage>,
+    },
+}
+
+impl From<&FileRecord> for CachedRecord {
+    fn from(record: &FileRecord) -> CachedRecord {
+        match record {
+            FileRecord::Filtered => CachedRecord::Filtered,
+            FileRecord::Unreadable(f) => CachedRecord::Unreadable(f.clone()),
+            FileRecord::DirectoryFile => CachedRecord::DirectoryFile,
+            FileRecord::Read {
+                format,
+                len,
+                recognized,
+                stages,
+            } => CachedRecord::Read {
+                format: format.clone(),
+                len: *len,
+                recognized: *recognized,
+                stages: stages
+                    .iter()
+                    .map(|s| match s {
+                        StageRecord::Validate(o) => CachedStage::Validate(o.clone()),
+                        StageRecord::FormatStats => CachedStage::FormatStats,
+                        StageRecord::Stats(o) => CachedStage::Stats(
+                            o.counters
+                                .iter()
+                                .map(|summary| {
+                                    summary
+                                        .iter()
+                                        .map(|c| match c {
+                                            Counter::Total(n) => CachedCounter::Total(*n),
+                                            Counter::Tally(map) => CachedCounter::Tally(
+                                                map.iter().map(|(k, n)| (k.clone(), *n)).collect(),
+                                            ),
+                                        })
+                                        .collect()
+                                })
+                                .collect(),
+                        ),
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+impl CachedRecord {
+    fn into_record(self) -> FileRecord {
+        match self {
+            CachedRecord::Filtered => FileRecord::Filtered,
+            CachedRecord::Unreadable(f) => FileRecord::Unreadable(f),
+            CachedRecord::DirectoryFile => FileRecord::DirectoryFile,
+            CachedRecord::Read {
+                format,
+                len,
+                recognized,
+                stages,
+            } => FileRecord::Read {
+                format,
+                len,
+                recognized,
+                stages: stages
+                    .into_iter()
+                    .map(|s| match s {
+                        CachedStage::Validate(o) => StageRecord::Validate(o),
+                        CachedStage::FormatStats => StageRecord::FormatStats,
+                        CachedStage::Stats(counters) => StageRecord::Stats(stats::Outcome {
+                            counters: counters
+                                .into_iter()
+                                .map(|summary| {
+                                    summary
+                                        .into_iter()
+                                        .map(|c| match c {
+                                            CachedCounter::Total(n) => Counter::Total(n),
+                                            CachedCounter::Tally(pairs) => {
+                                                Counter::Tally(pairs.into_iter().collect())
+                                            }
+                                        })
+                                        .collect()
+                                })
+                                .collect(),
+                        }),
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<ENTRY_LIMIT>()
+}
+
+/// The results cache of one input root and one fingerprint.
+pub struct ResultsCache {
+    file: PathBuf,
+    fingerprint: u128,
+    /// When the loaded cache's run started, less the slack; records of files changed later
+    /// are not trusted.
+    trusted_before: Option<(i64, i64)>,
+    /// The loaded cache file's bytes, and each entry's stamp and place in them (records are
+    /// decoded only when used, and copied as they are into the new cache).
+    old_bytes: Vec<u8>,
+    old: Index,
+    started: (i64, i64),
+    new: Mutex<Vec<u8>>,
+    new_entries: AtomicU64,
+}
+
+fn now() -> (i64, i64) {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (since.as_secs() as i64, i64::from(since.subsec_nanos()))
+}
+
+/// The file holding the cache of `root` (a canonical path) under `fingerprint`.
+pub fn cache_file(dir: &Path, root: &Path, fingerprint: u128) -> PathBuf {
+    let root = xxhash_rust::xxh3::xxh3_64(root.as_os_str().as_bytes());
+    dir.join(format!("{root:016x}-{:016x}.cache", fingerprint as u64))
+}
+
+impl ResultsCache {
+    /// Opens (or starts) the cache in `file` for `fingerprint`. Whatever is wrong with the file
+    /// (missing, truncated, garbage, another fingerprint) gives an empty cache.
+    pub fn open(file: PathBuf, fingerprint: u128, slack: std::time::Duration) -> ResultsCache {
+        let started = now();
+        let mut cache = ResultsCache {
+            file,
+            fingerprint,
+            trusted_before: None,
+            old_bytes: Vec::new(),
+            old: Index::default(),
+            started,
+            new: Mutex::new(Vec::new()),
+            new_entries: AtomicU64::new(0),
+        };
+        let bytes = std::fs::read(&cache.file).unwrap_or_default();
+        if let Some((header, entries)) = parse(&bytes, fingerprint) {
+            cache.old_bytes = bytes;
+            let slack_ns = slack.as_nanos().min(i128::MAX as u128) as i128;
+            let start = i128::from(header.started.0) * 1_000_000_000 + i128::from(header.started.1);
+            let before = start - slack_ns;
+            cache.trusted_before = Some((
+                before.div_euclid(1_000_000_000) as i64,
+                before.rem_euclid(1_000_000_000) as i64,
+            ));
+            cache.old = entries;
+        }
+        cache
+    }
+
+    /// How many records the loaded cache holds.
+    pub fn len(&self) -> usize {
+        self.old.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.old.is_empty()
+    }
+
+    fn keep(&self, rel: &[u8], stamp: &Stamp, record: &CachedRecord) {
+        let Ok(bytes) = bincode::serde::encode_to_vec((rel, stamp, record), config()) else {
+            return;
+        };
+        self.keep_bytes(&bytes);
+    }
+
+    /// Appends one entry: its length (u32, little endian), then its bytes.
+    fn keep_bytes(&self, entry: &[u8]) {
+        let Ok(len) = u32::try_from(entry.len()) else {
+            return;
+        };
+        let mut new = self.new.lock().unwrap_or_else(|e| e.into_inner());
+        new.extend_from_slice(&len.to_le_bytes());
+        new.extend_from_slice(entry);
+        drop(new);
+        self.new_entries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Writes the records of this run (atomically); a failure only costs the next run a read.
+    pub fn save(self) {
+        let entries = self.new.into_inner().unwrap_or_else(|e| e.into_inner());
+        let header = Header {
+            fingerprint: self.fingerprint,
+            started: self.started,
+            entries: self.new_entries.into_inner(),
+        };
+        let Ok(mut bytes) = bincode::serde::encode_to_vec(&header, config()) else {
+            return;
+        };
+        bytes.splice(0..0, MAGIC.iter().copied());
+        bytes.extend_from_slice(&entries);
+        let crc = crc32fast::hash(&bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
+        let Some(dir) = self.file.parent() else {
+            return;
+        };
+        if std::fs::create_dir_all(dir).is_ok() {
+            let _ = ReportFile::create(&self.file).and_then(|f| f.commit(&bytes));
+        }
+    }
+}
+
+/// Where an entry is in the loaded bytes: the whole entry and its path.
+struct Slot {
+    stamp: Stamp,
+    entry: std::ops::Range<usize>,
+    rel: std::ops::Range<usize>,
+}
+
+/// Entries by the hash of their path (the path itself is checked on lookup): loading
+/// allocates nothing per entry.
+type Index = HashMap<u64, Slot, xxhash_rust::xxh3::Xxh3DefaultBuilder>;
+
+/// Reads a cache file's index: each entry's path, stamp and byte range (its record is checked
+/// to decode, and decoded again when used). `None` for anything but a whole cache of this
+/// fingerprint.
+fn parse(bytes: &[u8], fingerprint: u128) -> Option<(Header, Index)> {
+    let body_len = bytes.len().checked_sub(4)?;
+    let (body, crc) = bytes.split_at(body_len);
+    if crc32fast::hash(body).to_le_bytes() != crc || !body.starts_with(MAGIC) {
+        return None;
+    }
+    let mut at = MAGIC.len();
+    let (header, used): (Header, usize) =
+        bincode::serde::decode_from_slice(&body[at..], config()).ok()?;
+    at += used;
+    if header.fingerprint != fingerprint {
+        return None;
+    }
+    let mut entries =
+        Index::with_capacity_and_hasher(header.entries.min(1 << 24) as usize, Default::default());
+    for _ in 0..header.entries {
+        let len = u32::from_le_bytes(body.get(at..at + 4)?.try_into().ok()?) as usize;
+        let range = at + 4..(at + 4).checked_add(len)?;
+        let entry = body.get(range.clone())?;
+        let ((rel, stamp), _): ((&[u8], Stamp), usize) =
+            bincode::serde::borrow_decode_from_slice(entry, config()).ok()?;
+        let rel_start = rel.as_ptr() as usize - body.as_ptr() as usize;
+        entries.insert(
+            xxhash_rust::xxh3::xxh3_64(rel),
+            Slot {
+                stamp,
+                entry: range,
+                rel: rel_start..rel_start + rel.len(),
+            },
+        );
+        at += 4 + len;
+    }
+    (at == body.len()).then_some((header, entries))
+}
+
+thread_local! {
+    /// The directory of the last file a worker looked up, open: candidates come in path
+    /// order, so most lookups stat a name in it instead of walking the whole path again.
+    static LAST_DIR: std::cell::RefCell<Option<(PathBuf, std::os::fd::OwnedFd)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The identity of a candidate's file now (links followed, as reading follows them).
+fn stat(candidate: Candidate<'_>) -> Option<Stamp> {
+    use rustix::fs::{AtFlags, Mode, OFlags};
+    let path = candidate.path();
+    let (dir, name) = (crate::fsio::parent(&path), path.file_name()?);
+    LAST_DIR.with(|cell| {
+        let mut last = cell.borrow_mut();
+        if last.as_ref().is_none_or(|(held, _)| held.as_path() != dir) {
+            let fd = rustix::fs::open(
+                dir,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()?;
+            *last = Some((dir.to_path_buf(), fd));
+        }
+        let (_, fd) = last.as_ref()?;
+        let st = rustix::fs::statat(fd, name, AtFlags::empty()).ok()?;
+        Some(Stamp {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: st.st_size as u64,
+            mtime: (st.st_mtime, st.st_mtime_nsec as i64),
+            ctime: (st.st_ctime, st.st_ctime_nsec as i64),
+        })
+    })
+}
+
+impl Records for ResultsCache {
+    fn lookup(&self, candidate: Candidate<'_>) -> Option<FileRecord> {
+        let trusted_before = self.trusted_before?;
+        let rel = candidate.rel.as_os_str().as_bytes();
+        let slot = self.old.get(&xxhash_rust::xxh3::xxh3_64(rel))?;
+        if self.old_bytes.get(slot.rel.clone())? != rel {
+            return None;
+        }
+        let (stamp, range) = (&slot.stamp, &slot.entry);
+        let now = stat(candidate)?;
+        // Changed too close to the cached run's start: the timestamps cannot be trusted to show
+        // a later change.
+        let settled = |t: (i64, i64)| t < trusted_before;
+        if now != *stamp || !settled(now.mtime) || !settled(now.ctime) {
+            return None;
+        }
+        let entry = &self.old_bytes[range.clone()];
+        let ((_, _, record), _): ((Vec<u8>, Stamp, CachedRecord), usize) =
+            bincode::serde::decode_from_slice(entry, config()).ok()?;
+        self.keep_bytes(entry);
+        Some(record.into_record())
+    }
+
+    fn store(&self, candidate: Candidate<'_>, meta: &FileMeta, record: FileRecord) {
+        let rel = candidate.rel.as_os_str().as_bytes();
+        self.keep(
+            rel,
+            &Stamp::from(&meta.identity),
+            &CachedRecord::from(&record),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SLACK: std::time::Duration = std::time::Duration::from_secs(1);
+
+    fn sample() -> FileRecord {
+        FileRecord::Read {
+            format: "Json".into(),
+            len: 120,
+            recognized: true,
+            stages: vec![
+                StageRecord::Validate(validate::Outcome {
+                    error: Some("bad".into()),
+                    warnings: vec![("dup".into(), "duplicate".into())],
+                }),
+                StageRecord::Stats(stats::Outcome {
+                    counters: vec![vec![
+                        Counter::Tally([("face".to_owned(), 1)].into_iter().collect()),
+                        Counter::Total(3),
+                    ]],
+                }),
+                StageRecord::FormatStats,
+            ],
+        }
+    }
+
+    #[test]
+    fn records_survive_a_save_and_garbage_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("t");
+        std::fs::create_dir(&tree).unwrap();
+        let sidecar = tree.join("a.json");
+        std::fs::write(&sidecar, b"{}").unwrap();
+        // Old enough to be trusted.
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(&sidecar)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let file = dir.path().join("c.cache");
+        let candidate = Candidate {
+            base: &tree,
+            rel: Path::new("a.json"),
+            has_image: false,
+            linked: false,
+            outside: false,
+            directory_file: false,
+        };
+        let first = ResultsCache::open(file.clone(), 7, SLACK);
+        assert!(first.lookup(candidate).is_none());
+        let meta = FileMeta::of(&std::fs::metadata(&sidecar).unwrap());
+        first.store(candidate, &meta, sample());
+        first.save();
+        // The file's change time is now: the next run started later, but within a second a
+        // change could hide; simulate a run started well after.
+        let mut second = ResultsCache::open(file.clone(), 7, SLACK);
+        assert_eq!(second.len(), 1);
+        second.trusted_before = Some((now().0 + 10, 0));
+        assert_eq!(second.lookup(candidate), Some(sample()));
+        assert_eq!(
+            ResultsCache::open(file.clone(), 8, SLACK).len(),
+            0,
+            "another fingerprint"
+        );
+
+        let bytes = std::fs::read(&file).unwrap();
+        for cut in [0, 4, bytes.len() / 2, bytes.len() - 1] {
+            std::fs::write(&file, &bytes[..cut]).unwrap();
+            assert_eq!(
+                ResultsCache::open(file.clone(), 7, SLACK).len(),
+                0,
+                "truncated at {cut}"
+            );
+        }
+        let mut flipped = bytes.clone();
+        flipped[12] ^= 0xff;
+        std::fs::write(&file, &flipped).unwrap();
+        assert_eq!(
+            ResultsCache::open(file.clone(), 7, SLACK).len(),
+            0,
+            "corrupt"
+        );
+        std::fs::write(&file, b"garbage").unwrap();
+        assert_eq!(ResultsCache::open(file, 7, SLACK).len(), 0, "foreign");
+    }
+
+    #[test]
+    fn a_file_changed_in_place_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let sidecar = dir.path().join("a.json");
+        std::fs::write(&sidecar, b"{}").unwrap();
+        let file = dir.path().join("c.cache");
+        let candidate = Candidate {
+            base: dir.path(),
+            rel: Path::new("a.json"),
+            has_image: false,
+            linked: false,
+            outside: false,
+            directory_file: false,
+        };
+        let first = ResultsCache::open(file.clone(), 1, SLACK);
+        first.store(
+            candidate,
+            &FileMeta::of(&std::fs::metadata(&sidecar).unwrap()),
+            sample(),
+        );
+        first.save();
+        std::fs::write(&sidecar, b"[]").unwrap();
+        let mut second = ResultsCache::open(file, 1, SLACK);
+        second.trusted_before = Some((now().0 + 10, 0));
+        assert!(second.lookup(candidate).is_none(), "same size, new times");
+    }
+}

@@ -1,0 +1,217 @@
+//! The results cache: a second run folds unchanged files from the cache and reports exactly
+//! what a `--no-cache` run reports; every kind of change is seen; a broken cache file is
+//! survived. The racy-file slack is set to zero so that files written just before a run can be
+//! trusted by the next one (the default second would make these tests wait).
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value as Json;
+
+use crate::harness::{data, parse, without_timings, Tree, BIN};
+
+fn run(tree: &Tree, args: &[&str]) -> Json {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--input")
+        .arg(tree.path())
+        .env("XDG_CACHE_HOME", tree.cache())
+        .env("IMAGE_SIDECAR_TEST_CACHE_SLACK_NS", "0")
+        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse(&out.stdout)
+}
+
+/// A tree of a few hundred sidecars of every example kind, in several directories.
+fn collection() -> Tree {
+    let tree = Tree::examples();
+    let kinds = [
+        "20250920_153300.120.json",
+        "20250920_153302.480.json",
+        "IMG_0042.json",
+        "DSC01234.json",
+        "20250101_000001.000.bin",
+    ];
+    for i in 0..300 {
+        let kind = kinds[i % kinds.len()];
+        let ext = Path::new(kind).extension().unwrap().to_str().unwrap();
+        let stem = format!("game{}/IMG_{i:04}", i % 6);
+        tree.write(
+            format!("{stem}.{ext}"),
+            std::fs::read(data(&format!("examples/{kind}"))).unwrap(),
+        );
+        if i % 7 != 0 {
+            tree.write(format!("{stem}.jpg"), b"jpg");
+        }
+    }
+    tree.write("game1/broken.json", b"{\"a\": ");
+    tree
+}
+
+const COMMANDS: &[&[&str]] = &[
+    &["validate", "--all-results"],
+    &["stats"],
+    &["format-stats"],
+    &["run", "health-check"],
+];
+
+/// A report without its timings, its stages' timings and the cache counter.
+fn comparable(report: Json) -> Json {
+    let mut report = without_timings(report);
+    if let Some(stages) = report.get_mut("stages").and_then(Json::as_object_mut) {
+        for section in stages.values_mut() {
+            section
+                .as_object_mut()
+                .unwrap()
+                .shift_remove("elapsed_seconds");
+        }
+    }
+    report
+}
+
+/// Runs `command` with the cache twice more and once without, and checks all three agree;
+/// returns the cached count of the last cached run.
+fn agrees(tree: &Tree, command: &[&str]) -> u64 {
+    let cached = run(tree, command);
+    let mut bypass = command.to_vec();
+    bypass.push("--no-cache");
+    let fresh = run(tree, &bypass);
+    assert!(
+        fresh.get("cached_files").is_none(),
+        "--no-cache keeps no count"
+    );
+    assert_eq!(
+        comparable(cached.clone()),
+        comparable(fresh),
+        "{command:?}: the cached run differs from a fresh one"
+    );
+    cached["cached_files"].as_u64().unwrap()
+}
+
+#[test]
+fn a_second_run_reads_nothing_unchanged_and_reports_the_same() {
+    let tree = collection();
+    for command in COMMANDS {
+        let first = run(&tree, command);
+        assert_eq!(first["cached_files"], 0, "{command:?}");
+        let cached = agrees(&tree, command);
+        assert_eq!(cached, 308, "{command:?}: every candidate from the cache");
+    }
+}
+
+#[test]
+fn every_kind_of_change_is_seen() {
+    let tree = collection();
+    for command in COMMANDS {
+        run(&tree, command);
+    }
+    // Same size, same second: one confidence digit changed in place.
+    let edited = tree.join("game0/IMG_0000.json");
+    let text = std::fs::read_to_string(&edited).unwrap();
+    let changed = text.replacen("\"confidence\": 0.", "\"confidence\": 9.", 1);
+    assert_eq!(changed.len(), text.len());
+    std::fs::write(&edited, changed).unwrap();
+    std::fs::rename(
+        tree.join("game1/IMG_0001.json"),
+        tree.join("game1/IMG_1001.json"),
+    )
+    .unwrap();
+    std::fs::remove_file(tree.join("game2/IMG_0002.json")).unwrap();
+    tree.write(
+        "game3/IMG_9999.json",
+        std::fs::read(data("examples/IMG_0042.json")).unwrap(),
+    );
+    for command in COMMANDS {
+        let cached = agrees(&tree, command);
+        assert!(
+            cached > 290,
+            "{command:?}: the rest still comes from the cache"
+        );
+    }
+    let validate = run(&tree, &["validate", "--all-results"]);
+    assert!(
+        validate["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(
+                |r| r["file_path"].as_str().unwrap().ends_with("IMG_0000.json")
+                    && r["is_valid"] == false
+            ),
+        "the in-place edit is seen"
+    );
+}
+
+#[test]
+fn validator_options_and_schema_contents_invalidate_the_cache() {
+    let tree = collection();
+    let schemas = Tree::new();
+    let schema = schemas.write("schema.json", br#"{"type": "object"}"#);
+    let args = [
+        "validate",
+        "--validators",
+        "json-schema",
+        "--option",
+        &format!("json-schema.schema={}", schema.display()),
+    ];
+    let first = run(&tree, &args);
+    assert_eq!(first["invalid_files"], 1, "{first:#}");
+    assert_eq!(run(&tree, &args)["cached_files"], 308);
+    std::fs::write(
+        &schema,
+        br#"{"type": "object", "required": ["sidecar_info"]}"#,
+    )
+    .unwrap();
+    let after = run(&tree, &args);
+    assert_eq!(after["cached_files"], 0, "a new schema is a new cache");
+    assert!(after["invalid_files"].as_u64().unwrap() > 1);
+    let other = run(&tree, &["validate", "--validators", "well-formed"]);
+    assert_eq!(other["cached_files"], 0, "other validators, another cache");
+}
+
+#[test]
+fn a_truncated_or_garbage_cache_is_survived() {
+    let tree = collection();
+    run(&tree, &["stats"]);
+    let dir = tree.cache().join("image-sidecar-rust/results");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one cache per input and fingerprint");
+    let bytes = std::fs::read(&files[0]).unwrap();
+    assert!(
+        bytes.len() < 308 * 120,
+        "about 100 bytes a file: {} bytes for 308 files",
+        bytes.len()
+    );
+    std::fs::write(&files[0], &bytes[..bytes.len() / 2]).unwrap();
+    assert_eq!(agrees(&tree, &["stats"]), 0, "a truncated cache is rebuilt");
+    std::fs::write(&files[0], b"not a cache at all").unwrap();
+    let report = run(&tree, &["stats"]);
+    assert_eq!(report["cached_files"], 0);
+    assert_eq!(run(&tree, &["stats"])["cached_files"], 308, "and rebuilt");
+}
+
+#[test]
+fn swapping_a_plugin_library_invalidates_the_cache() {
+    let tree = collection();
+    let plugins = tempfile::tempdir().unwrap();
+    let installed = plugins.path().join("libsidecar_plugin_rules.so");
+    std::fs::copy(crate::plugins::library("sidecar_plugin_rules"), &installed).unwrap();
+    let dir = plugins.path().to_str().unwrap();
+    let args = ["stats", "--plugin-dir", dir];
+    assert_eq!(run(&tree, &args)["cached_files"], 0);
+    assert_eq!(run(&tree, &args)["cached_files"], 308);
+    // Another build of the library under the same name.
+    std::fs::copy(crate::plugins::library("sidecar_plugin_cbor"), &installed).unwrap();
+    let swapped = run(&tree, &args);
+    assert_eq!(swapped["cached_files"], 0, "{swapped:#}");
+}
