@@ -20,7 +20,7 @@ build-rust-sidecar: build
 
 # Every test: unit, property and integration tests (the real binary on temporary trees), then
 # the Python package, installed into a fresh virtual environment, against the binary built here.
-test: exiftool
+test: exiftool lint
 	cargo test --workspace --locked
 	cargo build --locked -p image-sidecar-rust
 	$(PYTHON) -m venv $(VENV)
@@ -70,5 +70,12 @@ test-integration: build
 	scripts/test-integration.sh $(BIN) $(SIDECAR_DIR)
 
 install: build
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 0755 target/release/image-sidecar-rust target/release/sportball-sidecar-rust $(DESTDIR)$(PREFIX)/bin/
+	$(BIN) man > $(DESTDIR)$(PREFIX)/share/man/man1/image-sidecar-rust.1
+	$(BIN) completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/image-sidecar-rust
+	$(BIN) completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_image-sidecar-rust
+	$(BIN) completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/image-sidecar-rust.fish

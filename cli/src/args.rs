@@ -17,15 +17,34 @@ Exit codes:
 stdout carries one JSON document; stderr stays quiet unless RUST_LOG asks for logs
 (a progress bar is drawn on stderr only when it is a terminal).";
 
+/// What `--version` prints: the version, the plugin ABI it loads, the commit it was built from.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\nplugin ABI ",
+    env!("IMAGE_SIDECAR_PLUGIN_ABI"),
+    "\ncommit ",
+    env!("IMAGE_SIDECAR_COMMIT")
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "image-sidecar-rust",
     version,
-    about = "Validate, count and convert image sidecar files (JSON, Binary, Rkyv) over whole photo trees",
+    long_version = LONG_VERSION,
+    about = "Validate, count and convert image sidecar files (JSON, Binary, Rkyv, XMP) over whole photo trees",
     after_help = EXIT_CODES,
     propagate_version = true
 )]
 pub struct Cli {
+    /// Load every plugin library in DIR (or the library DIR names), before any subcommand;
+    /// repeatable
+    #[arg(long = "plugin-dir", value_name = "DIR", id = "leading_plugin_dir")]
+    pub plugin_dir: Vec<PathBuf>,
+
+    /// When to colour messages on stderr (NO_COLOR=1 means never)
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -33,21 +52,60 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check that every sidecar decodes; list the ones that do not
+    #[command(after_help = "Examples:
+  image-sidecar-rust validate --input .
+  image-sidecar-rust validate --input . --all-results --strict
+  image-sidecar-rust validate --input . --validators well-formed,xmp --no-cache")]
     Validate(ValidateArgs),
     /// Count sidecars, images, operations, faces and objects, and bytes per format
+    #[command(after_help = "Examples:
+  image-sidecar-rust stats --input .
+  image-sidecar-rust stats --input . --image-extensions jpg,cr3,heic")]
     Stats(CommonArgs),
     /// Convert sidecars to another format, never losing one
+    #[command(after_help = "Examples:
+  image-sidecar-rust convert --input . --format bin --dry-run
+  image-sidecar-rust convert --input . --format json --keep-source")]
     Convert(ConvertArgs),
     /// Count sidecars per format, decided by content
+    #[command(after_help = "Examples:
+  image-sidecar-rust format-stats --input .
+  image-sidecar-rust format-stats --input . --workers 1")]
     FormatStats(CommonArgs),
-    /// List the codecs and validators, built in or loaded from plugin libraries
+    /// List the codecs, validators and summaries, built in or loaded from plugin libraries
+    #[command(after_help = "Examples:
+  image-sidecar-rust plugins list
+  image-sidecar-rust plugins")]
     Plugins(PluginsArgs),
     /// Run a pipeline (a name or a TOML file): every stage in one pass over the tree
+    #[command(after_help = "Examples:
+  image-sidecar-rust run health-check --input .
+  image-sidecar-rust run optimize-binary --input . --dry-run")]
     Run(RunArgs),
     /// List the pipelines that `run` finds, show one, or check a pipeline file
+    #[command(after_help = "Examples:
+  image-sidecar-rust pipelines list
+  image-sidecar-rust pipelines show health-check
+  image-sidecar-rust pipelines check health-check")]
     Pipelines(PipelinesArgs),
     /// Show what one file decodes to: its format, how it was detected, warnings, the value
+    #[command(after_help = "Examples:
+  image-sidecar-rust inspect IMG_0042.json
+  image-sidecar-rust inspect IMG_0042.json --strict")]
     Inspect(InspectArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout
+    #[command(after_help = "Examples:
+  image-sidecar-rust completions bash > image-sidecar-rust.bash
+  image-sidecar-rust completions zsh > _image-sidecar-rust")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout
+    #[command(after_help = "Examples:
+  image-sidecar-rust man > image-sidecar-rust.1
+  image-sidecar-rust man | gzip > image-sidecar-rust.1.gz")]
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -74,8 +132,8 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// A pipeline name (looked up in ./pipelines/, the user's config directory, then the
-    /// built-in ones) or the path of a pipeline file
+    /// A pipeline name (looked up in IMAGE_SIDECAR_PIPELINE_PATH, the user's config
+    /// directory, then the built-in ones) or the path of a pipeline file
     #[arg(value_name = "NAME|FILE")]
     pub pipeline: String,
 
@@ -156,8 +214,8 @@ pub enum PipelinesAction {
 /// Where plugin libraries come from, on every command.
 #[derive(Debug, Args)]
 pub struct PluginArgs {
-    /// Load every plugin library (*.so) in DIR; repeatable. IMAGE_SIDECAR_PLUGIN_PATH
-    /// (`:`-separated) adds more
+    /// Load every plugin library (*.so) in DIR, or the library DIR names; repeatable.
+    /// IMAGE_SIDECAR_PLUGIN_PATH (`:`-separated) adds more
     #[arg(long, value_name = "DIR", global = true)]
     pub plugin_dir: Vec<PathBuf>,
 }

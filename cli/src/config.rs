@@ -31,8 +31,18 @@ impl Output {
 pub const PLUGIN_PATH_VAR: &str = "IMAGE_SIDECAR_PLUGIN_PATH";
 
 /// Plugin directories from the arguments, then from the environment.
+/// `--plugin-dir` given before the subcommand, set once by `main`.
+static LEADING_PLUGIN_DIRS: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+
+/// Records the `--plugin-dir`s given before the subcommand.
+pub fn set_leading_plugin_dirs(dirs: Vec<PathBuf>) {
+    let _ = LEADING_PLUGIN_DIRS.set(dirs);
+}
+
+/// Plugin paths: those before the subcommand, then the subcommand's, then the environment's.
 pub fn plugin_dirs(args: &PluginArgs) -> Vec<PathBuf> {
-    let mut dirs = args.plugin_dir.clone();
+    let mut dirs = LEADING_PLUGIN_DIRS.get().cloned().unwrap_or_default();
+    dirs.extend(args.plugin_dir.iter().cloned());
     if let Some(var) = std::env::var_os(PLUGIN_PATH_VAR) {
         dirs.extend(std::env::split_paths(&var).filter(|p| !p.as_os_str().is_empty()));
     }

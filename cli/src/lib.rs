@@ -49,6 +49,15 @@ pub fn main() -> ExitCode {
     };
     init_logging();
     ignore_file_size_signal();
+    config::set_leading_plugin_dirs(cli.plugin_dir.clone());
+    let colour = match cli.color.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::IsTerminal::is_terminal(&std::io::stderr())
+        }
+    };
     let result = match &cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Stats(args) => commands::stats::run(args),
@@ -58,11 +67,17 @@ pub fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::Pipelines(args) => commands::pipelines::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
+        Command::Completions { shell } => commands::docs::completions(*shell),
+        Command::Man => commands::docs::man(),
     };
     match result {
         Ok(exit) => exit.into(),
         Err(error) => {
-            eprintln!("image-sidecar-rust: error: {error:#}");
+            if colour {
+                eprintln!("image-sidecar-rust: \x1b[1;31merror\x1b[0m: {error:#}");
+            } else {
+                eprintln!("image-sidecar-rust: error: {error:#}");
+            }
             Exit::Usage.into()
         }
     }

@@ -107,9 +107,14 @@ pub fn find(arg: &str) -> Result<Found, UsageError> {
             base_dir: PathBuf::from("."),
         });
     }
-    let known: Vec<String> = list().into_iter().map(|p| p.name).collect();
+    let mut known: Vec<String> = list().into_iter().map(|p| p.name).collect();
+    known.sort();
+    known.dedup();
+    let hint =
+        sidecar_engine::pipeline::diagnostic::did_you_mean(arg, known.iter().map(String::as_str))
+            .map_or_else(String::new, |h| format!("; {h}"));
     Err(UsageError(format!(
-        "no pipeline named `{arg}` (found: {})",
+        "no pipeline named `{arg}`{hint} (found: {})",
         known.join(", ")
     )))
 }

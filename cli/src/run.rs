@@ -206,8 +206,16 @@ pub fn on_pool<T: Send>(
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::with_draw_target(Some(files as u64), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} files {per_sec} eta {eta}")
-                .expect("valid template"),
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} files  {rate} files/s  {elapsed_precise} elapsed, about {eta} to go",
+            )
+            .expect("valid template")
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}", state.per_sec());
+                },
+            ),
         );
         bar
     } else {
@@ -304,8 +312,45 @@ fn write(report: &impl Serialize, destination: Destination) -> anyhow::Result<()
                 .and_then(|()| stdout.flush())
                 .context("cannot write the report to stdout")
         }
-        Destination::File(file, path) => file
-            .commit(&bytes)
-            .with_context(|| format!("cannot write the report to {}", path.display())),
+        Destination::File(file, path) => {
+            file.commit(&bytes)
+                .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            // Someone at a terminal sees where the report went and what it says in brief.
+            if std::io::stderr().is_terminal() {
+                eprintln!("report written to {}{}", path.display(), headline(&bytes));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The headline counts of a report, as `: 120 total_files, 3 invalid_files`.
+fn headline(report: &[u8]) -> String {
+    const KEYS: &[&str] = &[
+        "total_files",
+        "valid_files",
+        "invalid_files",
+        "converted",
+        "failed",
+        "conflicts",
+        "total_sidecars",
+        "unrecognized_files",
+        "cached_files",
+    ];
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(report) else {
+        return String::new();
+    };
+    let counts: Vec<String> = KEYS
+        .iter()
+        .filter_map(|k| {
+            map.get(*k)
+                .and_then(|v| v.as_u64())
+                .map(|n| format!("{n} {k}"))
+        })
+        .collect();
+    if counts.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", counts.join(", "))
     }
 }

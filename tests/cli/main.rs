@@ -5,6 +5,7 @@
 mod cache;
 mod guide;
 mod harness;
+mod help;
 mod identity;
 mod pipelines;
 mod plugins;

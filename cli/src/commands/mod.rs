@@ -1,6 +1,7 @@
 //! One module per subcommand; each is a thin call into an engine operation.
 
 pub mod convert;
+pub mod docs;
 pub mod format_stats;
 pub mod inspect;
 pub mod pipelines;

@@ -66,8 +66,11 @@ pub fn checks(
                     .iter()
                     .map(|e| e.validator.name())
                     .collect();
+                let hint =
+                    sidecar_engine::pipeline::diagnostic::did_you_mean(name, known.iter().copied())
+                        .map_or_else(String::new, |h| format!("; {h}"));
                 UsageError(format!(
-                    "unknown validator `{name}` (known: {})",
+                    "unknown validator `{name}`{hint} (known: {})",
                     known.join(", ")
                 ))
             })?;
