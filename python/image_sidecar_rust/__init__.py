@@ -1,8 +1,9 @@
 """Call the image-sidecar-rust binary from Python.
 
 Each method runs one command of the binary and returns its JSON report as a dict (the same
-fields as the command's stdout, documented in the project's README). The package has no
-dependencies; it needs the binary, found as ``ImageSidecarManager`` describes.
+fields as the command's stdout, documented in the project's README), typed with the
+``TypedDict``s below. The package has no dependencies; it needs the binary, found as
+``ImageSidecarManager`` describes (a wheel built with ``make wheel`` carries it).
 """
 
 from __future__ import annotations
@@ -12,13 +13,23 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+import sys
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TypedDict, Union
 
 __all__ = [
     "ImageSidecarManager",
     "SidecarError",
     "BinaryNotFoundError",
     "CommandError",
+    "FindingsError",
+    "FileResult",
+    "ValidateReport",
+    "StatsReport",
+    "FormatStatsReport",
+    "ConvertEntry",
+    "ConvertReport",
+    "PipelineReport",
+    "InspectReport",
 ]
 
 __version__ = "0.1.0"
@@ -28,10 +39,116 @@ PathLike = Union[str, "os.PathLike[str]"]
 _NAMES = ("image-sidecar-rust", "sportball-sidecar-rust")
 
 _HOW_TO_INSTALL = (
-    "the image-sidecar-rust binary was not found; build it with `cargo build --release` in a "
-    "checkout of image-sidecar-rust (or `make install` there), put it on PATH, or name it with "
+    "the image-sidecar-rust binary was not found; install the wheel built with `make wheel` "
+    "(it carries the binary), build it with `cargo build --release` in a checkout of "
+    "image-sidecar-rust (or `make install` there), put it on PATH, or name it with "
     "ImageSidecarManager(rust_binary_path=...) or the IMAGE_SIDECAR_RUST environment variable"
 )
+
+
+class FileResult(TypedDict):
+    file_path: str
+    is_valid: bool
+    format: Optional[str]
+    error: Optional[str]
+    warnings: List[str]
+
+
+class ValidateReport(TypedDict, total=False):
+    generator: str
+    total_files: int
+    valid_files: int
+    invalid_files: int
+    warnings: int
+    warning_counts: Dict[str, int]
+    directory_files: List[str]
+    results: List[FileResult]
+    cached_files: int
+    elapsed_seconds: float
+
+
+class StatsReport(TypedDict, total=False):
+    generator: str
+    total_sidecars: int
+    total_images: int
+    unreadable_sidecars: int
+    operation_counts: Dict[str, int]
+    total_faces: int
+    total_objects: int
+    xmp_ratings: Dict[str, int]
+    xmp_labels: Dict[str, int]
+    xmp_keywords: Dict[str, int]
+    files_by_format: Dict[str, int]
+    bytes_by_format: Dict[str, int]
+    total_bytes: int
+    sidecars_without_image: int
+    images_without_sidecar: int
+    directory_files: List[str]
+    errors: List[FileResult]
+    cached_files: int
+    elapsed_seconds: float
+
+
+class FormatStatsReport(TypedDict, total=False):
+    generator: str
+    total_files: int
+    format_distribution: Dict[str, int]
+    bytes_by_format: Dict[str, int]
+    unrecognized_files: int
+    directory_files: List[str]
+    cached_files: int
+    elapsed_seconds: float
+
+
+class ConvertEntry(TypedDict):
+    file_path: str
+    target_path: Optional[str]
+    status: str
+    reason: str
+
+
+class ConvertReport(TypedDict, total=False):
+    generator: str
+    target_format: str
+    dry_run: bool
+    total_files: int
+    converted: int
+    skipped: int
+    failed: int
+    conflicts: int
+    removed_temporaries: int
+    restored_files: int
+    results: List[ConvertEntry]
+    elapsed_seconds: float
+
+
+class PipelineReport(TypedDict, total=False):
+    generator: str
+    pipeline: str
+    source: str
+    description: str
+    input: str
+    dry_run: bool
+    total_files: int
+    filtered_files: int
+    not_processed: int
+    aborted: Optional[Dict[str, str]]
+    cached_files: int
+    stages: Dict[str, Dict[str, Any]]
+    elapsed_seconds: float
+
+
+class InspectReport(TypedDict, total=False):
+    generator: str
+    file_path: str
+    format: Optional[str]
+    detected_by: Optional[str]
+    extension_mismatch: bool
+    bytes: Optional[int]
+    is_valid: bool
+    error: Optional[str]
+    warnings: List[str]
+    value: Any
 
 
 class SidecarError(RuntimeError):
@@ -39,7 +156,7 @@ class SidecarError(RuntimeError):
 
 
 class BinaryNotFoundError(SidecarError):
-    """The binary could not be found."""
+    """The binary could not be found, or the path named is not an executable file."""
 
     def __init__(self, message: str = _HOW_TO_INSTALL) -> None:
         super().__init__(message)
@@ -58,14 +175,35 @@ class CommandError(SidecarError):
         )
 
 
+class FindingsError(CommandError):
+    """``strict=True`` and the command found invalid, unreadable, failed or conflicting files
+    (exit code 1): the full report is in ``report``."""
+
+    def __init__(self, args: Sequence[str], report: Dict[str, Any], stderr: str) -> None:
+        self.report = report
+        super().__init__(args, 1, stderr or "findings under --strict; see .report")
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
 def _find_binary(explicit: Optional[PathLike]) -> Optional[Path]:
     if explicit is not None:
         path = Path(explicit)
-        return path if path.is_file() else None
+        if not _executable(path):
+            raise BinaryNotFoundError(f"the image-sidecar-rust binary {path} is not an executable file")
+        return path
     from_env = os.environ.get("IMAGE_SIDECAR_RUST")
     if from_env:
         path = Path(from_env)
-        return path if path.is_file() else None
+        return path if _executable(path) else None
+    # A wheel built with `make wheel` installs the binary beside this interpreter's scripts.
+    scripts = Path(sys.executable).parent
+    for name in _NAMES:
+        candidate = scripts / name
+        if _executable(candidate):
+            return candidate
     for name in _NAMES:
         found = shutil.which(name)
         if found:
@@ -74,35 +212,59 @@ def _find_binary(explicit: Optional[PathLike]) -> Optional[Path]:
     for base in (Path("target/release"), Path("../image-sidecar-rust/target/release"), Path("/usr/local/bin")):
         candidates.extend(base / name for name in _NAMES)
     for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
+        if _executable(candidate):
             return candidate.resolve()
     return None
+
+
+def _options(options: Optional[Mapping[str, Mapping[str, Any]]]) -> List[str]:
+    """``{"json-schema": {"schema": "s.json"}}`` as ``--option json-schema.schema=s.json``."""
+    args: List[str] = []
+    for validator, values in (options or {}).items():
+        for key, value in values.items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            args += ["--option", f"{validator}.{key}={text}"]
+    return args
 
 
 class ImageSidecarManager:
     """Runs the image-sidecar-rust binary.
 
-    The binary is, in order: ``rust_binary_path``; the environment variable
-    ``IMAGE_SIDECAR_RUST``; ``image-sidecar-rust`` then ``sportball-sidecar-rust`` on ``PATH``;
-    ``./target/release/…`` and ``../image-sidecar-rust/target/release/…``;
-    ``/usr/local/bin/…``. When none is found, ``rust_available`` is False and every call
-    raises :class:`BinaryNotFoundError` (a ``RuntimeError``) saying how to get it. When the
-    binary fails, calls raise :class:`CommandError` with its exit code and stderr.
+    The binary is, in order: ``rust_binary_path`` (which must be an executable file, or
+    :class:`BinaryNotFoundError` is raised naming it); the environment variable
+    ``IMAGE_SIDECAR_RUST``; the one a wheel installed beside this interpreter; ``image-sidecar-rust``
+    then ``sportball-sidecar-rust`` on ``PATH``; ``./target/release/…`` and
+    ``../image-sidecar-rust/target/release/…``; ``/usr/local/bin/…``. When none is found,
+    ``rust_available`` is False and every call raises :class:`BinaryNotFoundError` saying how to
+    get it. When the binary fails, calls raise :class:`CommandError` with its exit code and
+    stderr; with ``strict=True``, findings raise :class:`FindingsError` carrying the report.
 
-    ``plugin_dirs`` are passed to every command as ``--plugin-dir``: each must exist, hold
-    plugin libraries and be writable only by its owner (root or you), or every call fails
-    with exit code 2 naming it. Libraries are first opened in the tool's scanner process.
+    Settings given here apply to every call: ``plugin_dirs`` (``--plugin-dir``: each must exist,
+    hold plugin libraries and be writable only by its owner), ``workers`` (``--workers``;
+    ``None`` is the binary's default, the number of CPUs), ``cache`` (``False`` passes
+    ``--no-cache``), ``max_file_size`` (``--max-file-size``, bytes or a string such as
+    ``"512MiB"``), ``image_extensions`` and ``directory_files`` (the walk's rules).
     """
 
     def __init__(
         self,
         rust_binary_path: Optional[PathLike] = None,
         plugin_dirs: Sequence[PathLike] = (),
+        workers: Optional[int] = None,
+        cache: bool = True,
+        max_file_size: Union[int, str, None] = None,
+        image_extensions: Optional[Sequence[str]] = None,
+        directory_files: Optional[Sequence[str]] = None,
     ) -> None:
         self._binary = _find_binary(rust_binary_path)
         self._plugin_args: List[str] = []
         for directory in plugin_dirs:
             self._plugin_args += ["--plugin-dir", os.fspath(directory)]
+        self._workers = workers
+        self._cache = cache
+        self._max_file_size = max_file_size
+        self._image_extensions = image_extensions
+        self._directory_files = directory_files
 
     @property
     def rust_available(self) -> bool:
@@ -112,13 +274,30 @@ class ImageSidecarManager:
     def rust_binary(self) -> Optional[str]:
         return str(self._binary) if self._binary is not None else None
 
-    def _run(self, args: Sequence[str]) -> Dict[str, Any]:
+    def _walk_args(self, workers: Optional[int], cache: bool = True) -> List[str]:
+        args: List[str] = []
+        chosen = workers if workers is not None else self._workers
+        if chosen is not None:
+            args += ["--workers", str(chosen)]
+        if self._max_file_size is not None:
+            args += ["--max-file-size", str(self._max_file_size)]
+        if self._image_extensions is not None:
+            args += ["--image-extensions", ",".join(self._image_extensions)]
+        if self._directory_files is not None:
+            args += ["--directory-files", ",".join(self._directory_files)]
+        if not (cache and self._cache):
+            args.append("--no-cache")
+        return args
+
+    def _run(self, args: Sequence[str], strict: bool = False) -> Dict[str, Any]:
         if self._binary is None:
             raise BinaryNotFoundError()
         command = [str(self._binary), *args, *self._plugin_args]
+        if strict:
+            command.append("--strict")
         completed = subprocess.run(command, capture_output=True, check=False)
         stderr = completed.stderr.decode("utf-8", errors="replace")
-        if completed.returncode != 0:
+        if completed.returncode not in (0, 1) or (completed.returncode == 1 and not completed.stdout):
             raise CommandError(command, completed.returncode, stderr)
         try:
             report = json.loads(completed.stdout)
@@ -126,33 +305,114 @@ class ImageSidecarManager:
             raise CommandError(command, completed.returncode, f"stdout is not JSON: {error}") from error
         if not isinstance(report, dict):
             raise CommandError(command, completed.returncode, "stdout is not a JSON object")
+        if completed.returncode == 1:
+            raise FindingsError(command, report, stderr)
         return report
 
-    def validate_sidecars(self, directory: PathLike, workers: int = 16) -> Dict[str, Any]:
-        """``validate``: counts of valid and invalid sidecars, and the invalid ones."""
-        return self._run(["validate", "--input", os.fspath(directory), "--workers", str(workers)])
+    def validate_sidecars(
+        self,
+        directory: PathLike,
+        workers: Optional[int] = None,
+        validators: Optional[Sequence[str]] = None,
+        options: Optional[Mapping[str, Mapping[str, Any]]] = None,
+        all_results: bool = False,
+        strict: bool = False,
+    ) -> ValidateReport:
+        """``validate``: counts of valid and invalid sidecars, and the invalid ones (every one
+        with ``all_results``). ``validators`` names the validators to run; ``options`` gives
+        their options by validator name."""
+        args = ["validate", "--input", os.fspath(directory), *self._walk_args(workers)]
+        if validators is not None:
+            args += ["--validators", ",".join(validators)]
+        args += _options(options)
+        if all_results:
+            args.append("--all-results")
+        return self._run(args, strict)  # type: ignore[return-value]
 
-    def get_statistics(self, directory: PathLike) -> Dict[str, Any]:
-        """``stats``: sidecars, images, operations, faces, objects, bytes per format."""
-        return self._run(["stats", "--input", os.fspath(directory)])
+    def get_statistics(
+        self, directory: PathLike, workers: Optional[int] = None, strict: bool = False
+    ) -> StatsReport:
+        """``stats``: sidecars, images, bytes per format, and the summaries' fields (sportball's
+        operations, faces and objects; XMP ratings, labels and keywords)."""
+        args = ["stats", "--input", os.fspath(directory), *self._walk_args(workers)]
+        return self._run(args, strict)  # type: ignore[return-value]
 
-    def convert_format(self, directory: PathLike, target_format: str, dry_run: bool = False) -> Dict[str, Any]:
-        """``convert``: converts every sidecar to ``target_format`` (json, bin or rkyv)."""
+    def get_format_statistics(
+        self, directory: PathLike, workers: Optional[int] = None, strict: bool = False
+    ) -> FormatStatsReport:
+        """``format-stats``: sidecars per format (``format_distribution``)."""
+        args = ["format-stats", "--input", os.fspath(directory), *self._walk_args(workers)]
+        return self._run(args, strict)  # type: ignore[return-value]
+
+    def convert_format(
+        self,
+        directory: PathLike,
+        target_format: str,
+        dry_run: bool = False,
+        keep_source: bool = False,
+        remove_shared_sources: bool = False,
+        sync: Optional[str] = None,
+        workers: Optional[int] = None,
+        strict: bool = False,
+    ) -> ConvertReport:
+        """``convert``: converts every sidecar to ``target_format`` (json, bin, rkyv, xmp or a
+        plugin's). ``sync`` is ``"batch"`` (the default), ``"file"`` or ``"none"``."""
         args = ["convert", "--input", os.fspath(directory), "--format", target_format]
+        args += self._walk_args(workers)
         if dry_run:
             args.append("--dry-run")
-        return self._run(args)
+        if keep_source:
+            args.append("--keep-source")
+        if remove_shared_sources:
+            args.append("--remove-shared-sources")
+        if sync is not None:
+            args += ["--sync", sync]
+        return self._run(args, strict)  # type: ignore[return-value]
 
-    def get_format_statistics(self, directory: PathLike) -> Dict[str, Any]:
-        """``format-stats``: sidecars per format (``format_distribution``)."""
-        return self._run(["format-stats", "--input", os.fspath(directory)])
+    def run_pipeline(
+        self,
+        name_or_path: PathLike,
+        directory: Optional[PathLike] = None,
+        dry_run: bool = False,
+        workers: Optional[int] = None,
+        strict: bool = False,
+    ) -> PipelineReport:
+        """``run``: a pipeline over ``directory`` (or its own ``[input] root``). A name is looked
+        up in the directories of ``IMAGE_SIDECAR_PIPELINE_PATH``, the user's config directory,
+        then the built-ins; the working directory is never searched, so a file there runs only
+        when given as a path. A pipeline stopped by ``on_error = "abort"`` exits 1: it raises
+        :class:`FindingsError` with the report."""
+        args = ["run", os.fspath(name_or_path)]
+        if directory is not None:
+            args += ["--input", os.fspath(directory)]
+        args += self._walk_args(workers)
+        if dry_run:
+            args.append("--dry-run")
+        return self._run(args, strict)  # type: ignore[return-value]
 
-    def run_pipeline(self, name_or_path: PathLike, directory: PathLike) -> Dict[str, Any]:
-        """``run``: a pipeline over ``directory``. A name is looked up in the directories of
-        ``IMAGE_SIDECAR_PIPELINE_PATH``, the user's config directory, then the built-ins; the
-        working directory is never searched, so a file there runs only when given as a path."""
-        return self._run(["run", os.fspath(name_or_path), "--input", os.fspath(directory)])
+    def inspect(self, file: PathLike, strict: bool = False) -> InspectReport:
+        """``inspect``: what one file decodes to (format, detection, warnings, the value)."""
+        args = ["inspect", os.fspath(file)]
+        if self._max_file_size is not None:
+            args += ["--max-file-size", str(self._max_file_size)]
+        return self._run(args, strict)  # type: ignore[return-value]
 
     def list_plugins(self) -> Dict[str, Any]:
-        """``plugins list``: every codec and validator, and plugin libraries that failed."""
+        """``plugins list``: every codec, validator and summary, and libraries that failed."""
         return self._run(["plugins", "list"])
+
+    def list_pipelines(self) -> Dict[str, Any]:
+        """``pipelines list``: every pipeline found and where it comes from."""
+        return self._run(["pipelines", "list"])
+
+    def show_pipeline(self, name: str) -> Dict[str, Any]:
+        """``pipelines show``: a pipeline's TOML text (``text``) and its ``source``."""
+        return self._run(["pipelines", "show", name])
+
+    def check_pipeline(self, file: PathLike) -> Dict[str, Any]:
+        """``pipelines check``: ``valid`` and every problem with line and column (a pipeline
+        with problems is returned, not raised)."""
+        try:
+            return self._run(["pipelines", "check", os.fspath(file)])
+        except FindingsError as findings:
+            return findings.report

@@ -14,6 +14,7 @@ import pytest
 from image_sidecar_rust import (
     BinaryNotFoundError,
     CommandError,
+    FindingsError,
     ImageSidecarManager,
     SidecarError,
 )
@@ -105,7 +106,16 @@ def test_a_missing_binary_says_how_to_get_one(tmp_path: Path, monkeypatch: pytes
     monkeypatch.delenv("IMAGE_SIDECAR_RUST", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    manager = ImageSidecarManager(rust_binary_path=tmp_path / "absent")
+    with pytest.raises(BinaryNotFoundError) as named:
+        ImageSidecarManager(rust_binary_path=tmp_path / "absent")
+    assert str(tmp_path / "absent") in str(named.value)
+    not_executable = tmp_path / "image-sidecar-rust"
+    not_executable.write_text("#!/bin/sh\n")
+    with pytest.raises(BinaryNotFoundError):
+        ImageSidecarManager(rust_binary_path=not_executable)
+    if Path("/usr/local/bin/image-sidecar-rust").exists():
+        return
+    manager = ImageSidecarManager()
     assert manager.rust_available is False
     assert manager.rust_binary is None
     with pytest.raises(BinaryNotFoundError) as raised:
@@ -145,3 +155,53 @@ def test_a_missing_plugin_dir_fails_every_call_with_exit_2(binary: Path, tree: P
         manager.validate_sidecars(tree, workers=2)
     assert failure.value.exit_code == 2
     assert "does not exist" in failure.value.stderr
+
+
+def test_every_option_reaches_the_binary(binary: Path, tree: Path, tmp_path: Path) -> None:
+    schema = tmp_path / "schema.json"
+    schema.write_text('{"type": "object", "required": ["sidecar_info"]}')
+    manager = ImageSidecarManager(binary, workers=1, cache=False, max_file_size="1MiB")
+    report = manager.validate_sidecars(
+        tree,
+        validators=["well-formed", "json-schema"],
+        options={"json-schema": {"schema": str(schema)}},
+        all_results=True,
+    )
+    assert report["total_files"] == 6
+    assert len(report["results"]) == 6, "all_results lists every file"
+    assert report["invalid_files"] >= 1
+    assert "cached_files" not in report, "cache=False passes --no-cache"
+    with pytest.raises(FindingsError) as findings:
+        manager.validate_sidecars(
+            tree,
+            validators=["json-schema"],
+            options={"json-schema": {"schema": str(schema)}},
+            strict=True,
+        )
+    assert findings.value.exit_code == 1
+    assert findings.value.report["invalid_files"] >= 1
+
+    small = ImageSidecarManager(binary, max_file_size=100)
+    too_small = small.validate_sidecars(tree)
+    assert too_small["invalid_files"] == too_small["total_files"] > 0
+
+    pipeline = manager.run_pipeline("optimize-binary", tree, dry_run=True)
+    assert pipeline["dry_run"] is True
+    kept = manager.convert_format(tree, "bin", keep_source=True, sync="none")
+    assert kept["converted"] == 6
+    assert (tree / "IMG_0042.json").exists()
+
+    inspected = manager.inspect(tree / "IMG_0042.json")
+    assert inspected["format"] == "Json" and inspected["is_valid"] is True
+    assert manager.show_pipeline("health-check")["source"] == "built-in"
+    names = {p["name"] for p in manager.list_pipelines()["pipelines"]}
+    assert "health-check" in names
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[stage]]\nkind = \"validte\"\n")
+    checked = manager.check_pipeline(broken)
+    assert checked["valid"] is False and checked["errors"][0]["line"] == 2
+
+    rules = ImageSidecarManager(binary, image_extensions=["png"], directory_files=["IMG_0042.json"])
+    stats = rules.get_statistics(tree)
+    assert stats["total_images"] == 0
+    assert any(f.endswith("IMG_0042.json") for f in stats["directory_files"])
