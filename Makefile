@@ -10,7 +10,7 @@ VENV := target/python-venv
 BIN := target/release/image-sidecar-rust
 RUN := $(BIN) $(if $(WORKERS),--workers $(WORKERS))
 
-.PHONY: build build-rust-sidecar test exiftool test-integration lint install \
+.PHONY: build build-rust-sidecar test exiftool wheel test-integration lint install \
         validate-rust stats-rust format-stats convert-binary convert-rkyv benchmark-rust
 
 build:
@@ -26,6 +26,10 @@ test: exiftool lint
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check ./python pytest
 	IMAGE_SIDECAR_RUST=$(CURDIR)/target/debug/image-sidecar-rust $(VENV)/bin/python -m pytest -q python/tests
+
+# The Python wheel, carrying the binary (maturin, see python/pyproject.toml).
+wheel:
+	$(PYTHON) -m pip wheel --quiet --disable-pip-version-check --no-deps -w target/wheels ./python
 
 # The XMP interop tests run ExifTool, the reference XMP reader; installed when missing.
 exiftool:

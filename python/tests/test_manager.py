@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,7 @@ def test_a_missing_binary_says_how_to_get_one(tmp_path: Path, monkeypatch: pytes
     not_executable.write_text("#!/bin/sh\n")
     with pytest.raises(BinaryNotFoundError):
         ImageSidecarManager(rust_binary_path=not_executable)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "elsewhere" / "python"))
     if Path("/usr/local/bin/image-sidecar-rust").exists():
         return
     manager = ImageSidecarManager()
@@ -124,10 +126,23 @@ def test_a_missing_binary_says_how_to_get_one(tmp_path: Path, monkeypatch: pytes
     assert "cargo build --release" in str(raised.value)
 
 
+def test_the_installed_wheel_brings_the_binary(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test suite runs in a venv where `pip install ./python` installed the wheel: with no
+    other binary anywhere, the wrapper finds the one the wheel put beside the interpreter."""
+    monkeypatch.delenv("IMAGE_SIDECAR_RUST", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    manager = ImageSidecarManager()
+    assert manager.rust_binary == str(Path(sys.executable).parent / "image-sidecar-rust")
+    assert manager.validate_sidecars(tree)["invalid_files"] == 0
+
+
 def test_lookup_order(binary: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     monkeypatch.delenv("IMAGE_SIDECAR_RUST", raising=False)
+    # Out of the venv that has the wheel's binary.
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "elsewhere" / "python"))
     if Path("/usr/local/bin/image-sidecar-rust").exists() or Path("/usr/local/bin/sportball-sidecar-rust").exists():
         pytest.skip("an installed binary in /usr/local/bin would answer first")
     assert ImageSidecarManager().rust_available is False
