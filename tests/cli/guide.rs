@@ -65,7 +65,9 @@ fn the_plugin_guide_builds_a_working_plugin() {
     .unwrap();
     let target_dir = workspace().join("target/plugin-guide");
     let build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--quiet", "--manifest-path"])
+        // Offline: the guide depends only on crates the workspace's lock pins (copied above),
+        // which the workspace's own build has fetched.
+        .args(["build", "--quiet", "--offline", "--manifest-path"])
         .arg(krate.path().join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
