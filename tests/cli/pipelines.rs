@@ -597,3 +597,36 @@ fn a_pipeline_without_input_asks_for_one() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_syntax_error_comes_alone_and_option_errors_point_at_the_option() {
+    let tree = Tree::new();
+    tree.write(
+        "syntax.toml",
+        "description = \"x\"\n[input\ninclude = [\"a\"]\n\n[[stage]]\nkind = \"validate\"\n",
+    );
+    tree.write(
+        "option.toml",
+        "[[stage]]\nkind = \"validate\"\nvalidators = [\"json-schema\"]\n\n[stage.options.json-schema]\nother = 1\nschema = 3\n",
+    );
+    let (report, _) = run_in(
+        tree.path(),
+        tree.path(),
+        &["pipelines", "check", "syntax.toml"],
+        1,
+    );
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "no echo of the syntax error: {report:#}");
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("TOML syntax"));
+    let (report, _) = run_in(
+        tree.path(),
+        tree.path(),
+        &["pipelines", "check", "option.toml"],
+        1,
+    );
+    assert_eq!(report["errors"][0]["line"], 7, "{report:#}");
+    assert_eq!(report["errors"][0]["column"], 1);
+}

@@ -245,7 +245,14 @@ fn validate_stage(
         match NamedCheck::configure(validator, &options, context.base_dir) {
             Ok(check) => checks.push(check),
             Err(e) => {
-                let span = given.map_or(name.span.clone(), |o| o.validator.span.clone());
+                // At the option the message names, else at the validator's options table.
+                let message = e.to_string();
+                let span = given.map_or(name.span.clone(), |o| {
+                    o.keys
+                        .iter()
+                        .find(|k| message.contains(&format!("`{}`", k.value)))
+                        .map_or(o.validator.span.clone(), |k| k.span.clone())
+                });
                 diagnostics.push(
                     Diagnostic::new(span, format!("validator `{}`: {e}", validator.name())).hint(
                         format!("set its options in [stage.options.{}]", validator.name()),

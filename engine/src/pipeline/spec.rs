@@ -36,6 +36,8 @@ pub struct InputSpec {
 pub struct ValidatorOptions {
     pub validator: Named,
     pub options: serde_json::Value,
+    /// Each option's key, where it is written (so that an error about it points there).
+    pub keys: Vec<Named>,
 }
 
 #[derive(Debug)]
@@ -131,8 +133,14 @@ pub fn parse(text: &str) -> (Spec, Vec<Diagnostic>) {
             })
             .collect(),
     };
+    // After a syntax error the rest of the file is read as far as it goes, but only the
+    // syntax errors are reported: anything else could be their echo.
+    let syntax_errors = reader.diagnostics.len();
     let spec = reader.document(document.get_ref());
     let mut diagnostics = reader.diagnostics;
+    if syntax_errors > 0 {
+        diagnostics.truncate(syntax_errors);
+    }
     diagnostics.sort_by_key(|d| d.span.start);
     (spec, diagnostics)
 }
@@ -471,6 +479,16 @@ impl Reader {
                                     span: name.span(),
                                 },
                                 options: json,
+                                keys: match value.get_ref() {
+                                    DeValue::Table(table) => table
+                                        .iter()
+                                        .map(|(k, _)| Named {
+                                            value: k.get_ref().to_string(),
+                                            span: k.span(),
+                                        })
+                                        .collect(),
+                                    _ => Vec::new(),
+                                },
                             }),
                             Err(span) => {
                                 self.error(span, "nan and inf cannot be validator options")
