@@ -31,6 +31,19 @@ impl Output {
 pub const PLUGIN_PATH_VAR: &str = "IMAGE_SIDECAR_PLUGIN_PATH";
 
 /// Plugin directories from the arguments, then from the environment.
+/// Whether stderr messages are coloured, set once by `main` (`--color`, `NO_COLOR`).
+static COLOUR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Records whether to colour stderr messages.
+pub fn set_colour(colour: bool) {
+    let _ = COLOUR.set(colour);
+}
+
+/// Whether to colour stderr messages.
+pub fn colour() -> bool {
+    COLOUR.get().copied().unwrap_or(false)
+}
+
 /// `--plugin-dir` given before the subcommand, set once by `main`.
 static LEADING_PLUGIN_DIRS: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
 

@@ -58,6 +58,7 @@ pub fn main() -> ExitCode {
                 && std::io::IsTerminal::is_terminal(&std::io::stderr())
         }
     };
+    config::set_colour(colour);
     let result = match &cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Stats(args) => commands::stats::run(args),

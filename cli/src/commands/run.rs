@@ -130,7 +130,10 @@ pub fn checked_plugin_dirs(args: &PluginArgs) -> Result<Vec<PathBuf>, UsageError
 /// Prints diagnostics on stderr with the lines they point at.
 pub fn print_diagnostics(found: &Found, diagnostics: &[Diagnostic]) {
     for diagnostic in diagnostics {
-        eprint!("{}", diagnostic.render(&found.source, &found.text));
+        eprint!(
+            "{}",
+            diagnostic.render(&found.source, &found.text, crate::config::colour())
+        );
     }
 }
 

@@ -66,34 +66,47 @@ impl Diagnostic {
         }
     }
 
-    /// The diagnostic with the line it points at, for a terminal:
+    /// The diagnostic with the lines it points at, as cargo shows its own (annotate-snippets:
+    /// tabs and wide characters line up), in colour when `colour`:
     ///
     /// ```text
     /// error: unknown stage kind `validte`
-    ///   --> pipelines/nightly.toml:8:8
-    ///    |
-    ///  8 | kind = "validte"
-    ///    |        ^^^^^^^^^
-    ///    = hint: did you mean `validate`?
+    ///  --> pipelines/nightly.toml:8:8
+    ///   |
+    /// 8 | kind = "validte"
+    ///   |        ^^^^^^^^^
+    ///   |
+    ///   = help: did you mean `validate`?
     /// ```
-    pub fn render(&self, file: &str, text: &str) -> String {
-        let (line, column) = line_column(text, self.span.start);
-        let source_line = text.lines().nth(line - 1).unwrap_or("");
-        let width = line.to_string().len();
-        let pad = " ".repeat(width);
-        let span_chars = text
-            .get(self.span.clone())
-            .map_or(1, |s| s.lines().next().unwrap_or("").chars().count().max(1));
-        let mut out = format!(
-            "error: {}\n{pad}--> {file}:{line}:{column}\n{pad} |\n{line} | {source_line}\n{pad} | {}{}\n",
-            self.message,
-            " ".repeat(column - 1),
-            "^".repeat(span_chars),
+    pub fn render(&self, file: &str, text: &str, colour: bool) -> String {
+        use annotate_snippets::{Level, Renderer, Snippet};
+        let boundary = |mut i: usize| {
+            i = i.min(text.len());
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let span = boundary(self.span.start)..boundary(self.span.end.max(self.span.start));
+        // Tabs are shown as four spaces, and the span moved with them, so carets line up.
+        let shift = |at: usize| at + 3 * text[..at].matches('\t').count();
+        let span = shift(span.start)..shift(span.end);
+        let text = text.replace('\t', "    ");
+        let mut message = Level::Error.title(&self.message).snippet(
+            Snippet::source(&text)
+                .origin(file)
+                .fold(true)
+                .annotation(Level::Error.span(span)),
         );
         if let Some(hint) = &self.hint {
-            out.push_str(&format!("{pad} = hint: {hint}\n"));
+            message = message.footer(Level::Help.title(hint));
         }
-        out
+        let renderer = if colour {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        format!("{}\n", renderer.render(message))
     }
 }
 
@@ -123,14 +136,45 @@ mod tests {
         let text = "description = \"x\"\nkind = \"validte\"\n";
         let d = Diagnostic::new(25..34, "unknown stage kind `validte`")
             .hint("did you mean `validate`?");
-        let shown = d.render("p.toml", text);
+        let shown = d.render("p.toml", text, false);
         assert!(shown.contains("--> p.toml:2:8"), "{shown}");
         assert!(shown.contains("2 | kind = \"validte\""), "{shown}");
         assert!(shown.contains("  |        ^^^^^^^^^"), "{shown}");
         assert!(
-            shown.contains("= hint: did you mean `validate`?"),
+            shown.contains("= help: did you mean `validate`?"),
             "{shown}"
         );
+        assert!(!shown.contains('\x1b'), "plain without colour");
+        assert!(
+            d.render("p.toml", text, true).contains('\x1b'),
+            "styled with colour"
+        );
+    }
+
+    #[test]
+    fn tabs_and_wide_characters_line_up() {
+        let text = "description = \"写真\"\n\tkind = \"validte\"\n";
+        let start = text.find("\"validte").unwrap();
+        let d = Diagnostic::new(start..start + 9, "unknown stage kind `validte`");
+        let shown = d.render("p.toml", text, false);
+        let lines: Vec<&str> = shown.lines().collect();
+        let source = lines.iter().find(|l| l.contains("kind =")).unwrap();
+        let carets = lines.iter().find(|l| l.contains('^')).unwrap();
+        let quote = source.find('"').unwrap();
+        assert_eq!(carets.find('^').unwrap(), quote, "{shown}");
+
+        // Wide characters take two columns on a terminal; the carets count them so.
+        let text = "写真 = \"validte\"\n";
+        let start = text.find('"').unwrap();
+        let shown = Diagnostic::new(start..start + 9, "x").render("p.toml", text, false);
+        let lines: Vec<&str> = shown.lines().collect();
+        let source = lines.iter().find(|l| l.contains("写真")).unwrap();
+        let carets = lines.iter().find(|l| l.contains('^')).unwrap();
+        let width_before_quote = source[..source.find('"').unwrap()]
+            .chars()
+            .map(|c| if c == '写' || c == '真' { 2 } else { 1 })
+            .sum::<usize>();
+        assert_eq!(carets.find('^').unwrap(), width_before_quote, "{shown}");
     }
 
     #[test]
