@@ -101,11 +101,27 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Combine the reports of the shards of a split run (--shard I/N) into one run's report
+    #[command(after_help = "Examples:
+  image-sidecar-rust merge shard-0.json shard-1.json shard-2.json
+  cat shard-*.json | image-sidecar-rust merge")]
+    Merge(MergeArgs),
     /// Print the manual page (roff) on stdout
     #[command(after_help = "Examples:
   image-sidecar-rust man > image-sidecar-rust.1
   image-sidecar-rust man | gzip > image-sidecar-rust.1.gz")]
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' reports (files; - or none: standard input, one report after another)
+    #[arg(value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+
+    /// Where the merged report goes: - for stdout, or a file (written atomically)
+    #[arg(long, short = 'o', value_name = "-|FILE", default_value = "-")]
+    pub output: String,
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +185,12 @@ pub struct RunArgs {
     /// Read every file, ignoring the results cache of earlier runs (and keeping none)
     #[arg(long)]
     pub no_cache: bool,
+
+    /// Only shard I of N of the tree (I from 0), for array jobs; auto/N takes I from
+    /// JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID (less SLURM_ARRAY_TASK_MIN) or
+    /// AWS_BATCH_JOB_ARRAY_INDEX. `merge` combines the shards' reports
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 
     #[command(flatten)]
     pub plugins: PluginArgs,
@@ -275,6 +297,12 @@ pub struct CommonArgs {
     /// Read every file, ignoring the results cache of earlier runs (and keeping none)
     #[arg(long)]
     pub no_cache: bool,
+
+    /// Only shard I of N of the tree (I from 0), for array jobs; auto/N takes I from
+    /// JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID (less SLURM_ARRAY_TASK_MIN) or
+    /// AWS_BATCH_JOB_ARRAY_INDEX. `merge` combines the shards' reports
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 
     #[command(flatten)]
     pub plugins: PluginArgs,

@@ -5,7 +5,7 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use sidecar_engine::discover::Rules;
+use sidecar_engine::discover::{Rules, Shard};
 use sidecar_engine::fsio::DEFAULT_MAX_FILE_SIZE;
 
 use crate::args::{CommonArgs, PluginArgs, RuleArgs};
@@ -77,12 +77,60 @@ pub fn rules(
     args: &RuleArgs,
     pipeline_images: Option<&[String]>,
     pipeline_directory_files: Option<&[String]>,
+    shard: Option<&str>,
 ) -> Result<Rules, UsageError> {
-    Rules::new(
+    let mut rules = Rules::new(
         args.image_extensions.as_deref().or(pipeline_images),
         args.directory_files.as_deref().or(pipeline_directory_files),
     )
-    .map_err(UsageError)
+    .map_err(UsageError)?;
+    rules.shard = shard.map(parse_shard).transpose()?;
+    Ok(rules)
+}
+
+/// The scheduler variables that give `--shard auto/N` its index, in the order they are read.
+const SHARD_VARS: &str = "JOB_COMPLETION_INDEX (Kubernetes Indexed Job), SLURM_ARRAY_TASK_ID (Slurm job array) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job)";
+
+/// `--shard I/N` or `auto/N`.
+pub fn parse_shard(text: &str) -> Result<Shard, UsageError> {
+    let bad = |why: &str| UsageError(format!("--shard {text}: {why}"));
+    let (index, count) = text
+        .split_once('/')
+        .ok_or_else(|| bad("expected I/N (I from 0 to N-1) or auto/N"))?;
+    let count: u64 = count
+        .parse()
+        .ok()
+        .filter(|n| (1..=1_000_000).contains(n))
+        .ok_or_else(|| bad("N must be a number from 1 to 1000000"))?;
+    let index: u64 = if index == "auto" {
+        let read = |var: &str| std::env::var(var).ok().map(|v| (var.to_owned(), v));
+        let (var, value) = read("JOB_COMPLETION_INDEX")
+            .or_else(|| read("SLURM_ARRAY_TASK_ID"))
+            .or_else(|| read("AWS_BATCH_JOB_ARRAY_INDEX"))
+            .ok_or_else(|| bad(&format!("auto needs {SHARD_VARS} to be set")))?;
+        let mut index: u64 = value
+            .trim()
+            .parse()
+            .map_err(|_| bad(&format!("{var}={value} is not an index")))?;
+        if var == "SLURM_ARRAY_TASK_ID" {
+            let min: u64 = std::env::var("SLURM_ARRAY_TASK_MIN")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            index = index
+                .checked_sub(min)
+                .ok_or_else(|| bad("SLURM_ARRAY_TASK_ID is below SLURM_ARRAY_TASK_MIN"))?;
+        }
+        index
+    } else {
+        index.parse().map_err(|_| bad("I must be a number"))?
+    };
+    if index >= count {
+        return Err(bad(&format!(
+            "the index {index} is not below the count {count}"
+        )));
+    }
+    Ok(Shard { index, count })
 }
 
 /// Settings every command shares.
@@ -114,7 +162,7 @@ impl Config {
         .and_then(|config| {
             Ok(Config {
                 max_file_size: args.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
-                rules: rules(&args.rules, None, None)?,
+                rules: rules(&args.rules, None, None, args.shard.as_deref())?,
                 cache: !args.no_cache,
                 ..config
             })

@@ -70,6 +70,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Completions { shell } => commands::docs::completions(*shell),
         Command::Man => commands::docs::man(),
+        Command::Merge(args) => commands::merge::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

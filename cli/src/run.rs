@@ -26,6 +26,8 @@ pub struct Run {
     destination: Option<Destination>,
     /// Files folded from the results cache, when the command uses it.
     cached_files: std::sync::Mutex<Option<u64>>,
+    /// For one shard of a split run, what `merge` needs.
+    shard: std::sync::Mutex<Option<ShardInfo>>,
 }
 
 impl Run {
@@ -40,6 +42,7 @@ impl Run {
             loaded,
             destination: Some(destination),
             cached_files: std::sync::Mutex::new(None),
+            shard: std::sync::Mutex::new(None),
         })
     }
 
@@ -56,6 +59,8 @@ impl Run {
             max_file_size: self.config.max_file_size,
         };
         let _lock = claim(&self.config, &plan)?;
+        *self.shard.lock().unwrap_or_else(|e| e.into_inner()) =
+            shard_info(&self.config, self.registry(), &plan, "single");
         let tree = walk(&self.config, self.registry(), &plan)?;
         let cache = results_cache(&self.config, self.registry(), &plan);
         let registry = self.registry();
@@ -87,11 +92,13 @@ impl Run {
     /// use the results cache, how many files came from it).
     pub fn emit(&mut self, report: &impl Serialize) -> anyhow::Result<()> {
         let destination = self.destination.take().expect("one report per run");
+        let shard = self.shard.lock().unwrap_or_else(|e| e.into_inner()).take();
         write(
             &WithPluginErrors {
                 report,
                 cached_files: *self.cached_files.lock().unwrap_or_else(|e| e.into_inner()),
                 plugin_errors: &self.loaded.errors,
+                shard: shard.as_ref(),
             },
             destination,
         )
@@ -132,6 +139,11 @@ pub fn results_cache(
             std::time::Duration::from_secs(1),
             std::time::Duration::from_nanos,
         );
+    // Each shard of a split run keeps its own cache.
+    let fingerprint = match config.rules.shard.filter(|s| s.count > 1) {
+        Some(s) => fingerprint ^ (u128::from(s.index) << 32) ^ u128::from(s.count),
+        None => fingerprint,
+    };
     let file = cache_file(&dir, &config.root_dir(), fingerprint);
     Some(ResultsCache::open(file, fingerprint, slack))
 }
@@ -143,14 +155,68 @@ fn converts(plan: &Plan<'_>) -> bool {
         .any(|s| matches!(s, Stage::Convert(c) if !c.dry_run))
 }
 
-/// A converting run claims its tree (and refuses to start if another run has it).
+/// A converting run claims its tree (and refuses to start if another run has it); the shards
+/// of a split run share it. A split pipeline that aborts on errors is refused: each shard
+/// would judge only its own files.
 pub fn claim(config: &Config, plan: &Plan<'_>) -> Result<Option<TreeLock>, UsageError> {
+    let sharded = config.rules.shard.is_some_and(|s| s.count > 1);
+    if sharded
+        && plan.stages.iter().any(|s| {
+            matches!(s, Stage::Validate(v) if v.on_error == sidecar_engine::ops::validate::OnError::Abort)
+        })
+    {
+        return Err(UsageError(
+            "--shard cannot split a pipeline whose validate stage aborts on errors: each shard would see only its own files; use on_error = \"skip-file\", or run it whole".into(),
+        ));
+    }
     if !converts(plan) {
         return Ok(None);
     }
-    TreeLock::acquire(&config.root_dir())
-        .map(Some)
-        .map_err(|busy| UsageError(busy.to_string()))
+    let root = config.root_dir();
+    if sharded {
+        TreeLock::acquire_shared(&root)
+    } else {
+        TreeLock::acquire(&root)
+    }
+    .map(Some)
+    .map_err(|busy| UsageError(busy.to_string()))
+}
+
+/// What a shard's report carries so that `merge` can check the set: the shard and a
+/// fingerprint of the command, its options, the tool and plugins, and the input.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardInfo {
+    pub index: u64,
+    pub count: u64,
+    pub fingerprint: String,
+}
+
+/// The shard of a split run, and its fingerprint; `None` for an unsplit run.
+pub fn shard_info(
+    config: &Config,
+    registry: &Registry,
+    plan: &Plan<'_>,
+    command: &str,
+) -> Option<ShardInfo> {
+    let shard = config.rules.shard.filter(|s| s.count > 1)?;
+    let input = std::fs::canonicalize(&config.input).unwrap_or_else(|_| config.input.clone());
+    let text = format!(
+        "{command}\n{} {}\n{}{}{}\ninput {}",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+        registry.fingerprint(),
+        plan.fingerprint(),
+        config.rules.description(),
+        input.display()
+    );
+    Some(ShardInfo {
+        index: shard.index,
+        count: shard.count,
+        fingerprint: format!(
+            "{:032x}",
+            sidecar_engine::fsio::fingerprint(text.as_bytes())
+        ),
+    })
 }
 
 /// Walks the input. A converting run first puts back the files an interrupted run parked, and
@@ -263,6 +329,8 @@ struct WithPluginErrors<'a, R: Serialize> {
     cached_files: Option<u64>,
     #[serde(skip_serializing_if = "<[PluginError]>::is_empty")]
     plugin_errors: &'a [PluginError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<&'a ShardInfo>,
 }
 
 /// Writes a report and the run's plugin load failures.
@@ -270,12 +338,14 @@ pub fn emit_report(
     report: &impl Serialize,
     destination: Destination,
     plugin_errors: &[PluginError],
+    shard: Option<&ShardInfo>,
 ) -> anyhow::Result<()> {
     write(
         &WithPluginErrors {
             report,
             cached_files: None,
             plugin_errors,
+            shard,
         },
         destination,
     )
@@ -302,7 +372,17 @@ fn write(report: &impl Serialize, destination: Destination) -> anyhow::Result<()
         generator: concat!("image-sidecar-rust ", env!("CARGO_PKG_VERSION")),
         report,
     };
-    let mut bytes = serde_json::to_vec_pretty(&marked).context("cannot encode the report")?;
+    let bytes = serde_json::to_vec_pretty(&marked).context("cannot encode the report")?;
+    write_bytes(bytes, destination)
+}
+
+/// Writes a report that already carries its marker (`merge`'s).
+pub fn write_value(report: &serde_json::Value, destination: Destination) -> anyhow::Result<()> {
+    let bytes = serde_json::to_vec_pretty(report).context("cannot encode the report")?;
+    write_bytes(bytes, destination)
+}
+
+fn write_bytes(mut bytes: Vec<u8>, destination: Destination) -> anyhow::Result<()> {
     bytes.push(b'\n');
     match destination {
         Destination::Stdout => {

@@ -55,6 +55,62 @@ pub fn is_own_report(document: crate::value::View<'_>) -> bool {
         .is_some_and(|g| g.starts_with(REPORT_MARKER.1))
 }
 
+/// One part of a tree split N ways for N machines: a deterministic partition by the path
+/// below the input, stable across machines and runs, keeping together what pairing and
+/// conversion look at together.
+///
+/// The unit of the partition is a directory and a base name: a file's name up to its first
+/// `.`, less a darktable version suffix (`_01`), so that `IMG_0001.CR3`, `IMG_0001.json`,
+/// `IMG_0001.CR3.xmp`, `IMG_0001_01.CR3.xmp` and the conversion targets of each go to one
+/// shard. Units are hashed (XXH3-64 of the directory's bytes, a `/` and the base name), so a
+/// directory far larger than the others is spread over every shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    /// Whether the unit of `name` in `dir` (both below the input) belongs to this shard.
+    pub fn owns(&self, dir: &[u8], name: &[u8]) -> bool {
+        if self.count <= 1 {
+            return true;
+        }
+        let mut key = Vec::with_capacity(dir.len() + 1 + name.len());
+        key.extend_from_slice(dir);
+        key.push(b'/');
+        key.extend_from_slice(unit(name));
+        xxhash_rust::xxh3::xxh3_64(&key) % self.count == self.index
+    }
+
+    /// Whether the unit of `path` (below `base`) belongs to this shard.
+    pub fn owns_path(&self, base: &Path, path: &Path) -> bool {
+        let rel = path.strip_prefix(base).unwrap_or(path);
+        let dir = rel.parent().map_or(&b""[..], |d| d.as_os_str().as_bytes());
+        let name = rel.file_name().map_or(&b""[..], |n| n.as_bytes());
+        self.owns(dir, name)
+    }
+}
+
+/// The unit a file name belongs to: up to the first `.` (not counting a leading one), less a
+/// darktable version suffix of `_` and two digits.
+fn unit(name: &[u8]) -> &[u8] {
+    let start = usize::from(name.first() == Some(&b'.'));
+    let end = name[start..]
+        .iter()
+        .position(|&b| b == b'.')
+        .map_or(name.len(), |i| start + i);
+    let base = &name[..end];
+    match base.len().checked_sub(3) {
+        Some(cut)
+            if base[cut] == b'_' && base[cut + 1..].iter().all(u8::is_ascii_digit) && cut > 0 =>
+        {
+            &base[..cut]
+        }
+        _ => base,
+    }
+}
+
 /// What the walk takes for images and for directory-level files.
 #[derive(Debug, Clone)]
 pub struct Rules {
@@ -63,6 +119,9 @@ pub struct Rules {
     directory_files: globset::GlobSet,
     /// The lists the rules were made from, for fingerprints.
     description: String,
+    /// Only this part of the tree, when split for several machines (not in the description:
+    /// every shard of a run has the same fingerprint).
+    pub shard: Option<Shard>,
 }
 
 impl Default for Rules {
@@ -116,6 +175,7 @@ impl Rules {
             image_extensions,
             directory_files,
             description,
+            shard: None,
         })
     }
 
@@ -237,6 +297,8 @@ pub fn discover(root: &Path, registry: &Registry, rules: &Rules, exclude: &[Path
     let mut batch = DirBatch {
         root: std::fs::canonicalize(if single_file { &tree.base } else { root }).ok(),
         rules,
+        base: tree.base.clone(),
+        dir: PathBuf::new(),
         images: Vec::new(),
         sidecars: Vec::new(),
         others: Vec::new(),
@@ -264,6 +326,7 @@ pub fn discover(root: &Path, registry: &Registry, rules: &Rules, exclude: &[Path
         };
         if entry.file_type().is_dir() {
             batch.flush(&mut tree);
+            batch.dir = entry.into_path();
             continue;
         }
         let name = OsStr::from_bytes(file_name(entry.path()));
@@ -332,6 +395,17 @@ pub fn discover(root: &Path, registry: &Registry, rules: &Rules, exclude: &[Path
     tree.entries
         .sort_by(|a, b| Path::new(os(paths, a)).cmp(Path::new(os(paths, b))));
     tree.temporaries.sort();
+    if let Some(shard) = rules.shard.filter(|s| s.count > 1) {
+        let base = tree.base.clone();
+        let owned = |path: &Path| shard.owns_path(&base, path);
+        tree.retain(|c| shard.owns_path(Path::new(""), c.rel));
+        tree.walk_errors.retain(|e| owned(&e.path));
+        tree.unrecognized.retain(|p| owned(p));
+        tree.parked
+            .retain(|p| fsio::unparked_path(p).is_some_and(|original| owned(&original)));
+        // Another shard may be writing its temporaries now: leftovers are an unsplit run's.
+        tree.temporaries.clear();
+    }
     tree.parked.sort();
     tree.unrecognized.sort();
     tree.walk_errors.sort_by(|a, b| a.path.cmp(&b.path));
@@ -426,6 +500,9 @@ fn is_excluded(excluded: &[(OsString, PathBuf)], name: &OsStr, path: &Path) -> b
 /// The files of one directory, paired when the walk moves on.
 struct DirBatch<'r> {
     rules: &'r Rules,
+    /// The walked root, and the directory whose files the batch holds.
+    base: PathBuf,
+    dir: PathBuf,
     /// The input root's real location; `None` if it cannot be resolved (then nothing is
     /// taken to be inside it).
     root: Option<PathBuf>,
@@ -473,9 +550,14 @@ impl DirBatch<'_> {
             .iter()
             .map(|(p, _)| stem(file_name(p)))
             .collect();
-        tree.images += self.images.len() as u64;
+        // A shard counts the images of its own units (an image and its sidecars share one).
+        let rel_dir = self.dir.strip_prefix(&self.base).unwrap_or(&self.dir);
+        let rel_dir = rel_dir.as_os_str().as_bytes();
+        let owned = |name: &[u8]| self.rules.shard.is_none_or(|s| s.owns(rel_dir, name));
+        tree.images += image_names.iter().filter(|n| owned(n)).count() as u64;
         tree.images_without_sidecar += image_names
             .iter()
+            .filter(|name| owned(name))
             .filter(|name| !sidecar_stems.contains(stem(name)) && !sidecar_stems.contains(*name))
             .count() as u64;
         drop(sidecar_stems);
@@ -542,6 +624,31 @@ fn walk_error(root: &Path, error: walkdir::Error) -> WalkError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unit_keeps_an_image_its_sidecars_and_their_targets_together() {
+        for name in [
+            "IMG_0001.CR3",
+            "IMG_0001.json",
+            "IMG_0001.CR3.xmp",
+            "IMG_0001_01.CR3.xmp",
+            "IMG_0001.bin",
+            ".image-sidecar-old.IMG_0001.json",
+        ] {
+            let name = name.strip_prefix(".image-sidecar-old.").unwrap_or(name);
+            assert_eq!(unit(name.as_bytes()), b"IMG_0001", "{name}");
+        }
+        assert_eq!(unit(b"20250920_112934.010.json"), b"20250920_112934");
+        assert_eq!(unit(b".hidden.json"), b".hidden");
+        let shards: Vec<Shard> = (0..7).map(|index| Shard { index, count: 7 }).collect();
+        for name in ["IMG_0001.json", "a.b", "x"] {
+            let owners = shards
+                .iter()
+                .filter(|s| s.owns(b"game1", name.as_bytes()))
+                .count();
+            assert_eq!(owners, 1, "{name}: exactly one shard");
+        }
+    }
 
     #[test]
     fn darktable_duplicates_name_their_image() {

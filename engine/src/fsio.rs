@@ -461,6 +461,17 @@ pub struct Busy {
 impl TreeLock {
     /// Claims `root` (a canonical directory path).
     pub fn acquire(root: &Path) -> Result<TreeLock, Busy> {
+        TreeLock::claim(root, FlockOperation::NonBlockingLockExclusive)
+    }
+
+    /// Claims `root` for one shard of a split run: shards of the same tree hold it together
+    /// (each converts its own files), an unsplit converting run on it, inside it or around it
+    /// cannot.
+    pub fn acquire_shared(root: &Path) -> Result<TreeLock, Busy> {
+        TreeLock::claim(root, FlockOperation::NonBlockingLockShared)
+    }
+
+    fn claim(root: &Path, on_root: FlockOperation) -> Result<TreeLock, Busy> {
         let mut held = Vec::new();
         let mut claim = |dir: &Path, operation| -> Result<(), Busy> {
             // A directory that cannot be opened is left unlocked: nothing to share it with.
@@ -484,7 +495,7 @@ impl TreeLock {
         };
         // A run inside this tree holds our root shared, so the exclusive claim fails; a run on a
         // tree containing ours holds one of our ancestors exclusively, so a shared claim fails.
-        claim(root, FlockOperation::NonBlockingLockExclusive)?;
+        claim(root, on_root)?;
         for ancestor in root.ancestors().skip(1) {
             claim(ancestor, FlockOperation::NonBlockingLockShared)?;
         }

@@ -4,6 +4,7 @@ pub mod convert;
 pub mod docs;
 pub mod format_stats;
 pub mod inspect;
+pub mod merge;
 pub mod pipelines;
 pub mod plugins;
 pub mod run;

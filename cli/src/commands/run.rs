@@ -197,7 +197,12 @@ fn execute(
     );
     let config = Config {
         max_file_size: checked.resolved.plan.max_file_size,
-        rules: crate::config::rules(&args.rules, images.as_deref(), directory_files.as_deref())?,
+        rules: crate::config::rules(
+            &args.rules,
+            images.as_deref(),
+            directory_files.as_deref(),
+            args.shard.as_deref(),
+        )?,
         cache: !args.no_cache,
         ..Config::new(
             input,
@@ -233,7 +238,13 @@ fn execute(
     if let Some(cache) = cache {
         cache.save();
     }
-    run::emit_report(&report, destination, &loaded.errors)?;
+    let shard = run::shard_info(
+        &config,
+        registry,
+        plan,
+        &format!("pipeline {}", origin.name),
+    );
+    run::emit_report(&report, destination, &loaded.errors, shard.as_ref())?;
     Ok(if report.aborted.is_some() {
         Exit::Findings
     } else {

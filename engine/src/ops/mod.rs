@@ -284,7 +284,14 @@ impl Plan<'_> {
                     }
                     text.push('\n');
                 }
-                Stage::Convert(c) => text.push_str(&format!("convert {}\n", c.target.name())),
+                Stage::Convert(c) => text.push_str(&format!(
+                    "convert {} dry={} keep={} shared={} sync={:?}\n",
+                    c.target.name(),
+                    c.dry_run,
+                    c.keep_source,
+                    c.remove_shared_sources,
+                    c.durability
+                )),
                 Stage::Stats => text.push_str("stats\n"),
                 Stage::FormatStats => text.push_str("format-stats\n"),
             }
