@@ -10,6 +10,7 @@ mod identity;
 mod pipelines;
 mod plugins;
 mod safety;
+mod shards;
 mod xmp;
 
 use std::ffi::OsStr;
