@@ -398,3 +398,35 @@ fn the_kubernetes_manifest_has_what_an_indexed_job_needs() {
         .unwrap()
         .contains("$AWS_BATCH_JOB_ARRAY_INDEX"));
 }
+
+#[test]
+fn a_pipeline_can_name_its_shard() {
+    let tree = Tree::examples();
+    let jobs = Tree::new();
+    let pipeline = jobs.write(
+        "sharded.toml",
+        "shard = \"auto/3\"\n\n[[stage]]\nkind = \"stats\"\n",
+    );
+    let expected = shards(tree.path(), &["stats"], 3);
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(&pipeline)
+        .arg("--input")
+        .arg(tree.path())
+        .arg("--no-cache")
+        .env("JOB_COMPLETION_INDEX", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = parse(&out.stdout);
+    assert_eq!(report["shard"]["index"], 1);
+    assert_eq!(
+        report["stages"]["stats"]["total_sidecars"],
+        parse(&expected[1])["total_sidecars"]
+    );
+}

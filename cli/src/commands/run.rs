@@ -201,7 +201,9 @@ fn execute(
             &args.rules,
             images.as_deref(),
             directory_files.as_deref(),
-            args.shard.as_deref(),
+            args.shard
+                .as_deref()
+                .or(spec.shard.as_ref().map(|s| s.value.as_str())),
         )?,
         cache: !args.no_cache,
         ..Config::new(

@@ -79,6 +79,8 @@ pub struct Spec {
     pub report: Option<Named>,
     /// Files larger than this many bytes are reported, not read.
     pub max_file_size: Option<u64>,
+    /// `I/N` or `auto/N`: only that shard of the tree (checked by the command line's parser).
+    pub shard: Option<Named>,
     pub stages: Vec<StageSpec>,
 }
 
@@ -91,6 +93,7 @@ const TOP_KEYS: &[&str] = &[
     "plugin_dirs",
     "report",
     "max_file_size",
+    "shard",
 ];
 const INPUT_KEYS: &[&str] = &[
     "root",
@@ -261,6 +264,9 @@ impl Reader {
         }
         if let Some((_, v)) = Self::find(root, "report") {
             spec.report = self.string(v, "report");
+        }
+        if let Some((_, v)) = Self::find(root, "shard") {
+            spec.shard = self.string(v, "shard");
         }
         if let Some((_, v)) = Self::find(root, "max_file_size") {
             spec.max_file_size = match v.get_ref() {
