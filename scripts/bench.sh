@@ -14,7 +14,9 @@
 # deletion, which would time the benchmark's own cleanup rather than the tool.
 #
 # Settings (environment): N (default 10000), SEED (1), RUNS (5), WORKERS (number of CPUs),
-# BENCH_DIR (target/bench), RSS (1: also measure peak RSS at N and 10*N; 0: skip).
+# BENCH_DIR (target/bench), RSS (1: also measure peak RSS at N and 10*N; 0: skip), SHAPE
+# (large: the generator's default, ~37 KB sidecars; small: at most 2 faces with 128-float
+# embeddings, ~10 KB).
 set -euo pipefail
 
 N=${N:-10000}
@@ -22,6 +24,12 @@ SEED=${SEED:-1}
 RUNS=${RUNS:-5}
 WORKERS=${WORKERS:-$(nproc)}
 RSS=${RSS:-1}
+SHAPE=${SHAPE:-large}
+case "$SHAPE" in
+    large) SHAPE_ARGS=() ;;
+    small) SHAPE_ARGS=(--max-faces 2 --embedding-len 128) ;;
+    *) echo "bench: SHAPE is large or small, not $SHAPE" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=${BENCH_DIR:-$ROOT/target/bench}
@@ -46,7 +54,7 @@ corpus() {
     local count=$1 dir=$2 formats=${3:-all}
     if [ ! -f "$dir/.complete-$formats" ]; then
         rm -rf "$dir"
-        "$GEN" --output "$dir/json" --count "$count" --seed "$SEED" >/dev/null
+        "$GEN" --output "$dir/json" --count "$count" --seed "$SEED" "${SHAPE_ARGS[@]}" >/dev/null
         if [ "$formats" = all ]; then
             cp -r "$dir/json" "$dir/bin"
             cp -r "$dir/json" "$dir/rkyv"
@@ -56,13 +64,14 @@ corpus() {
         touch "$dir/.complete-$formats"
     fi
 }
-DATA=$WORK/n$N-seed$SEED
+DATA=$WORK/n$N-seed$SEED-$SHAPE
 corpus "$N" "$DATA"
 
 # Warm the page cache.
 cat "$DATA"/*/*/* >/dev/null 2>&1 || true
 
-W="--workers $WORKERS"
+# Every file read every time: the results cache would answer the repeated runs otherwise.
+W="--workers $WORKERS --no-cache"
 hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$WORK/hyperfine.json" \
     -n validate-json "$BIN validate $W --input $DATA/json" \
     -n validate-bin "$BIN validate $W --input $DATA/bin" \
@@ -71,8 +80,8 @@ hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$WORK/hyperfine
     -n stats-bin "$BIN stats $W --input $DATA/bin" \
     -n stats-rkyv "$BIN stats $W --input $DATA/rkyv" \
     -n format-stats-json "$BIN format-stats $W --input $DATA/json" \
-    -n validate-json-1-worker "$BIN validate --workers 1 --input $DATA/json" \
-    -n validate-json-2-workers "$BIN validate --workers 2 --input $DATA/json" \
+    -n validate-json-1-worker "$BIN validate --workers 1 --no-cache --input $DATA/json" \
+    -n validate-json-2-workers "$BIN validate --workers 2 --no-cache --input $DATA/json" \
     -n floor-read-json "$FLOOR read $DATA/json --extension json --workers $WORKERS" \
     -n floor-read-bin "$FLOOR read $DATA/bin --extension bin --workers $WORKERS" \
     -n floor-read-rkyv "$FLOOR read $DATA/rkyv --extension rkyv --workers $WORKERS" \
@@ -80,6 +89,7 @@ hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$WORK/hyperfine
     --prepare "mkdir -p $WORK/trash && { mv $WORK/scratch $WORK/trash/\$(date +%s%N) 2>/dev/null || true; } && cp -al $DATA/json $WORK/scratch && sync" \
     -n convert-json-to-bin "$BIN convert $W --format bin --input $WORK/scratch" \
     -n convert-json-to-bin-sync-none "$BIN convert $W --format bin --sync none --input $WORK/scratch" \
+    -n floor-write "$FLOOR write $WORK/scratch --extension json --workers $WORKERS" \
     -n run-optimize-binary "$BIN run optimize-binary $W --input $WORK/scratch" \
     >"$WORK/hyperfine.log"
 
@@ -97,10 +107,10 @@ done
 RSS_N=""
 RSS_10N=""
 if [ "$RSS" = 1 ]; then
-    corpus "$((10 * N))" "$WORK/n$((10 * N))-seed$SEED" json
+    corpus "$((10 * N))" "$WORK/n$((10 * N))-seed$SEED-$SHAPE" json
     peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
     RSS_N=$(peak "$BIN" validate $W --input "$DATA/json")
-    RSS_10N=$(peak "$BIN" validate $W --input "$WORK/n$((10 * N))-seed$SEED/json")
+    RSS_10N=$(peak "$BIN" validate $W --input "$WORK/n$((10 * N))-seed$SEED-$SHAPE/json")
 fi
 
 python3 - "$WORK" "$N" "$WORKERS" "$RSS_N" "$RSS_10N" <<'EOF'
@@ -122,6 +132,7 @@ for f in ("json", "bin", "rkyv"):
     files[f"floor-read-{f}"] = floor["files"]
     bytes_[f] = floor["bytes"]
 files["floor-json-syntax"] = load("floor-json-syntax")["files"]
+files["floor-write"] = files["floor-read-json"]
 rate = {name: files[name] / runs[name]["mean"] for name in runs}
 def mb(name, tree): return bytes_[tree] / runs[name]["mean"] / 1e6
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
@@ -142,6 +153,7 @@ checks = [
     ("stats / validate, rkyv", rate["stats-rkyv"] / rate["validate-rkyv"], 0.9, 1),
     ("convert json -> bin, files/s", rate["convert-json-to-bin"], 5000, 10000),
     ("convert time, durable (--sync batch) / --sync none, lower is better", runs["convert-json-to-bin"]["mean"] / runs["convert-json-to-bin-sync-none"]["mean"], 1.25, 1.1),
+    ("convert json -> bin / filesystem floor (temp, write, rename, unlink)", rate["convert-json-to-bin"] / rate["floor-write"], 0.7, 0.9),
     ("--workers 2 / --workers 1, validate .json", rate["validate-json-2-workers"] / rate["validate-json-1-worker"], 1.7, 1.9),
 ]
 if rss_n and rss_10n:

@@ -50,6 +50,10 @@ struct Args {
     /// Most faces in one photo (sizes run from ~1 KB with none to ~16 KB per face)
     #[arg(long, default_value_t = 10)]
     max_faces: usize,
+    /// Floats in each face's embedding (InsightFace writes 512; 128 with --max-faces 2 gives
+    /// the ~10 KB shape of smaller collections)
+    #[arg(long, default_value_t = 512)]
+    embedding_len: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -235,7 +239,7 @@ fn sidecar(args: &Args, rng: &mut ChaCha8Rng, image_path: &str) -> Value {
     let normal = Normal::new(0.0f32, 1.1).expect("valid normal");
     let faces: Vec<Value> = (0..faces_count)
         .map(|id| {
-            let encoding = (0..512)
+            let encoding = (0..args.embedding_len)
                 .map(|_| Value::Float(f64::from(normal.sample(rng))))
                 .collect();
             let landmarks = (0..5)

@@ -1,7 +1,10 @@
 //! `sidecar-floor`: the floors the whole-process benchmark compares the tool against, on the
 //! same files and threads: `read` reads every file with a given extension and does nothing
 //! else; `json-syntax` also checks each file's JSON syntax, strictly (UTF-8 in strings
-//! included), with serde_json, the fastest strict check measured. Prints one JSON line.
+//! included), with serde_json, the fastest strict check measured; `write` does what a
+//! conversion must do to the file system and nothing else: read the file, write its bytes to a
+//! new temporary file beside it, rename that to the target's name, remove the source (it
+//! changes the tree: run it on a copy). Prints one JSON line.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,6 +16,7 @@ use rayon::prelude::*;
 enum Floor {
     Read,
     JsonSyntax,
+    Write,
 }
 
 #[derive(Debug, Parser)]
@@ -58,6 +62,19 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Temporary file beside the source, written, renamed to `NAME.floor`, source removed.
+fn write_floor(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".floor-")
+        .tempfile_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.persist(path.with_extension("floor"))
+        .map_err(|e| e.error)?;
+    std::fs::remove_file(path)
+}
+
 fn check(path: &Path, floor: Floor) -> (u64, u64) {
     let Ok(bytes) = std::fs::read(path) else {
         return (0, 1);
@@ -67,6 +84,7 @@ fn check(path: &Path, floor: Floor) -> (u64, u64) {
         Floor::JsonSyntax => {
             serde_json::from_slice::<&serde_json::value::RawValue>(&bytes).is_err()
         }
+        Floor::Write => write_floor(path, &bytes).is_err(),
     };
     (bytes.len() as u64, u64::from(invalid))
 }
