@@ -9,6 +9,7 @@ mod help;
 mod identity;
 mod pipelines;
 mod plugins;
+mod reports;
 mod safety;
 mod shards;
 mod xmp;

@@ -1,0 +1,82 @@
+//! Report snapshots on the shipped examples and a small generated tree: what every reading
+//! command and a pipeline print, byte for byte but for timings and the tree's own path. They
+//! hold optimisations to "no behaviour change": a faster reader that counts, orders or words
+//! anything differently fails here.
+
+use std::path::Path;
+
+use serde_json::Value as Json;
+
+use crate::harness::{data, Tree};
+
+/// A copy of `tests/data/<name>` without its README.
+fn copy_tree(name: &str) -> Tree {
+    let tree = Tree::new();
+    copy_dir(&data(name), tree.path());
+    tree
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_name() != "README.md" {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Runs `args` on the tree and returns its report with every `elapsed_seconds` (a stage's
+/// too), the generator marker and the cache counter removed, and the tree's path written as
+/// `<tree>`.
+fn stable_report(tree: &Tree, args: &[&str]) -> Json {
+    let text = serde_json::to_string(&tree.report(args)).unwrap();
+    let root = serde_json::to_string(&tree.path().to_string_lossy()).unwrap();
+    let text = text.replace(root.trim_matches('"'), "<tree>");
+    let mut report: Json = serde_json::from_str(&text).unwrap();
+    strip(&mut report);
+    report
+}
+
+fn strip(value: &mut Json) {
+    match value {
+        Json::Object(map) => {
+            for key in ["elapsed_seconds", "generator", "cached_files"] {
+                map.shift_remove(key);
+            }
+            map.values_mut().for_each(strip);
+        }
+        Json::Array(items) => items.iter_mut().for_each(strip),
+        _ => {}
+    }
+}
+
+/// Every reading command and the health-check pipeline, on one worker and on two: the same
+/// report either way, and the snapshot's.
+fn snapshot_all(tree_name: &str) {
+    let tree = copy_tree(tree_name);
+    for (name, args) in [
+        ("validate", &["validate", "--all-results"][..]),
+        ("stats", &["stats"][..]),
+        ("format_stats", &["format-stats"][..]),
+        ("health_check", &["run", "health-check"][..]),
+    ] {
+        let one = stable_report(&tree, &[args, &["--workers", "1", "--no-cache"]].concat());
+        let two = stable_report(&tree, &[args, &["--workers", "2", "--no-cache"]].concat());
+        assert_eq!(one, two, "{name}: the report depends on the worker count");
+        insta::assert_json_snapshot!(format!("{tree_name}_{name}"), one);
+    }
+}
+
+#[test]
+fn reports_on_the_examples_are_unchanged() {
+    snapshot_all("examples");
+}
+
+#[test]
+fn reports_on_a_generated_tree_are_unchanged() {
+    snapshot_all("corpus");
+}
