@@ -30,8 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::discover::Candidate;
 use crate::fsio::{FileMeta, Identity, ReportFile};
-use crate::ops::{stats, validate, Failure, FileRecord, Records, StageRecord};
-use crate::summary::Counter;
+use crate::ops::{FileRecord, Records};
 
 const MAGIC: &[u8; 8] = b"ISRCACH1";
 /// No single entry of a valid cache is larger: a garbage length never allocates more.
@@ -66,115 +65,49 @@ impl From<&Identity> for Stamp {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone)]
-enum CachedCounter {
-    Total(u64),
-    Tally(Vec<(String, u64)>),
-}
+/// Counters as the cache stores them: tagged, where a report writes them bare (a number or a
+/// map), which a format without types on disk could not read back.
+pub(crate) mod counters {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-#[derive(Serialize, Deserialize, Clone)]
-enum CachedStage {
-    Validate(validate::Outcome),
-    Stats(Vec<Vec<CachedCounter>>),
-    FormatStats,
-}
+    use crate::summary::Counter;
 
-#[derive(Serialize, Deserialize, Clone)]
-enum CachedRecord {
-    Filtered,
-    Unreadable(Failure),
-    DirectoryFile,
-    Read {
-        format: String,
-        len: u64,
-        recognized: bool,
-        stages: Vec<CachedStage>,
-    },
-}
-
-impl From<&FileRecord> for CachedRecord {
-    fn from(record: &FileRecord) -> CachedRecord {
-        match record {
-            FileRecord::Filtered => CachedRecord::Filtered,
-            FileRecord::Unreadable(f) => CachedRecord::Unreadable(f.clone()),
-            FileRecord::DirectoryFile => CachedRecord::DirectoryFile,
-            FileRecord::Read {
-                format,
-                len,
-                recognized,
-                stages,
-            } => CachedRecord::Read {
-                format: format.clone(),
-                len: *len,
-                recognized: *recognized,
-                stages: stages
-                    .iter()
-                    .map(|s| match s {
-                        StageRecord::Validate(o) => CachedStage::Validate(o.clone()),
-                        StageRecord::FormatStats => CachedStage::FormatStats,
-                        StageRecord::Stats(o) => CachedStage::Stats(
-                            o.counters
-                                .iter()
-                                .map(|summary| {
-                                    summary
-                                        .iter()
-                                        .map(|c| match c {
-                                            Counter::Total(n) => CachedCounter::Total(*n),
-                                            Counter::Tally(map) => CachedCounter::Tally(
-                                                map.iter().map(|(k, n)| (k.clone(), *n)).collect(),
-                                            ),
-                                        })
-                                        .collect()
-                                })
-                                .collect(),
-                        ),
-                    })
-                    .collect(),
-            },
-        }
+    #[derive(Serialize, Deserialize)]
+    enum Tagged<T> {
+        Total(u64),
+        Tally(T),
     }
-}
 
-impl CachedRecord {
-    fn into_record(self) -> FileRecord {
-        match self {
-            CachedRecord::Filtered => FileRecord::Filtered,
-            CachedRecord::Unreadable(f) => FileRecord::Unreadable(f),
-            CachedRecord::DirectoryFile => FileRecord::DirectoryFile,
-            CachedRecord::Read {
-                format,
-                len,
-                recognized,
-                stages,
-            } => FileRecord::Read {
-                format,
-                len,
-                recognized,
-                stages: stages
-                    .into_iter()
-                    .map(|s| match s {
-                        CachedStage::Validate(o) => StageRecord::Validate(o),
-                        CachedStage::FormatStats => StageRecord::FormatStats,
-                        CachedStage::Stats(counters) => StageRecord::Stats(stats::Outcome {
-                            counters: counters
-                                .into_iter()
-                                .map(|summary| {
-                                    summary
-                                        .into_iter()
-                                        .map(|c| match c {
-                                            CachedCounter::Total(n) => Counter::Total(n),
-                                            CachedCounter::Tally(pairs) => {
-                                                Counter::Tally(pairs.into_iter().collect())
-                                            }
-                                        })
-                                        .collect()
-                                })
-                                .collect(),
-                        }),
+    pub fn serialize<S: Serializer>(counters: &[Vec<Counter>], s: S) -> Result<S::Ok, S::Error> {
+        let tagged: Vec<Vec<Tagged<_>>> = counters
+            .iter()
+            .map(|summary| {
+                summary
+                    .iter()
+                    .map(|c| match c {
+                        Counter::Total(n) => Tagged::Total(*n),
+                        Counter::Tally(map) => Tagged::Tally(map),
                     })
-                    .collect(),
-            },
-        }
+                    .collect()
+            })
+            .collect();
+        tagged.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<Counter>>, D::Error> {
+        let tagged = Vec::<Vec<Tagged<_>>>::deserialize(d)?;
+        Ok(tagged
+            .into_iter()
+            .map(|summary| {
+                summary
+                    .into_iter()
+                    .map(|c| match c {
+                        Tagged::Total(n) => Counter::Total(n),
+                        Tagged::Tally(map) => Counter::Tally(map),
+                    })
+                    .collect()
+            })
+            .collect())
     }
 }
 
@@ -250,7 +183,7 @@ impl ResultsCache {
         self.old.is_empty()
     }
 
-    fn keep(&self, rel: &[u8], stamp: &Stamp, record: &CachedRecord) {
+    fn keep(&self, rel: &[u8], stamp: &Stamp, record: &FileRecord) {
         let Ok(bytes) = bincode::serde::encode_to_vec((rel, stamp, record), config()) else {
             return;
         };
@@ -394,25 +327,23 @@ impl Records for ResultsCache {
             return None;
         }
         let entry = &self.old_bytes[range.clone()];
-        let ((_, _, record), _): ((Vec<u8>, Stamp, CachedRecord), usize) =
+        let ((_, _, record), _): ((Vec<u8>, Stamp, FileRecord), usize) =
             bincode::serde::decode_from_slice(entry, config()).ok()?;
         self.keep_bytes(entry);
-        Some(record.into_record())
+        Some(record)
     }
 
     fn store(&self, candidate: Candidate<'_>, meta: &FileMeta, record: FileRecord) {
         let rel = candidate.rel.as_os_str().as_bytes();
-        self.keep(
-            rel,
-            &Stamp::from(&meta.identity),
-            &CachedRecord::from(&record),
-        );
+        self.keep(rel, &Stamp::from(&meta.identity), &record);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::{stats, validate, StageRecord};
+    use crate::summary::Counter;
 
     const SLACK: std::time::Duration = std::time::Duration::from_secs(1);
 

@@ -102,7 +102,7 @@ impl From<&ReadFailure> for Failure {
 }
 
 /// What one stage made of one readable file, before it is folded into the stage's report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub enum StageRecord {
     Validate(validate::Outcome),
     Stats(stats::Outcome),
@@ -111,7 +111,7 @@ pub enum StageRecord {
 
 /// What a pass made of one file: enough to fold it into every stage's report again without
 /// reading it (the results cache keeps these).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub enum FileRecord {
     /// Its format is not among the plan's.
     Filtered,

@@ -58,8 +58,9 @@ impl Serialize for StatsReport {
 }
 
 /// What the summaries found in one document: per summary, one counter per field.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
+    #[serde(with = "crate::cache::counters")]
     pub counters: Vec<Vec<Counter>>,
 }
 
