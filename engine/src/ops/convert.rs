@@ -746,14 +746,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_same_size_rewrite_within_one_clock_tick_is_seen_by_the_fingerprint() {
+    /// Writes `content` as `IMG_0001.json` in a new directory and reads it as convert does:
+    /// the directory, the file's path, its metadata and fingerprint.
+    fn read_sample(content: &[u8]) -> (tempfile::TempDir, PathBuf, FileMeta, u128) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("IMG_0001.json");
-        std::fs::write(&path, b"{\"a\": 1}").unwrap();
+        std::fs::write(&path, content).unwrap();
         let mut bytes = Vec::new();
         let read = fsio::read_into(&path, &mut bytes, 1 << 20).unwrap();
         let digest = fsio::fingerprint(&bytes);
+        (dir, path, read, digest)
+    }
+
+    #[test]
+    fn a_same_size_rewrite_within_one_clock_tick_is_seen_by_the_fingerprint() {
+        let (_dir, path, read, digest) = read_sample(b"{\"a\": 1}");
         assert!(unchanged(&path, &read, digest).unwrap());
         // Same size, and the modification time put back: metadata alone cannot tell.
         std::fs::write(&path, b"{\"a\": 2}").unwrap();
@@ -763,19 +770,14 @@ mod tests {
             std::time::UNIX_EPOCH + std::time::Duration::new(secs as u64, nanos as u32),
         )
         .unwrap();
-        let now = fsio::read_into(&path, &mut bytes, 1 << 20).unwrap();
+        let now = fsio::read_into(&path, &mut Vec::new(), 1 << 20).unwrap();
         assert!(now.identity.same_content(&read.identity));
         assert!(!unchanged(&path, &read, digest).unwrap());
     }
 
     #[test]
     fn a_source_changed_before_parking_is_kept_where_it_is() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("IMG_0001.json");
-        std::fs::write(&path, b"{\"a\": 1}").unwrap();
-        let mut bytes = Vec::new();
-        let read = fsio::read_into(&path, &mut bytes, 1 << 20).unwrap();
-        let digest = fsio::fingerprint(&bytes);
+        let (dir, path, read, digest) = read_sample(b"{\"a\": 1}");
         std::fs::write(dir.path().join("new"), b"{\"a\": 22}").unwrap();
         std::fs::rename(dir.path().join("new"), &path).unwrap();
         assert!(matches!(
@@ -792,13 +794,9 @@ mod tests {
 
     #[test]
     fn an_unchanged_source_is_removed_without_a_trace() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("IMG_0001.json");
-        std::fs::write(&path, b"{}").unwrap();
-        let mut bytes = Vec::new();
-        let read = fsio::read_into(&path, &mut bytes, 1 << 20).unwrap();
+        let (dir, path, read, digest) = read_sample(b"{}");
         assert!(matches!(
-            retire(&path, &read, fsio::fingerprint(&bytes)).unwrap(),
+            retire(&path, &read, digest).unwrap(),
             Settled::Done
         ));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
