@@ -33,14 +33,13 @@ impl Tree {
 
     /// A tree holding a copy of the repository's example sidecars and images.
     pub fn examples() -> Tree {
+        Tree::copy_of("examples")
+    }
+
+    /// A copy of `tests/data/<name>`, subdirectories included, without its READMEs.
+    pub fn copy_of(name: &str) -> Tree {
         let tree = Tree::new();
-        for entry in std::fs::read_dir(data("examples")).unwrap() {
-            let entry = entry.unwrap();
-            let name = entry.file_name();
-            if name != "README.md" {
-                std::fs::copy(entry.path(), tree.path().join(name)).unwrap();
-            }
-        }
+        copy_dir(&data(name), tree.path());
         tree
     }
 
@@ -102,6 +101,19 @@ impl Tree {
             String::from_utf8_lossy(&out.stderr)
         );
         parse(&out.stdout)
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_name() != "README.md" {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
     }
 }
 

@@ -3,31 +3,9 @@
 //! hold optimisations to "no behaviour change": a faster reader that counts, orders or words
 //! anything differently fails here.
 
-use std::path::Path;
-
 use serde_json::Value as Json;
 
-use crate::harness::{data, Tree};
-
-/// A copy of `tests/data/<name>` without its README.
-fn copy_tree(name: &str) -> Tree {
-    let tree = Tree::new();
-    copy_dir(&data(name), tree.path());
-    tree
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else if entry.file_name() != "README.md" {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use crate::harness::Tree;
 
 /// Runs `args` on the tree and returns its report with every `elapsed_seconds` (a stage's
 /// too), the generator marker and the cache counter removed, and the tree's path written as
@@ -57,7 +35,7 @@ fn strip(value: &mut Json) {
 /// Every reading command and the health-check pipeline, on one worker and on two: the same
 /// report either way, and the snapshot's.
 fn snapshot_all(tree_name: &str) {
-    let tree = copy_tree(tree_name);
+    let tree = Tree::copy_of(tree_name);
     for (name, args) in [
         ("validate", &["validate", "--all-results"][..]),
         ("stats", &["stats"][..]),
