@@ -165,8 +165,8 @@ pub fn assert_python_files_restored(tree: &Tree, before: &BTreeMap<PathBuf, Vec<
     }
 }
 
-/// A report without what differs between equal runs (its timing, the results cache's
-/// counter) and without its `generator` marker, for comparing runs and a report with a
+/// A report without what differs between equal runs (its timing and its stages', the results
+/// cache's counter) and without its `generator` marker, for comparing runs and a report with a
 /// pipeline's section.
 pub fn without_timings(mut report: Json) -> Json {
     if let Some(map) = report.as_object_mut() {
@@ -174,7 +174,23 @@ pub fn without_timings(mut report: Json) -> Json {
         map.shift_remove("generator");
         map.shift_remove("cached_files");
     }
+    if let Some(stages) = report.get_mut("stages").and_then(Json::as_object_mut) {
+        for section in stages.values_mut() {
+            section
+                .as_object_mut()
+                .unwrap()
+                .shift_remove("elapsed_seconds");
+        }
+    }
     report
+}
+
+/// [`without_timings`], with the tree's own path written as `<tree>`: reports of two copies of
+/// a tree, or of runs in different temporary directories, compare equal.
+pub fn comparable(report: Json, root: &Path) -> Json {
+    let text = serde_json::to_string(&without_timings(report)).unwrap();
+    let root = serde_json::to_string(&root.to_string_lossy()).unwrap();
+    serde_json::from_str(&text.replace(root.trim_matches('"'), "<tree>")).unwrap()
 }
 
 /// The entry of `results` for the file whose path ends with `name`.
