@@ -182,15 +182,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
 
-    /// Read every file, ignoring the results cache of earlier runs (and keeping none)
-    #[arg(long)]
-    pub no_cache: bool,
-
-    /// Only shard I of N of the tree (I from 0), for array jobs; auto/N takes I from
-    /// JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID (less SLURM_ARRAY_TASK_MIN) or
-    /// AWS_BATCH_JOB_ARRAY_INDEX. `merge` combines the shards' reports
-    #[arg(long, value_name = "I/N")]
-    pub shard: Option<String>,
+    #[command(flatten)]
+    pub pass: PassArgs,
 
     #[command(flatten)]
     pub plugins: PluginArgs,
@@ -294,6 +287,17 @@ pub struct CommonArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
 
+    #[command(flatten)]
+    pub pass: PassArgs,
+
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+}
+
+/// How a reading pass goes over the tree: with or without the results cache, whole or one
+/// shard (shared by the single commands and `run`).
+#[derive(Debug, Args)]
+pub struct PassArgs {
     /// Read every file, ignoring the results cache of earlier runs (and keeping none)
     #[arg(long)]
     pub no_cache: bool,
@@ -303,9 +307,6 @@ pub struct CommonArgs {
     /// AWS_BATCH_JOB_ARRAY_INDEX. `merge` combines the shards' reports
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-
-    #[command(flatten)]
-    pub plugins: PluginArgs,
 }
 
 /// What counts as an image and as a directory-level file.

@@ -162,8 +162,8 @@ impl Config {
         .and_then(|config| {
             Ok(Config {
                 max_file_size: args.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
-                rules: rules(&args.rules, None, None, args.shard.as_deref())?,
-                cache: !args.no_cache,
+                rules: rules(&args.rules, None, None, args.pass.shard.as_deref())?,
+                cache: !args.pass.no_cache,
                 ..config
             })
         })

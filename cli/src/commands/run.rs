@@ -201,11 +201,12 @@ fn execute(
             &args.rules,
             images.as_deref(),
             directory_files.as_deref(),
-            args.shard
+            args.pass
+                .shard
                 .as_deref()
                 .or(spec.shard.as_ref().map(|s| s.value.as_str())),
         )?,
-        cache: !args.no_cache,
+        cache: !args.pass.no_cache,
         ..Config::new(
             input,
             args.workers.or(spec.workers),
