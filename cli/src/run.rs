@@ -109,6 +109,21 @@ impl Run {
 /// (default one second), for tests that must hit the cache right after writing files.
 pub const CACHE_SLACK_VAR: &str = "IMAGE_SIDECAR_TEST_CACHE_SLACK_NS";
 
+/// Everything that can change what a run makes of a tree, as text: the tool, its plugins and
+/// their options, the plan, the walk rules and the (canonical) input root. The results cache
+/// and the shards' fingerprints are hashes of it.
+fn result_inputs(config: &Config, registry: &Registry, plan: &Plan<'_>, input: &Path) -> String {
+    format!(
+        "{} {}\n{}{}{}\ninput {}",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+        registry.fingerprint(),
+        plan.fingerprint(),
+        config.rules.description(),
+        input.display()
+    )
+}
+
 /// The results cache for a plan that changes nothing, unless `--no-cache` (see
 /// `sidecar_engine::cache`): one file per input root and fingerprint under
 /// `~/.cache/image-sidecar-rust/results/`.
@@ -122,15 +137,7 @@ pub fn results_cache(
     }
     let dir = crate::config::cache_dir()?.join("results");
     let input = std::fs::canonicalize(&config.input).ok()?;
-    let text = format!(
-        "{} {}\n{}{}{}\ninput {}",
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_PKG_VERSION"),
-        registry.fingerprint(),
-        plan.fingerprint(),
-        config.rules.description(),
-        input.display()
-    );
+    let text = result_inputs(config, registry, plan, &input);
     let fingerprint = sidecar_engine::fsio::fingerprint(text.as_bytes());
     let slack = std::env::var(CACHE_SLACK_VAR)
         .ok()
@@ -201,13 +208,8 @@ pub fn shard_info(
     let shard = config.rules.shard.filter(|s| s.count > 1)?;
     let input = std::fs::canonicalize(&config.input).unwrap_or_else(|_| config.input.clone());
     let text = format!(
-        "{command}\n{} {}\n{}{}{}\ninput {}",
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_PKG_VERSION"),
-        registry.fingerprint(),
-        plan.fingerprint(),
-        config.rules.description(),
-        input.display()
+        "{command}\n{}",
+        result_inputs(config, registry, plan, &input)
     );
     Some(ShardInfo {
         index: shard.index,
