@@ -61,13 +61,13 @@ impl Run {
         let _lock = claim(&self.config, &plan)?;
         *self.shard.lock().unwrap_or_else(|e| e.into_inner()) =
             shard_info(&self.config, self.registry(), &plan, "single");
-        let tree = walk(&self.config, self.registry(), &plan)?;
-        let cache = results_cache(&self.config, self.registry(), &plan);
+        let pool = pool(&self.config)?;
+        let (tree, cache) = walk_with_cache(&self.config, self.registry(), &plan, &pool)?;
         let registry = self.registry();
-        let report = on_pool(&self.config, tree.len(), |progress| {
+        let report = on_pool(&pool, tree.len(), |progress| {
             let records = cache.as_ref().map(|c| c as &dyn Records);
             ops::run_with_records(&tree, registry, &plan, progress, records)
-        })?;
+        });
         if let Some(cache) = cache {
             cache.save();
             *self.cached_files.lock().unwrap_or_else(|e| e.into_inner()) =
@@ -127,11 +127,7 @@ fn result_inputs(config: &Config, registry: &Registry, plan: &Plan<'_>, input: &
 /// The results cache for a plan that changes nothing, unless `--no-cache` (see
 /// `sidecar_engine::cache`): one file per input root and fingerprint under
 /// `~/.cache/image-sidecar-rust/results/`.
-pub fn results_cache(
-    config: &Config,
-    registry: &Registry,
-    plan: &Plan<'_>,
-) -> Option<ResultsCache> {
+fn results_cache(config: &Config, registry: &Registry, plan: &Plan<'_>) -> Option<ResultsCache> {
     if !config.cache || plan.stages.iter().any(|s| matches!(s, Stage::Convert(_))) {
         return None;
     }
@@ -221,6 +217,24 @@ pub fn shard_info(
     })
 }
 
+/// [`walk`], with the results cache loading on another thread meanwhile (loading one costs
+/// about as much as walking the tree it describes).
+pub fn walk_with_cache(
+    config: &Config,
+    registry: &Registry,
+    plan: &Plan<'_>,
+    pool: &rayon::ThreadPool,
+) -> Result<(Tree, Option<ResultsCache>), UsageError> {
+    std::thread::scope(|scope| {
+        let cache = scope.spawn(|| results_cache(config, registry, plan));
+        let tree = pool.install(|| walk(config, registry, plan));
+        let cache = cache
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        Ok((tree?, cache))
+    })
+}
+
 /// Walks the input. A converting run first puts back the files an interrupted run parked, and
 /// walks again. The report's own path found among the sidecars is refused.
 pub fn walk(config: &Config, registry: &Registry, plan: &Plan<'_>) -> Result<Tree, UsageError> {
@@ -259,18 +273,22 @@ impl Progress for Bar {
     }
 }
 
-/// Runs `work` on a pool of `--workers` threads, with a progress bar over `files` drawn only
-/// when stderr is a terminal.
-pub fn on_pool<T: Send>(
-    config: &Config,
-    files: usize,
-    work: impl FnOnce(&dyn Progress) -> T + Send,
-) -> anyhow::Result<T> {
-    let pool = rayon::ThreadPoolBuilder::new()
+/// The run's `--workers` threads: they walk the tree, then work through its files.
+pub fn pool(config: &Config) -> anyhow::Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(config.workers.get())
         .thread_name(|i| format!("sidecar-worker-{i}"))
         .build()
-        .context("cannot start the worker threads")?;
+        .context("cannot start the worker threads")
+}
+
+/// Runs `work` on `pool`, with a progress bar over `files` drawn only when stderr is a
+/// terminal.
+pub fn on_pool<T: Send>(
+    pool: &rayon::ThreadPool,
+    files: usize,
+    work: impl FnOnce(&dyn Progress) -> T + Send,
+) -> T {
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::with_draw_target(Some(files as u64), ProgressDrawTarget::stderr());
         bar.set_style(
@@ -292,7 +310,7 @@ pub fn on_pool<T: Send>(
     let progress = Bar(bar);
     let result = pool.install(|| work(&progress));
     progress.0.finish_and_clear();
-    Ok(result)
+    result
 }
 
 /// Where a report goes, ready before the run starts.

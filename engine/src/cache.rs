@@ -15,15 +15,18 @@
 //! - A truncated, corrupt or foreign cache file (checksum, magic, header) is ignored and
 //!   rebuilt. Cache files are replaced atomically, so two runs at once cannot corrupt them.
 //!
-//! On disk: `ISRCACH1`, a bincode header (fingerprint, start time, entry count), the entries
-//! (each its length, then path below the input, identity and record in bincode), and a CRC-32
-//! of everything before it. Loading decodes paths and identities only; a record is decoded
-//! when its file turns out unchanged, and copied as it is into the next cache.
+//! On disk: `ISRCACH2`, a bincode header (fingerprint, start time, entry count, the entries'
+//! length), the entries compressed as one LZ4 block (each entry its length, then path below
+//! the input, identity and record in bincode; paths and counter names repeat from file to
+//! file, so the block is a fifth of their size), and a CRC-32 of everything before it.
+//! Loading decodes paths and identities only; a record is decoded when its file turns out
+//! unchanged, and its bytes are copied as they are into the next cache. A run in which every
+//! record was used and no file was read leaves the cache file as it is.
 
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -32,9 +35,12 @@ use crate::discover::Candidate;
 use crate::fsio::{FileMeta, Identity, ReportFile};
 use crate::ops::{FileRecord, Records};
 
-const MAGIC: &[u8; 8] = b"ISRCACH1";
+const MAGIC: &[u8; 8] = b"ISRCACH2";
 /// No single entry of a valid cache is larger: a garbage length never allocates more.
 const ENTRY_LIMIT: usize = 16 << 20;
+/// How much larger than its compressed form an LZ4 block can be, at most: a garbage length
+/// in the header never allocates more than this many times the file's size.
+const LZ4_MAX_RATIO: usize = 255;
 
 #[derive(Serialize, Deserialize)]
 struct Header {
@@ -42,6 +48,8 @@ struct Header {
     /// When the run that wrote the cache started (seconds, nanoseconds).
     started: (i64, i64),
     entries: u64,
+    /// The entries' length before compression.
+    body_len: u64,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -122,11 +130,14 @@ pub struct ResultsCache {
     /// When the loaded cache's run started, less the slack; records of files changed later
     /// are not trusted.
     trusted_before: Option<(i64, i64)>,
-    /// The loaded cache file's bytes, and each entry's stamp and place in them (records are
+    /// The loaded cache's entries, and each entry's stamp and place in them (records are
     /// decoded only when used, and copied as they are into the new cache).
     old_bytes: Vec<u8>,
     old: Index,
+    /// Which loaded entries this run used: they go into the next cache.
+    used: Vec<AtomicBool>,
     started: (i64, i64),
+    /// The entries of the files this run read.
     new: Mutex<Vec<u8>>,
     new_entries: AtomicU64,
 }
@@ -155,13 +166,19 @@ impl ResultsCache {
             trusted_before: None,
             old_bytes: Vec::new(),
             old: Index::default(),
+            used: Vec::new(),
             started,
             new: Mutex::new(Vec::new()),
             new_entries: AtomicU64::new(0),
         };
         let bytes = std::fs::read(&cache.file).unwrap_or_default();
-        if let Some((header, entries)) = parse(&bytes, fingerprint) {
-            cache.old_bytes = bytes;
+        if let Some((header, body, entries)) = parse(&bytes, fingerprint) {
+            cache.old_bytes = body;
+            cache.used = entries
+                .slots
+                .iter()
+                .map(|_| AtomicBool::new(false))
+                .collect();
             let slack_ns = slack.as_nanos().min(i128::MAX as u128) as i128;
             let start = i128::from(header.started.0) * 1_000_000_000 + i128::from(header.started.1);
             let before = start - slack_ns;
@@ -176,45 +193,59 @@ impl ResultsCache {
 
     /// How many records the loaded cache holds.
     pub fn len(&self) -> usize {
-        self.old.len()
+        self.old.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.old.is_empty()
+        self.old.slots.is_empty()
     }
 
+    /// Keeps the record of a file this run read.
     fn keep(&self, rel: &[u8], stamp: &Stamp, record: &FileRecord) {
-        let Ok(bytes) = bincode::serde::encode_to_vec((rel, stamp, record), config()) else {
+        let Ok(entry) = bincode::serde::encode_to_vec((rel, stamp, record), config()) else {
             return;
         };
-        self.keep_bytes(&bytes);
-    }
-
-    /// Appends one entry: its length (u32, little endian), then its bytes.
-    fn keep_bytes(&self, entry: &[u8]) {
         let Ok(len) = u32::try_from(entry.len()) else {
             return;
         };
         let mut new = self.new.lock().unwrap_or_else(|e| e.into_inner());
         new.extend_from_slice(&len.to_le_bytes());
-        new.extend_from_slice(entry);
+        new.extend_from_slice(&entry);
         drop(new);
         self.new_entries.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Writes the records of this run (atomically); a failure only costs the next run a read.
+    /// When the run used every loaded record and read no file, the cache file already says
+    /// all this run would write (its start time included, which the racy rule needs), and is
+    /// left as it is.
     pub fn save(self) {
-        let entries = self.new.into_inner().unwrap_or_else(|e| e.into_inner());
+        let new = self.new.into_inner().unwrap_or_else(|e| e.into_inner());
+        let used: Vec<bool> = self.used.into_iter().map(AtomicBool::into_inner).collect();
+        let unchanged = self.trusted_before.is_some() && new.is_empty() && !used.contains(&false);
+        if unchanged {
+            return;
+        }
+        let mut body = Vec::with_capacity(self.old_bytes.len() + new.len());
+        let mut entries = self.new_entries.into_inner();
+        for (slot, _) in self.old.slots.iter().zip(&used).filter(|(_, used)| **used) {
+            let entry = &self.old_bytes[slot.entry.clone()];
+            body.extend_from_slice(&(entry.len() as u32).to_le_bytes());
+            body.extend_from_slice(entry);
+            entries += 1;
+        }
+        body.extend_from_slice(&new);
         let header = Header {
             fingerprint: self.fingerprint,
             started: self.started,
-            entries: self.new_entries.into_inner(),
+            entries,
+            body_len: body.len() as u64,
         };
         let Ok(mut bytes) = bincode::serde::encode_to_vec(&header, config()) else {
             return;
         };
         bytes.splice(0..0, MAGIC.iter().copied());
-        bytes.extend_from_slice(&entries);
+        bytes.extend_from_slice(&lz4_flex::block::compress(&body));
         let crc = crc32fast::hash(&bytes);
         bytes.extend_from_slice(&crc.to_le_bytes());
         let Some(dir) = self.file.parent() else {
@@ -226,53 +257,74 @@ impl ResultsCache {
     }
 }
 
-/// Where an entry is in the loaded bytes: the whole entry and its path.
+/// Where an entry is in the loaded bytes: the whole entry (without its length) and its path.
 struct Slot {
     stamp: Stamp,
     entry: std::ops::Range<usize>,
     rel: std::ops::Range<usize>,
 }
 
-/// Entries by the hash of their path (the path itself is checked on lookup): loading
-/// allocates nothing per entry.
-type Index = HashMap<u64, Slot, xxhash_rust::xxh3::Xxh3DefaultBuilder>;
+/// The loaded entries in file order, and their places by the hash of their path (the path
+/// itself is checked on lookup): loading allocates nothing per entry.
+#[derive(Default)]
+struct Index {
+    slots: Vec<Slot>,
+    by_path: HashMap<u64, usize, xxhash_rust::xxh3::Xxh3DefaultBuilder>,
+}
 
-/// Reads a cache file's index: each entry's path, stamp and byte range (its record is checked
-/// to decode, and decoded again when used). `None` for anything but a whole cache of this
+/// Reads a cache file: its header, its entries uncompressed, and each entry's path, stamp and
+/// byte range (its record is decoded when used). `None` for anything but a whole cache of this
 /// fingerprint.
-fn parse(bytes: &[u8], fingerprint: u128) -> Option<(Header, Index)> {
-    let body_len = bytes.len().checked_sub(4)?;
-    let (body, crc) = bytes.split_at(body_len);
-    if crc32fast::hash(body).to_le_bytes() != crc || !body.starts_with(MAGIC) {
+fn parse(bytes: &[u8], fingerprint: u128) -> Option<(Header, Vec<u8>, Index)> {
+    let checked_len = bytes.len().checked_sub(4)?;
+    let (checked, crc) = bytes.split_at(checked_len);
+    if crc32fast::hash(checked).to_le_bytes() != crc || !checked.starts_with(MAGIC) {
         return None;
     }
-    let mut at = MAGIC.len();
     let (header, used): (Header, usize) =
-        bincode::serde::decode_from_slice(&body[at..], config()).ok()?;
-    at += used;
+        bincode::serde::decode_from_slice(&checked[MAGIC.len()..], config()).ok()?;
     if header.fingerprint != fingerprint {
         return None;
     }
-    let mut entries =
-        Index::with_capacity_and_hasher(header.entries.min(1 << 24) as usize, Default::default());
-    for _ in 0..header.entries {
+    let compressed = &checked[MAGIC.len() + used..];
+    let body_len = usize::try_from(header.body_len).ok()?;
+    if body_len > compressed.len().saturating_mul(LZ4_MAX_RATIO) {
+        return None;
+    }
+    let mut body = vec![0; body_len];
+    if lz4_flex::block::decompress_into(compressed, &mut body).ok()? != body_len {
+        return None;
+    }
+    let index = index(&body, header.entries)?;
+    Some((header, body, index))
+}
+
+/// The entries of a cache's body; `None` unless they fill it exactly.
+fn index(body: &[u8], count: u64) -> Option<Index> {
+    let capacity = count.min(body.len() as u64 / 4) as usize;
+    let mut entries = Index {
+        slots: Vec::with_capacity(capacity),
+        by_path: HashMap::with_capacity_and_hasher(capacity, Default::default()),
+    };
+    let mut at = 0;
+    for _ in 0..count {
         let len = u32::from_le_bytes(body.get(at..at + 4)?.try_into().ok()?) as usize;
         let range = at + 4..(at + 4).checked_add(len)?;
         let entry = body.get(range.clone())?;
         let ((rel, stamp), _): ((&[u8], Stamp), usize) =
             bincode::serde::borrow_decode_from_slice(entry, config()).ok()?;
         let rel_start = rel.as_ptr() as usize - body.as_ptr() as usize;
-        entries.insert(
-            xxhash_rust::xxh3::xxh3_64(rel),
-            Slot {
-                stamp,
-                entry: range,
-                rel: rel_start..rel_start + rel.len(),
-            },
-        );
+        entries
+            .by_path
+            .insert(xxhash_rust::xxh3::xxh3_64(rel), entries.slots.len());
+        entries.slots.push(Slot {
+            stamp,
+            entry: range,
+            rel: rel_start..rel_start + rel.len(),
+        });
         at += 4 + len;
     }
-    (at == body.len()).then_some((header, entries))
+    (at == body.len()).then_some(entries)
 }
 
 thread_local! {
@@ -314,7 +366,8 @@ impl Records for ResultsCache {
     fn lookup(&self, candidate: Candidate<'_>) -> Option<FileRecord> {
         let trusted_before = self.trusted_before?;
         let rel = candidate.rel.as_os_str().as_bytes();
-        let slot = self.old.get(&xxhash_rust::xxh3::xxh3_64(rel))?;
+        let id = *self.old.by_path.get(&xxhash_rust::xxh3::xxh3_64(rel))?;
+        let slot = &self.old.slots[id];
         if self.old_bytes.get(slot.rel.clone())? != rel {
             return None;
         }
@@ -329,7 +382,7 @@ impl Records for ResultsCache {
         let entry = &self.old_bytes[range.clone()];
         let ((_, _, record), _): ((Vec<u8>, Stamp, FileRecord), usize) =
             bincode::serde::decode_from_slice(entry, config()).ok()?;
-        self.keep_bytes(entry);
+        self.used[id].store(true, Ordering::Relaxed);
         Some(record)
     }
 

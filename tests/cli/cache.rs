@@ -162,25 +162,54 @@ fn validator_options_and_schema_contents_invalidate_the_cache() {
     assert_eq!(other["cached_files"], 0, "other validators, another cache");
 }
 
-#[test]
-fn a_truncated_or_garbage_cache_is_survived() {
-    let tree = collection();
-    run(&tree, &["stats"]);
+/// The cache file of `tree` (there is one: one command, one fingerprint) and its inode.
+fn cache_file(tree: &Tree) -> (std::path::PathBuf, u64) {
+    use std::os::unix::fs::MetadataExt;
     let dir = tree.cache().join("image-sidecar-rust/results");
     let files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(files.len(), 1, "one cache per input and fingerprint");
-    let bytes = std::fs::read(&files[0]).unwrap();
+    let inode = std::fs::metadata(&files[0]).unwrap().ino();
+    (files[0].clone(), inode)
+}
+
+#[test]
+fn a_run_that_changes_nothing_leaves_the_cache_file_alone() {
+    let tree = collection();
+    run(&tree, &["stats"]);
+    let (file, written) = cache_file(&tree);
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(run(&tree, &["stats"])["cached_files"], 308);
+    assert_eq!(cache_file(&tree).1, written, "not replaced");
+    assert_eq!(std::fs::read(&file).unwrap(), bytes, "not changed");
+
+    // A file read again, or a record no longer used, is a change.
+    tree.write("game2/new.json", b"{}");
+    assert_eq!(run(&tree, &["stats"])["cached_files"], 308);
+    let (_, added) = cache_file(&tree);
+    assert_ne!(added, written, "a new file's record is kept");
+    std::fs::remove_file(tree.join("game2/new.json")).unwrap();
+    assert_eq!(run(&tree, &["stats"])["cached_files"], 308);
+    assert_ne!(cache_file(&tree).1, added, "a deleted file's record goes");
+    assert_eq!(run(&tree, &["stats"])["cached_files"], 308);
+}
+
+#[test]
+fn a_truncated_or_garbage_cache_is_survived() {
+    let tree = collection();
+    run(&tree, &["stats"]);
+    let (file, _) = cache_file(&tree);
+    let bytes = std::fs::read(&file).unwrap();
     assert!(
-        bytes.len() < 308 * 120,
-        "about 100 bytes a file: {} bytes for 308 files",
+        bytes.len() < 308 * 100,
+        "at most 100 bytes a file: {} bytes for 308 files",
         bytes.len()
     );
-    std::fs::write(&files[0], &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
     assert_eq!(agrees(&tree, &["stats"]), 0, "a truncated cache is rebuilt");
-    std::fs::write(&files[0], b"not a cache at all").unwrap();
+    std::fs::write(&file, b"not a cache at all").unwrap();
     let report = run(&tree, &["stats"]);
     assert_eq!(report["cached_files"], 0);
     assert_eq!(run(&tree, &["stats"])["cached_files"], 308, "and rebuilt");

@@ -219,15 +219,15 @@ fn execute(
     let plan = &checked.resolved.plan;
     let destination = run::Destination::prepare(&config.output, Some((&config.input, registry)))?;
     let _lock = run::claim(&config, plan)?;
-    let mut tree = run::walk(&config, registry, plan)?;
+    let pool = run::pool(&config)?;
+    let (mut tree, cache) = run::walk_with_cache(&config, registry, plan, &pool)?;
     checked.resolved.select(&mut tree, &config.input);
     let origin = Origin {
         name: found.name.clone(),
         source: found.source.clone(),
         description: spec.description.clone(),
     };
-    let cache = run::results_cache(&config, registry, plan);
-    let report = run::on_pool(&config, tree.len(), |progress| {
+    let report = run::on_pool(&pool, tree.len(), |progress| {
         pipeline::run(
             &checked.resolved,
             &tree,
@@ -237,7 +237,7 @@ fn execute(
             progress,
             cache.as_ref().map(|c| c as &dyn Records),
         )
-    })?;
+    });
     if let Some(cache) = cache {
         cache.save();
     }
