@@ -1,8 +1,9 @@
 //! Finding sidecars in a tree and pairing them with their images.
 //!
-//! The walk follows symlinks (loops are reported, not followed), visits every directory's files
-//! before its subdirectories so that each directory is paired on its own, and yields paths in
-//! byte order so every report is reproducible.
+//! The walk follows symlinks (loops are reported, not followed) and reads directories in
+//! parallel on the current pool; each directory's files are paired together, on their own,
+//! and the tree's paths are sorted, so every report is reproducible whatever the order of the
+//! reads.
 //!
 //! A file is a sidecar candidate when a registered codec claims its extension (the longest
 //! declared one, multi-part extensions such as `jpg.xmp` included), or, for a file with an
@@ -19,8 +20,10 @@ use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use std::os::unix::fs::MetadataExt;
+use std::sync::{Arc, Mutex};
+
 use rayon::prelude::*;
-use walkdir::WalkDir;
 
 use crate::codec::Detection;
 use crate::fsio;
@@ -277,120 +280,37 @@ pub struct Tree {
 }
 
 /// Walks `root` (a directory or a single file) with `rules`, setting aside the paths in
-/// `exclude` (the report file of the run).
+/// `exclude` (the report file of the run). Directories are read in parallel on the current
+/// pool, each paired on its own; the results are sorted, so the order they are read in does
+/// not show.
 pub fn discover(root: &Path, registry: &Registry, rules: &Rules, exclude: &[PathBuf]) -> Tree {
-    let mut tree = Tree {
-        base: match root.parent() {
-            Some(parent) if root.is_file() && !parent.as_os_str().is_empty() => {
-                parent.to_path_buf()
-            }
-            _ if root.is_file() => PathBuf::from("."),
-            _ => root.to_path_buf(),
-        },
-        ..Tree::default()
+    let single_file = root.is_file();
+    let base = match root.parent() {
+        Some(parent) if single_file && !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ if single_file => PathBuf::from("."),
+        _ => root.to_path_buf(),
     };
     let excluded: Vec<(OsString, PathBuf)> = exclude
         .iter()
         .filter_map(|p| Some((p.file_name()?.to_owned(), std::fs::canonicalize(p).ok()?)))
         .collect();
-    let single_file = root.is_file();
-    let mut batch = DirBatch {
-        root: std::fs::canonicalize(if single_file { &tree.base } else { root }).ok(),
+    let walk = Walk {
+        root: std::fs::canonicalize(&base).ok(),
+        base: base.clone(),
         rules,
-        base: tree.base.clone(),
-        dir: PathBuf::new(),
-        images: Vec::new(),
-        sidecars: Vec::new(),
-        others: Vec::new(),
+        registry,
+        excluded: &excluded,
+        tree: Mutex::new(Tree {
+            base: base.clone(),
+            ..Tree::default()
+        }),
     };
-    // Files before subdirectories: each directory's files arrive together, right after the
-    // directory itself, and are paired when the next directory begins.
-    // Entries sorted together share their directory, so their paths' bytes order them by
-    // name without parsing path components.
-    let walk = WalkDir::new(root).follow_links(true).sort_by(|a, b| {
-        let dir = |e: &walkdir::DirEntry| e.file_type().is_dir();
-        dir(a).cmp(&dir(b)).then_with(|| {
-            a.path()
-                .as_os_str()
-                .as_bytes()
-                .cmp(b.path().as_os_str().as_bytes())
-        })
-    });
-    for entry in walk {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(error) => {
-                tree.walk_errors.push(walk_error(root, error));
-                continue;
-            }
-        };
-        if entry.file_type().is_dir() {
-            batch.flush(&mut tree);
-            batch.dir = entry.into_path();
-            continue;
-        }
-        let name = OsStr::from_bytes(file_name(entry.path()));
-        let claimed = registry.claims(name.as_bytes());
-        if !entry.file_type().is_file() {
-            // A FIFO, socket or device named like a sidecar is reported, never opened.
-            if claimed {
-                let kind = fsio::kind_of(entry.file_type());
-                tree.walk_errors.push(WalkError {
-                    path: entry.into_path(),
-                    message: format!("{kind}, not a regular file; not read"),
-                });
-            }
-            continue;
-        }
-        if is_excluded(&excluded, name, entry.path()) {
-            tree.excluded_found.push(entry.into_path());
-            continue;
-        }
-        if fsio::is_parked(name) {
-            tree.parked.push(entry.into_path());
-            continue;
-        }
-        if fsio::is_temporary(name) {
-            tree.temporaries.push(entry.into_path());
-            continue;
-        }
-        let linked = entry.path_is_symlink();
-        match () {
-            _ if rules.is_image(name) => batch.images.push(name.to_owned()),
-            _ if claimed => batch.sidecars.push((entry.into_path(), linked)),
-            _ => match sniff(entry.path(), registry) {
-                Ok(true) => batch.sidecars.push((entry.into_path(), linked)),
-                Ok(false) => batch.others.push(entry.into_path()),
-                Err(e) => tree.walk_errors.push(WalkError {
-                    path: entry.into_path(),
-                    message: format!("cannot read the file to tell its format: {e}"),
-                }),
-            },
-        }
-    }
     if single_file {
-        // Pair a lone file with its siblings without taking them as candidates.
-        if let Some(dir) = root.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            if let Ok(entries) = std::fs::read_dir(dir) {
-                batch.images.extend(
-                    entries
-                        .filter_map(Result::ok)
-                        .map(|e| e.file_name())
-                        .filter(|n| rules.is_image(n)),
-                );
-            }
-        }
-        batch.flush(&mut tree);
-        tree.images = 0;
-        tree.images_without_sidecar = 0;
+        walk.single_file(root);
     } else {
-        batch.flush(&mut tree);
+        rayon::scope(|scope| walk.directory(scope, root.to_path_buf(), None));
     }
+    let mut tree = walk.tree.into_inner().unwrap_or_else(|e| e.into_inner());
     let paths = &tree.paths;
     tree.entries
         .sort_by(|a, b| Path::new(os(paths, a)).cmp(Path::new(os(paths, b))));
@@ -412,16 +332,303 @@ pub fn discover(root: &Path, registry: &Registry, rules: &Rules, exclude: &[Path
     tree
 }
 
+/// A directory the walk is in, and the directories it went through to get there: a
+/// directory that is one of them again (through a symbolic link) is a loop.
+struct Ancestor {
+    dev: u64,
+    ino: u64,
+    path: PathBuf,
+    parent: Option<Arc<Ancestor>>,
+}
+
+/// One walk: what it needs to classify files, and the tree each directory's findings go into.
+struct Walk<'w> {
+    /// What candidates' paths are relative to.
+    base: PathBuf,
+    /// The input root's real location; `None` if it cannot be resolved (then nothing is
+    /// taken to be inside it).
+    root: Option<PathBuf>,
+    rules: &'w Rules,
+    registry: &'w Registry,
+    excluded: &'w [(OsString, PathBuf)],
+    tree: Mutex<Tree>,
+}
+
+/// What the walk found in one directory, added to the tree when the directory is done.
+#[derive(Default)]
+struct Found {
+    sidecars: Vec<Sidecar>,
+    images: u64,
+    images_without_sidecar: u64,
+    temporaries: Vec<PathBuf>,
+    parked: Vec<PathBuf>,
+    excluded_found: Vec<PathBuf>,
+    unrecognized: Vec<PathBuf>,
+    walk_errors: Vec<WalkError>,
+}
+
+/// A sidecar candidate, paired.
+struct Sidecar {
+    path: PathBuf,
+    /// Where its path below the walk's base starts in `path`.
+    rel_start: usize,
+    has_image: bool,
+    linked: bool,
+    outside: bool,
+    directory_file: bool,
+}
+
+impl<'w> Walk<'w> {
+    /// Reads `dir`, pairs its files, and walks its subdirectories as tasks of `scope`: files
+    /// before subdirectories, each in byte order.
+    fn directory<'s>(
+        &'s self,
+        scope: &rayon::Scope<'s>,
+        dir: PathBuf,
+        parent: Option<Arc<Ancestor>>,
+    ) {
+        let mut found = Found::default();
+        let read = match std::fs::read_dir(&dir) {
+            Ok(read) => read,
+            Err(error) => {
+                found.walk_errors.push(WalkError {
+                    message: io_message(&error),
+                    path: dir,
+                });
+                self.add(found);
+                return;
+            }
+        };
+        let ancestor = match std::fs::metadata(&dir) {
+            Ok(meta) => Arc::new(Ancestor {
+                dev: meta.dev(),
+                ino: meta.ino(),
+                path: dir.clone(),
+                parent,
+            }),
+            Err(error) => {
+                found.walk_errors.push(WalkError {
+                    message: io_message(&error),
+                    path: dir,
+                });
+                self.add(found);
+                return;
+            }
+        };
+        let mut files = Vec::new();
+        let mut subdirectories = Vec::new();
+        for entry in read {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    found.walk_errors.push(WalkError {
+                        message: io_message(&error),
+                        path: dir.clone(),
+                    });
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let file_type = match entry.file_type() {
+                Ok(file_type) => file_type,
+                Err(error) => {
+                    found.walk_errors.push(WalkError {
+                        message: io_message(&error),
+                        path,
+                    });
+                    continue;
+                }
+            };
+            let linked = file_type.is_symlink();
+            // Links are followed: what they point to decides.
+            let file_type = if linked {
+                match std::fs::metadata(&path) {
+                    Ok(meta) => meta.file_type(),
+                    Err(error) => {
+                        found.walk_errors.push(WalkError {
+                            message: io_message(&error),
+                            path,
+                        });
+                        continue;
+                    }
+                }
+            } else {
+                file_type
+            };
+            if file_type.is_dir() {
+                subdirectories.push(path);
+            } else {
+                files.push((path, file_type, linked));
+            }
+        }
+        files.sort_unstable_by(|a, b| a.0.as_os_str().as_bytes().cmp(b.0.as_os_str().as_bytes()));
+        let mut batch = self.batch(dir);
+        for (path, file_type, linked) in files {
+            self.classify(path, file_type, linked, &mut batch, &mut found);
+        }
+        batch.flush(&mut found);
+        self.add(found);
+        subdirectories
+            .sort_unstable_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
+        for path in subdirectories {
+            let looped = std::fs::metadata(&path).ok().and_then(|meta| {
+                let mut at = Some(&ancestor);
+                while let Some(a) = at {
+                    if (a.dev, a.ino) == (meta.dev(), meta.ino()) {
+                        return Some(a.path.clone());
+                    }
+                    at = a.parent.as_ref();
+                }
+                None
+            });
+            if let Some(ancestor) = looped {
+                let mut found = Found::default();
+                found.walk_errors.push(WalkError {
+                    path,
+                    message: format!("symlink loop back to {}", ancestor.display()),
+                });
+                self.add(found);
+                continue;
+            }
+            let parent = Some(Arc::clone(&ancestor));
+            scope.spawn(move |scope| self.directory(scope, path, parent));
+        }
+    }
+
+    /// A lone file, paired with its siblings without taking them as candidates.
+    fn single_file(&self, path: &Path) {
+        let mut found = Found::default();
+        let mut batch = self.batch(PathBuf::new());
+        let linked = path
+            .symlink_metadata()
+            .is_ok_and(|meta| meta.file_type().is_symlink());
+        match std::fs::metadata(path) {
+            Ok(meta) => self.classify(
+                path.to_path_buf(),
+                meta.file_type(),
+                linked,
+                &mut batch,
+                &mut found,
+            ),
+            Err(error) => found.walk_errors.push(WalkError {
+                message: io_message(&error),
+                path: path.to_path_buf(),
+            }),
+        }
+        if let Some(dir) = path.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                batch.images.extend(
+                    entries
+                        .filter_map(Result::ok)
+                        .map(|e| e.file_name())
+                        .filter(|n| self.rules.is_image(n)),
+                );
+            }
+        }
+        batch.flush(&mut found);
+        found.images = 0;
+        found.images_without_sidecar = 0;
+        self.add(found);
+    }
+
+    fn batch(&self, dir: PathBuf) -> DirBatch<'_> {
+        DirBatch {
+            rules: self.rules,
+            base: &self.base,
+            dir,
+            root: self.root.as_deref(),
+            images: Vec::new(),
+            sidecars: Vec::new(),
+            others: Vec::new(),
+        }
+    }
+
+    /// Sorts one file (not a directory) into the batch of its directory, or into what the
+    /// walk reports.
+    fn classify(
+        &self,
+        path: PathBuf,
+        file_type: std::fs::FileType,
+        linked: bool,
+        batch: &mut DirBatch<'_>,
+        found: &mut Found,
+    ) {
+        let name = OsStr::from_bytes(file_name(&path));
+        let claimed = self.registry.claims(name.as_bytes());
+        if !file_type.is_file() {
+            // A FIFO, socket or device named like a sidecar is reported, never opened.
+            if claimed {
+                let kind = fsio::kind_of(file_type);
+                found.walk_errors.push(WalkError {
+                    path,
+                    message: format!("{kind}, not a regular file; not read"),
+                });
+            }
+            return;
+        }
+        if is_excluded(self.excluded, name, &path) {
+            found.excluded_found.push(path);
+            return;
+        }
+        if fsio::is_parked(name) {
+            found.parked.push(path);
+            return;
+        }
+        if fsio::is_temporary(name) {
+            found.temporaries.push(path);
+            return;
+        }
+        match () {
+            _ if self.rules.is_image(name) => batch.images.push(name.to_owned()),
+            _ if claimed => batch.sidecars.push((path, linked)),
+            _ => match sniff(&path, self.registry) {
+                Ok(true) => batch.sidecars.push((path, linked)),
+                Ok(false) => batch.others.push(path),
+                Err(e) => found.walk_errors.push(WalkError {
+                    path,
+                    message: format!("cannot read the file to tell its format: {e}"),
+                }),
+            },
+        }
+    }
+
+    /// Adds one directory's findings to the tree.
+    fn add(&self, found: Found) {
+        let mut tree = self.tree.lock().unwrap_or_else(|e| e.into_inner());
+        for sidecar in &found.sidecars {
+            tree.push(sidecar);
+        }
+        tree.images += found.images;
+        tree.images_without_sidecar += found.images_without_sidecar;
+        tree.temporaries.extend(found.temporaries);
+        tree.parked.extend(found.parked);
+        tree.excluded_found.extend(found.excluded_found);
+        tree.unrecognized.extend(found.unrecognized);
+        tree.walk_errors.extend(found.walk_errors);
+    }
+}
+
+/// What a walk error says: a link to nothing gets its own words.
+fn io_message(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "dangling symlink or vanished file".to_owned(),
+        _ => error.to_string(),
+    }
+}
+
 fn os<'a>(paths: &'a [Vec<u8>], entry: &Entry) -> &'a OsStr {
     let (start, len) = (entry.start as usize, entry.len as usize);
     OsStr::from_bytes(&paths[entry.chunk as usize][start..start + len])
 }
 
 impl Tree {
-    fn push(&mut self, path: &Path, has_image: bool, linked: bool, outside: bool, rules: &Rules) {
-        let rel = path.strip_prefix(&self.base).unwrap_or(path);
-        let directory_file = rules.is_directory_file(rel);
-        let bytes = rel.as_os_str().as_bytes();
+    fn push(&mut self, sidecar: &Sidecar) {
+        let bytes = &sidecar.path.as_os_str().as_bytes()[sidecar.rel_start..];
         let full = self
             .paths
             .last()
@@ -435,10 +642,10 @@ impl Tree {
             chunk: chunk as u32,
             start: block.len() as u32,
             len: bytes.len() as u32,
-            has_image,
-            linked,
-            outside,
-            directory_file,
+            has_image: sidecar.has_image,
+            linked: sidecar.linked,
+            outside: sidecar.outside,
+            directory_file: sidecar.directory_file,
         });
         block.extend_from_slice(bytes);
     }
@@ -497,15 +704,15 @@ fn is_excluded(excluded: &[(OsString, PathBuf)], name: &OsStr, path: &Path) -> b
     })
 }
 
-/// The files of one directory, paired when the walk moves on.
+/// The files of one directory, paired when all are in.
 struct DirBatch<'r> {
     rules: &'r Rules,
     /// The walked root, and the directory whose files the batch holds.
-    base: PathBuf,
+    base: &'r Path,
     dir: PathBuf,
     /// The input root's real location; `None` if it cannot be resolved (then nothing is
     /// taken to be inside it).
-    root: Option<PathBuf>,
+    root: Option<&'r Path>,
     images: Vec<OsString>,
     /// Sidecar candidates, each with whether it is a symbolic link.
     sidecars: Vec<(PathBuf, bool)>,
@@ -541,7 +748,7 @@ fn file_name(path: &Path) -> &[u8] {
 }
 
 impl DirBatch<'_> {
-    fn flush(&mut self, tree: &mut Tree) {
+    fn flush(&mut self, found: &mut Found) {
         let image_names: HashSet<&[u8]> =
             self.images.iter().map(|n| n.as_encoded_bytes()).collect();
         let image_stems: HashSet<&[u8]> = image_names.iter().map(|n| stem(n)).collect();
@@ -551,11 +758,11 @@ impl DirBatch<'_> {
             .map(|(p, _)| stem(file_name(p)))
             .collect();
         // A shard counts the images of its own units (an image and its sidecars share one).
-        let rel_dir = self.dir.strip_prefix(&self.base).unwrap_or(&self.dir);
+        let rel_dir = self.dir.strip_prefix(self.base).unwrap_or(&self.dir);
         let rel_dir = rel_dir.as_os_str().as_bytes();
         let owned = |name: &[u8]| self.rules.shard.is_none_or(|s| s.owns(rel_dir, name));
-        tree.images += image_names.iter().filter(|n| owned(n)).count() as u64;
-        tree.images_without_sidecar += image_names
+        found.images += image_names.iter().filter(|n| owned(n)).count() as u64;
+        found.images_without_sidecar += image_names
             .iter()
             .filter(|name| owned(name))
             .filter(|name| !sidecar_stems.contains(stem(name)) && !sidecar_stems.contains(*name))
@@ -566,13 +773,13 @@ impl DirBatch<'_> {
             if stem != file_name(&path)
                 && (image_stems.contains(stem) || image_names.contains(stem))
             {
-                tree.unrecognized.push(path);
+                found.unrecognized.push(path);
             }
         }
         // One directory's files share their real location: resolved once per directory.
         let outside = self.sidecars.first().is_some_and(|(path, _)| {
             let real = std::fs::canonicalize(fsio::parent(path));
-            match (&self.root, real) {
+            match (self.root, real) {
                 (Some(root), Ok(real)) => !real.starts_with(root),
                 _ => true,
             }
@@ -582,7 +789,17 @@ impl DirBatch<'_> {
             let has_image = image_stems.contains(stem)
                 || image_names.contains(stem)
                 || duplicate_of(stem).is_some_and(|base| image_names.contains(base.as_slice()));
-            tree.push(&path, has_image, linked, outside, self.rules);
+            let rel = path.strip_prefix(self.base).unwrap_or(&path);
+            let directory_file = self.rules.is_directory_file(rel);
+            let rel_start = path.as_os_str().len() - rel.as_os_str().len();
+            found.sidecars.push(Sidecar {
+                path,
+                rel_start,
+                has_image,
+                linked,
+                outside,
+                directory_file,
+            });
         }
         self.images.clear();
     }
@@ -604,21 +821,6 @@ fn sniff(path: &Path, registry: &Registry) -> std::io::Result<bool> {
     Ok(registry
         .codecs()
         .any(|c| c.detect(&head, len) == Detection::Certain))
-}
-
-fn walk_error(root: &Path, error: walkdir::Error) -> WalkError {
-    let path = error.path().unwrap_or(root).to_path_buf();
-    let message = if let Some(ancestor) = error.loop_ancestor() {
-        format!("symlink loop back to {}", ancestor.display())
-    } else if let Some(io) = error.io_error() {
-        match io.kind() {
-            std::io::ErrorKind::NotFound => "dangling symlink or vanished file".to_owned(),
-            _ => io.to_string(),
-        }
-    } else {
-        error.to_string()
-    };
-    WalkError { path, message }
 }
 
 #[cfg(test)]
