@@ -334,11 +334,10 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// The identity of a candidate's file now (links followed, as reading follows them).
-fn stat(candidate: Candidate<'_>) -> Option<Stamp> {
+/// The identity of the file at `path` now (links followed, as reading follows them).
+fn stat(path: &Path) -> Option<Stamp> {
     use rustix::fs::{AtFlags, Mode, OFlags};
-    let path = candidate.path();
-    let (dir, name) = (crate::fsio::parent(&path), path.file_name()?);
+    let (dir, name) = (crate::fsio::parent(path), path.file_name()?);
     LAST_DIR.with(|cell| {
         let mut last = cell.borrow_mut();
         if last.as_ref().is_none_or(|(held, _)| held.as_path() != dir) {
@@ -363,7 +362,7 @@ fn stat(candidate: Candidate<'_>) -> Option<Stamp> {
 }
 
 impl Records for ResultsCache {
-    fn lookup(&self, candidate: Candidate<'_>) -> Option<FileRecord> {
+    fn lookup(&self, candidate: Candidate<'_>, path: &Path) -> Option<FileRecord> {
         let trusted_before = self.trusted_before?;
         let rel = candidate.rel.as_os_str().as_bytes();
         let id = *self.old.by_path.get(&xxhash_rust::xxh3::xxh3_64(rel))?;
@@ -372,7 +371,7 @@ impl Records for ResultsCache {
             return None;
         }
         let (stamp, range) = (&slot.stamp, &slot.entry);
-        let now = stat(candidate)?;
+        let now = stat(path)?;
         // Changed too close to the cached run's start: the timestamps cannot be trusted to show
         // a later change.
         let settled = |t: (i64, i64)| t < trusted_before;
@@ -446,7 +445,7 @@ mod tests {
             directory_file: false,
         };
         let first = ResultsCache::open(file.clone(), 7, SLACK);
-        assert!(first.lookup(candidate).is_none());
+        assert!(first.lookup(candidate, &candidate.path()).is_none());
         let meta = FileMeta::of(&std::fs::metadata(&sidecar).unwrap());
         first.store(candidate, &meta, sample());
         first.save();
@@ -455,7 +454,7 @@ mod tests {
         let mut second = ResultsCache::open(file.clone(), 7, SLACK);
         assert_eq!(second.len(), 1);
         second.trusted_before = Some((now().0 + 10, 0));
-        assert_eq!(second.lookup(candidate), Some(sample()));
+        assert_eq!(second.lookup(candidate, &candidate.path()), Some(sample()));
         assert_eq!(
             ResultsCache::open(file.clone(), 8, SLACK).len(),
             0,
@@ -507,6 +506,9 @@ mod tests {
         std::fs::write(&sidecar, b"[]").unwrap();
         let mut second = ResultsCache::open(file, 1, SLACK);
         second.trusted_before = Some((now().0 + 10, 0));
-        assert!(second.lookup(candidate).is_none(), "same size, new times");
+        assert!(
+            second.lookup(candidate, &candidate.path()).is_none(),
+            "same size, new times"
+        );
     }
 }

@@ -313,7 +313,7 @@ pub fn discover(root: &Path, registry: &Registry, rules: &Rules, exclude: &[Path
     let mut tree = walk.tree.into_inner().unwrap_or_else(|e| e.into_inner());
     let paths = &tree.paths;
     tree.entries
-        .sort_by(|a, b| Path::new(os(paths, a)).cmp(Path::new(os(paths, b))));
+        .par_sort_unstable_by(|a, b| path_order(bytes(paths, a), bytes(paths, b)));
     tree.temporaries.sort();
     if let Some(shard) = rules.shard.filter(|s| s.count > 1) {
         let base = tree.base.clone();
@@ -621,9 +621,24 @@ fn io_message(error: &std::io::Error) -> String {
     }
 }
 
-fn os<'a>(paths: &'a [Vec<u8>], entry: &Entry) -> &'a OsStr {
+fn bytes<'a>(paths: &'a [Vec<u8>], entry: &Entry) -> &'a [u8] {
     let (start, len) = (entry.start as usize, entry.len as usize);
-    OsStr::from_bytes(&paths[entry.chunk as usize][start..start + len])
+    &paths[entry.chunk as usize][start..start + len]
+}
+
+fn os<'a>(paths: &'a [Vec<u8>], entry: &Entry) -> &'a OsStr {
+    OsStr::from_bytes(bytes(paths, entry))
+}
+
+/// Orders two paths of a walk as `Path` does, component by component, without parsing them:
+/// they have no empty or `.` components, so a separator sorting before every other byte
+/// gives the same order.
+fn path_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let key = |byte: u8| if byte == b'/' { 0 } else { byte };
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => key(a[i]).cmp(&key(b[i])),
+        None => a.len().cmp(&b.len()),
+    }
 }
 
 impl Tree {
@@ -850,6 +865,18 @@ mod tests {
                 .count();
             assert_eq!(owners, 1, "{name}: exactly one shard");
         }
+    }
+
+    #[test]
+    fn paths_sort_as_path_sorts_them() {
+        let mut paths = vec![
+            "a/b", "a-b", "a.json", "a", "a/b/c", "ab/c", "a/b.json", "b", "a/a", "z/é", "z/~",
+            "z/0", "z.a/b", "z/.x",
+        ];
+        let mut by_path = paths.clone();
+        by_path.sort_by(|a, b| Path::new(a).cmp(Path::new(b)));
+        paths.sort_by(|a, b| path_order(a.as_bytes(), b.as_bytes()));
+        assert_eq!(paths, by_path);
     }
 
     #[test]

@@ -334,8 +334,8 @@ pub struct PassReport {
 /// Where a pass finds the records of unchanged files and leaves the records it makes: the
 /// results cache (`crate::cache`). Only plans that change nothing use one.
 pub trait Records: Sync {
-    /// The record of a candidate whose file has not changed since it was made.
-    fn lookup(&self, candidate: Candidate<'_>) -> Option<FileRecord>;
+    /// The record of a candidate (at `path`) whose file has not changed since it was made.
+    fn lookup(&self, candidate: Candidate<'_>, path: &Path) -> Option<FileRecord>;
     /// Keeps the record made of a file read with metadata `meta`.
     fn store(&self, candidate: Candidate<'_>, meta: &FileMeta, record: FileRecord);
 }
@@ -671,7 +671,7 @@ impl<'p, 'r> Pass<'p, 'r> {
     fn process(&self, candidate: Candidate<'_>, folds: &mut Folds) {
         let full = candidate.path();
         let path = full.as_path();
-        if let Some(record) = self.records.and_then(|r| r.lookup(candidate)) {
+        if let Some(record) = self.records.and_then(|r| r.lookup(candidate, path)) {
             folds.cached += 1;
             let reached = self.replay(candidate, path, &record, folds);
             self.reached(path, reached, folds);

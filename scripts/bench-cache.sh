@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Times the results cache: a first run (empty cache, every file read, the cache written)
+# against a second one (every file unchanged), for `stats` and `run health-check`, on a
+# generated tree, with a warm page cache; then the cache's size per sidecar.
+#
+# Settings (environment): N photos (default 100000), SEED (1), RUNS (5), SHAPE (large: the
+# generator's default, ~37 KB sidecars; small: at most 2 faces with 128-float embeddings,
+# ~10 KB), BENCH_DIR (target/bench).
+set -euo pipefail
+
+N=${N:-100000}
+SEED=${SEED:-1}
+RUNS=${RUNS:-5}
+SHAPE=${SHAPE:-large}
+case "$SHAPE" in
+    large) SHAPE_ARGS=() ;;
+    small) SHAPE_ARGS=(--max-faces 2 --embedding-len 128) ;;
+    *) echo "bench-cache: SHAPE is large or small, not $SHAPE" >&2; exit 2 ;;
+esac
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WORK=${BENCH_DIR:-$ROOT/target/bench}
+
+if ! command -v hyperfine >/dev/null; then
+    echo "bench-cache: installing hyperfine (Debian package)" >&2
+    if [ "$(id -u)" = 0 ]; then
+        apt-get install -y -qq hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
+    else
+        sudo apt-get install -y -qq hyperfine >/dev/null
+    fi
+fi
+
+cargo build --release --quiet -p image-sidecar-rust -p sidecar-corpus
+BIN=$ROOT/target/release/image-sidecar-rust
+DATA=$WORK/cache-n$N-seed$SEED-$SHAPE
+if [ ! -f "$DATA/.complete" ]; then
+    rm -rf "$DATA"
+    "$ROOT/target/release/sidecar-corpus" --output "$DATA/tree" --count "$N" --seed "$SEED" "${SHAPE_ARGS[@]}" >/dev/null
+    touch "$DATA/.complete"
+fi
+# The caches of this benchmark only, not the user's.
+export XDG_CACHE_HOME=$WORK/cache-home
+CACHES=$XDG_CACHE_HOME/image-sidecar-rust/results
+cat "$DATA"/tree/*/* >/dev/null 2>&1 || true
+
+for command in "stats" "run health-check"; do
+    name=${command// /-}
+    hyperfine --style basic --runs "$RUNS" --export-json "$WORK/cache-$name-first.json" \
+        --prepare "rm -rf $CACHES" -n "$name first" "$BIN $command --input $DATA/tree" >/dev/null
+    "$BIN" $command --input "$DATA/tree" >/dev/null
+    hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$WORK/cache-$name-second.json" \
+        -n "$name second" "$BIN $command --input $DATA/tree" >"$WORK/cache-$name.log"
+    "$BIN" $command --input "$DATA/tree" >"$WORK/cache-$name-report.json"
+    cat "$CACHES"/* | wc -c >"$WORK/cache-$name-bytes"
+done
+
+python3 - "$WORK" <<'EOF'
+import json, os, sys
+work = sys.argv[1]
+print(f"{'command':<16} {'first (s)':>10} {'second (s)':>11} {'ratio':>6} {'cached':>8}")
+for name in ("stats", "run-health-check"):
+    mean = lambda which: json.load(open(f"{work}/cache-{name}-{which}.json"))["results"][0]["mean"]
+    first, second = mean("first"), mean("second")
+    cached = json.load(open(f"{work}/cache-{name}-report.json"))["cached_files"]
+    size = int(open(f"{work}/cache-{name}-bytes").read())
+    print(f"{name:<16} {first:>10.3f} {second:>11.3f} {first / second:>6.1f} {cached:>8}"
+          f"   cache {size} bytes, {size / cached:.1f} per sidecar")
+print("targets: ratio >= 10, about 100 bytes per sidecar")
+EOF
