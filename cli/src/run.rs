@@ -4,15 +4,16 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::OnceLock;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use sidecar_engine::cache::{cache_file, ResultsCache};
-use sidecar_engine::discover::{discover, Tree, WalkError};
-use sidecar_engine::fsio::{ReportFile, TreeLock};
+use sidecar_engine::discover::{discover, discover_visiting, Candidate, Tree, Visit, WalkError};
+use sidecar_engine::fsio::{FileMeta, ReportFile, TreeLock};
 use sidecar_engine::ops::convert::restore_parked;
-use sidecar_engine::ops::{self, Plan, Progress, Records, Section, Stage};
+use sidecar_engine::ops::{self, FileRecord, Plan, Progress, Records, Section, Stage};
 use sidecar_engine::{report_path, Registry};
 
 use crate::config::{Config, Output};
@@ -62,14 +63,24 @@ impl Run {
         *self.shard.lock().unwrap_or_else(|e| e.into_inner()) =
             shard_info(&self.config, self.registry(), &plan, "single");
         let pool = pool(&self.config)?;
-        let (tree, cache) = walk_with_cache(&self.config, self.registry(), &plan, &pool)?;
-        let registry = self.registry();
-        let report = on_pool(&pool, tree.len(), |progress| {
-            let records = cache.as_ref().map(|c| c as &dyn Records);
-            ops::run_with_records(&tree, registry, &plan, progress, records)
-        });
-        if let Some(cache) = cache {
-            cache.save();
+        let (config, registry) = (&self.config, self.registry());
+        let (report, cached) = with_cache(config, registry, &plan, |records| {
+            let report = if ops::runs_walking(&plan) {
+                let (tree, report, _) = on_pool(&pool, 0, |progress| {
+                    let walk = |visit: Visit<'_>| walk_visiting(config, registry, visit);
+                    ops::run_walking(walk, &|_| true, registry, &plan, progress, records)
+                });
+                refuse_excluded(config, &tree)?;
+                report
+            } else {
+                let tree = pool.install(|| walk(config, registry, &plan))?;
+                on_pool(&pool, tree.len(), |progress| {
+                    ops::run_with_records(&tree, registry, &plan, progress, records)
+                })
+            };
+            Ok::<_, UsageError>((report, records.is_some()))
+        })?;
+        if cached {
             *self.cached_files.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(report.cached_files);
         }
@@ -124,10 +135,14 @@ fn result_inputs(config: &Config, registry: &Registry, plan: &Plan<'_>, input: &
     )
 }
 
-/// The results cache for a plan that changes nothing, unless `--no-cache` (see
+/// Where the results cache of a plan that changes nothing is, unless `--no-cache` (see
 /// `sidecar_engine::cache`): one file per input root and fingerprint under
-/// `~/.cache/image-sidecar-rust/results/`.
-fn results_cache(config: &Config, registry: &Registry, plan: &Plan<'_>) -> Option<ResultsCache> {
+/// `~/.cache/image-sidecar-rust/results/`; with its fingerprint and racy-file slack.
+fn cache_location(
+    config: &Config,
+    registry: &Registry,
+    plan: &Plan<'_>,
+) -> Option<(std::path::PathBuf, u128, std::time::Duration)> {
     if !config.cache || plan.stages.iter().any(|s| matches!(s, Stage::Convert(_))) {
         return None;
     }
@@ -148,7 +163,44 @@ fn results_cache(config: &Config, registry: &Registry, plan: &Plan<'_>) -> Optio
         None => fingerprint,
     };
     let file = cache_file(&dir, &config.root_dir(), fingerprint);
-    Some(ResultsCache::open(file, fingerprint, slack))
+    Some((file, fingerprint, slack))
+}
+
+/// Runs `pass` with the records of the plan's results cache (none with `--no-cache` or for a
+/// converting plan), then saves the cache. The cache loads on a thread of its own meanwhile
+/// (loading one costs about as much as walking the tree it describes); the first lookup waits
+/// for it.
+pub fn with_cache<T: Send>(
+    config: &Config,
+    registry: &Registry,
+    plan: &Plan<'_>,
+    pass: impl FnOnce(Option<&dyn Records>) -> T + Send,
+) -> T {
+    let Some((file, fingerprint, slack)) = cache_location(config, registry, plan) else {
+        return pass(None);
+    };
+    let (cache, started) = (OnceLock::new(), std::time::SystemTime::now());
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| cache.get_or_init(|| ResultsCache::open(file, fingerprint, slack, started)));
+        pass(Some(&Loading(&cache)))
+    });
+    if let Some(cache) = cache.into_inner() {
+        cache.save();
+    }
+    result
+}
+
+/// The records of a results cache still loading on another thread: lookups wait for it.
+struct Loading<'c>(&'c OnceLock<ResultsCache>);
+
+impl Records for Loading<'_> {
+    fn lookup(&self, candidate: Candidate<'_>, path: &Path) -> Option<FileRecord> {
+        self.0.wait().lookup(candidate, path)
+    }
+
+    fn store(&self, candidate: Candidate<'_>, meta: &FileMeta, record: FileRecord) {
+        self.0.wait().store(candidate, meta, record);
+    }
 }
 
 /// Whether a plan changes files.
@@ -217,24 +269,6 @@ pub fn shard_info(
     })
 }
 
-/// [`walk`], with the results cache loading on another thread meanwhile (loading one costs
-/// about as much as walking the tree it describes).
-pub fn walk_with_cache(
-    config: &Config,
-    registry: &Registry,
-    plan: &Plan<'_>,
-    pool: &rayon::ThreadPool,
-) -> Result<(Tree, Option<ResultsCache>), UsageError> {
-    std::thread::scope(|scope| {
-        let cache = scope.spawn(|| results_cache(config, registry, plan));
-        let tree = pool.install(|| walk(config, registry, plan));
-        let cache = cache
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        Ok((tree?, cache))
-    })
-}
-
 /// Walks the input. A converting run first puts back the files an interrupted run parked, and
 /// walks again. The report's own path found among the sidecars is refused.
 pub fn walk(config: &Config, registry: &Registry, plan: &Plan<'_>) -> Result<Tree, UsageError> {
@@ -247,22 +281,47 @@ pub fn walk(config: &Config, registry: &Registry, plan: &Plan<'_>) -> Result<Tre
             tree.restored_files = restored;
         }
     } else if !converts(plan) {
-        // Reading runs leave them alone, and say so.
-        let parked = std::mem::take(&mut tree.parked);
-        tree.walk_errors.extend(parked.into_iter().map(|path| WalkError {
-            path,
-            message: "a sidecar parked by an interrupted conversion; the next convert puts it back or reports it".into(),
-        }));
-        tree.walk_errors.sort_by(|a, b| a.path.cmp(&b.path));
+        tree = parked_reported(tree);
     }
-    if let Some(found) = tree.excluded_found.first() {
-        return Err(UsageError(format!(
-            "the report {} is a sidecar of the input (found as {}); write the report outside the input",
-            excluded[0].display(),
-            found.display()
-        )));
-    }
+    refuse_excluded(config, &tree)?;
     Ok(tree)
+}
+
+/// Walks the input for a reading run that folds each directory as the walk goes, handing its
+/// candidates to `visit`. The caller refuses the report's own path found among the sidecars
+/// ([`refuse_excluded`]) once the walk is done.
+pub fn walk_visiting(config: &Config, registry: &Registry, visit: Visit<'_>) -> Tree {
+    let excluded = config.excluded_paths();
+    parked_reported(discover_visiting(
+        &config.input,
+        registry,
+        &config.rules,
+        &excluded,
+        visit,
+    ))
+}
+
+/// A reading run leaves files parked by an interrupted conversion alone, and says so.
+fn parked_reported(mut tree: Tree) -> Tree {
+    let parked = std::mem::take(&mut tree.parked);
+    tree.walk_errors.extend(parked.into_iter().map(|path| WalkError {
+        path,
+        message: "a sidecar parked by an interrupted conversion; the next convert puts it back or reports it".into(),
+    }));
+    tree.walk_errors.sort_by(|a, b| a.path.cmp(&b.path));
+    tree
+}
+
+/// Refuses a walk that found the report's own path among the sidecars.
+pub fn refuse_excluded(config: &Config, tree: &Tree) -> Result<(), UsageError> {
+    match tree.excluded_found.first() {
+        Some(found) => Err(UsageError(format!(
+            "the report {} is a sidecar of the input (found as {}); write the report outside the input",
+            config.excluded_paths()[0].display(),
+            found.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 struct Bar(ProgressBar);
@@ -270,6 +329,10 @@ struct Bar(ProgressBar);
 impl Progress for Bar {
     fn advance(&self, files: u64) {
         self.0.inc(files);
+    }
+
+    fn found(&self, files: u64) {
+        self.0.inc_length(files);
     }
 }
 

@@ -28,6 +28,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
@@ -142,8 +143,8 @@ pub struct ResultsCache {
     new_entries: AtomicU64,
 }
 
-fn now() -> (i64, i64) {
-    let since = std::time::SystemTime::now()
+fn seconds_and_nanos(time: SystemTime) -> (i64, i64) {
+    let since = time
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     (since.as_secs() as i64, i64::from(since.subsec_nanos()))
@@ -156,10 +157,17 @@ pub fn cache_file(dir: &Path, root: &Path, fingerprint: u128) -> PathBuf {
 }
 
 impl ResultsCache {
-    /// Opens (or starts) the cache in `file` for `fingerprint`. Whatever is wrong with the file
-    /// (missing, truncated, garbage, another fingerprint) gives an empty cache.
-    pub fn open(file: PathBuf, fingerprint: u128, slack: std::time::Duration) -> ResultsCache {
-        let started = now();
+    /// Opens (or starts) the cache in `file` for `fingerprint`, for a run that started at
+    /// `started` (before it looked at any file: the next run trusts only records of files
+    /// older than that). Whatever is wrong with the file (missing, truncated, garbage, another
+    /// fingerprint) gives an empty cache.
+    pub fn open(
+        file: PathBuf,
+        fingerprint: u128,
+        slack: std::time::Duration,
+        started: SystemTime,
+    ) -> ResultsCache {
+        let started = seconds_and_nanos(started);
         let mut cache = ResultsCache {
             file,
             fingerprint,
@@ -444,19 +452,19 @@ mod tests {
             outside: false,
             directory_file: false,
         };
-        let first = ResultsCache::open(file.clone(), 7, SLACK);
+        let first = ResultsCache::open(file.clone(), 7, SLACK, SystemTime::now());
         assert!(first.lookup(candidate, &candidate.path()).is_none());
         let meta = FileMeta::of(&std::fs::metadata(&sidecar).unwrap());
         first.store(candidate, &meta, sample());
         first.save();
         // The file's change time is now: the next run started later, but within a second a
         // change could hide; simulate a run started well after.
-        let mut second = ResultsCache::open(file.clone(), 7, SLACK);
+        let mut second = ResultsCache::open(file.clone(), 7, SLACK, SystemTime::now());
         assert_eq!(second.len(), 1);
-        second.trusted_before = Some((now().0 + 10, 0));
+        second.trusted_before = Some((seconds_and_nanos(SystemTime::now()).0 + 10, 0));
         assert_eq!(second.lookup(candidate, &candidate.path()), Some(sample()));
         assert_eq!(
-            ResultsCache::open(file.clone(), 8, SLACK).len(),
+            ResultsCache::open(file.clone(), 8, SLACK, SystemTime::now()).len(),
             0,
             "another fingerprint"
         );
@@ -465,7 +473,7 @@ mod tests {
         for cut in [0, 4, bytes.len() / 2, bytes.len() - 1] {
             std::fs::write(&file, &bytes[..cut]).unwrap();
             assert_eq!(
-                ResultsCache::open(file.clone(), 7, SLACK).len(),
+                ResultsCache::open(file.clone(), 7, SLACK, SystemTime::now()).len(),
                 0,
                 "truncated at {cut}"
             );
@@ -474,12 +482,16 @@ mod tests {
         flipped[12] ^= 0xff;
         std::fs::write(&file, &flipped).unwrap();
         assert_eq!(
-            ResultsCache::open(file.clone(), 7, SLACK).len(),
+            ResultsCache::open(file.clone(), 7, SLACK, SystemTime::now()).len(),
             0,
             "corrupt"
         );
         std::fs::write(&file, b"garbage").unwrap();
-        assert_eq!(ResultsCache::open(file, 7, SLACK).len(), 0, "foreign");
+        assert_eq!(
+            ResultsCache::open(file, 7, SLACK, SystemTime::now()).len(),
+            0,
+            "foreign"
+        );
     }
 
     #[test]
@@ -496,7 +508,7 @@ mod tests {
             outside: false,
             directory_file: false,
         };
-        let first = ResultsCache::open(file.clone(), 1, SLACK);
+        let first = ResultsCache::open(file.clone(), 1, SLACK, SystemTime::now());
         first.store(
             candidate,
             &FileMeta::of(&std::fs::metadata(&sidecar).unwrap()),
@@ -504,8 +516,8 @@ mod tests {
         );
         first.save();
         std::fs::write(&sidecar, b"[]").unwrap();
-        let mut second = ResultsCache::open(file, 1, SLACK);
-        second.trusted_before = Some((now().0 + 10, 0));
+        let mut second = ResultsCache::open(file, 1, SLACK, SystemTime::now());
+        second.trusted_before = Some((seconds_and_nanos(SystemTime::now()).0 + 10, 0));
         assert!(
             second.lookup(candidate, &candidate.path()).is_none(),
             "same size, new times"

@@ -277,13 +277,42 @@ pub struct Tree {
     /// loaded format claims: counted as unrecognized, so a missing plugin is not silent.
     pub unrecognized: Vec<PathBuf>,
     pub walk_errors: Vec<WalkError>,
+    /// Candidates handed to a visitor ([`discover_visiting`]) rather than kept.
+    pub visited: u64,
 }
+
+/// What a walk does with each directory's candidates instead of keeping them in the tree:
+/// called on the pool's threads, once per directory, with its candidates in byte order.
+pub type Visit<'v> = &'v (dyn Fn(&[Candidate<'_>]) + Sync);
 
 /// Walks `root` (a directory or a single file) with `rules`, setting aside the paths in
 /// `exclude` (the report file of the run). Directories are read in parallel on the current
 /// pool, each paired on its own; the results are sorted, so the order they are read in does
 /// not show.
 pub fn discover(root: &Path, registry: &Registry, rules: &Rules, exclude: &[PathBuf]) -> Tree {
+    walk(root, registry, rules, exclude, None)
+}
+
+/// [`discover`], handing each directory's candidates to `visit` as soon as the directory is
+/// paired: the tree keeps none of them (it counts them), so memory does not grow with the
+/// tree.
+pub fn discover_visiting(
+    root: &Path,
+    registry: &Registry,
+    rules: &Rules,
+    exclude: &[PathBuf],
+    visit: Visit<'_>,
+) -> Tree {
+    walk(root, registry, rules, exclude, Some(visit))
+}
+
+fn walk(
+    root: &Path,
+    registry: &Registry,
+    rules: &Rules,
+    exclude: &[PathBuf],
+    visit: Option<Visit<'_>>,
+) -> Tree {
     let single_file = root.is_file();
     let base = match root.parent() {
         Some(parent) if single_file && !parent.as_os_str().is_empty() => parent.to_path_buf(),
@@ -300,6 +329,7 @@ pub fn discover(root: &Path, registry: &Registry, rules: &Rules, exclude: &[Path
         rules,
         registry,
         excluded: &excluded,
+        visit,
         tree: Mutex::new(Tree {
             base: base.clone(),
             ..Tree::default()
@@ -351,6 +381,7 @@ struct Walk<'w> {
     rules: &'w Rules,
     registry: &'w Registry,
     excluded: &'w [(OsString, PathBuf)],
+    visit: Option<Visit<'w>>,
     tree: Mutex<Tree>,
 }
 
@@ -599,9 +630,37 @@ impl<'w> Walk<'w> {
 
     /// Adds one directory's findings to the tree.
     fn add(&self, found: Found) {
+        let visited = self.visit.map(|visit| {
+            let candidates: Vec<Candidate<'_>> = found
+                .sidecars
+                .iter()
+                .map(|sidecar| Candidate {
+                    base: &self.base,
+                    rel: Path::new(OsStr::from_bytes(
+                        &sidecar.path.as_os_str().as_bytes()[sidecar.rel_start..],
+                    )),
+                    has_image: sidecar.has_image,
+                    linked: sidecar.linked,
+                    outside: sidecar.outside,
+                    directory_file: sidecar.directory_file,
+                })
+                .filter(|c| {
+                    self.rules
+                        .shard
+                        .is_none_or(|shard| shard.owns_path(Path::new(""), c.rel))
+                })
+                .collect();
+            visit(&candidates);
+            candidates.len() as u64
+        });
         let mut tree = self.tree.lock().unwrap_or_else(|e| e.into_inner());
-        for sidecar in &found.sidecars {
-            tree.push(sidecar);
+        match visited {
+            Some(visited) => tree.visited += visited,
+            None => {
+                for sidecar in &found.sidecars {
+                    tree.push(sidecar);
+                }
+            }
         }
         tree.images += found.images;
         tree.images_without_sidecar += found.images_without_sidecar;
@@ -865,6 +924,86 @@ mod tests {
                 .count();
             assert_eq!(owners, 1, "{name}: exactly one shard");
         }
+    }
+
+    /// A format known by its extension only.
+    struct Side;
+
+    impl crate::codec::Codec for Side {
+        fn name(&self) -> &str {
+            "side"
+        }
+        fn display_name(&self) -> &str {
+            "Side"
+        }
+        fn extensions(&self) -> &[&str] {
+            &["side"]
+        }
+        fn version(&self) -> &str {
+            "0"
+        }
+        fn detect(&self, _: &[u8], _: u64) -> Detection {
+            Detection::No
+        }
+        fn decode(&self, _: &[u8]) -> Result<crate::Decoded, crate::CodecError> {
+            Ok(crate::Decoded {
+                value: crate::Value::Null,
+                warnings: Vec::new(),
+            })
+        }
+        fn encode(&self, _: crate::View<'_>, _: &mut Vec<u8>) -> Result<(), crate::CodecError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_visiting_walk_hands_over_each_directory_and_keeps_no_candidate() {
+        let mut registry = Registry::default();
+        registry
+            .add(Arc::new(Side), crate::registry::Provenance::BuiltIn)
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "a/1.side",
+            "a/1.jpg",
+            "a/2.side",
+            "b/3.side",
+            "b/c/4.side",
+            "x.side",
+        ] {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"").unwrap();
+        }
+        let rules = Rules::default();
+        let seen = Mutex::new(Vec::new());
+        let tree = discover_visiting(dir.path(), &registry, &rules, &[], &|candidates| {
+            let group: Vec<(String, bool)> = candidates
+                .iter()
+                .map(|c| (c.rel.to_str().unwrap().to_owned(), c.has_image))
+                .collect();
+            seen.lock().unwrap().push(group);
+        });
+        assert_eq!(tree.len(), 0, "no candidate kept");
+        assert_eq!(tree.visited, 5);
+        assert_eq!(tree.images, 1);
+        let mut seen = seen.into_inner().unwrap();
+        seen.retain(|group| !group.is_empty());
+        seen.sort();
+        let own = |s: &str, image: bool| (s.to_owned(), image);
+        assert_eq!(
+            seen,
+            vec![
+                vec![own("a/1.side", true), own("a/2.side", false)],
+                vec![own("b/3.side", false)],
+                vec![own("b/c/4.side", false)],
+                vec![own("x.side", false)],
+            ],
+            "one call per directory, paired"
+        );
+        let kept = discover(dir.path(), &registry, &rules, &[]);
+        let kept: Vec<_> = kept.candidates().map(|c| c.rel.to_owned()).collect();
+        assert_eq!(kept.len(), 5, "the same walk keeps them: {kept:?}");
     }
 
     #[test]

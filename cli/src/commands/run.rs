@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use sidecar_engine::ops::Records;
+use sidecar_engine::discover::Visit;
+use sidecar_engine::ops;
 use sidecar_engine::pipeline::diagnostic::Diagnostic;
 use sidecar_engine::pipeline::spec::Spec;
 use sidecar_engine::pipeline::{self, Context, Origin, Resolved};
@@ -220,27 +221,44 @@ fn execute(
     let destination = run::Destination::prepare(&config.output, Some((&config.input, registry)))?;
     let _lock = run::claim(&config, plan)?;
     let pool = run::pool(&config)?;
-    let (mut tree, cache) = run::walk_with_cache(&config, registry, plan, &pool)?;
-    checked.resolved.select(&mut tree, &config.input);
     let origin = Origin {
         name: found.name.clone(),
         source: found.source.clone(),
         description: spec.description.clone(),
     };
-    let report = run::on_pool(&pool, tree.len(), |progress| {
-        pipeline::run(
-            &checked.resolved,
-            &tree,
-            registry,
-            &origin,
-            &config.input,
-            progress,
-            cache.as_ref().map(|c| c as &dyn Records),
-        )
-    });
-    if let Some(cache) = cache {
-        cache.save();
-    }
+    let resolved = &checked.resolved;
+    let report = run::with_cache(&config, registry, plan, |records| {
+        if ops::runs_walking(plan) {
+            let (tree, report) = run::on_pool(&pool, 0, |progress| {
+                let walk = |visit: Visit<'_>| run::walk_visiting(&config, registry, visit);
+                pipeline::run_walking(
+                    resolved,
+                    walk,
+                    registry,
+                    &origin,
+                    &config.input,
+                    progress,
+                    records,
+                )
+            });
+            run::refuse_excluded(&config, &tree)?;
+            Ok::<_, UsageError>(report)
+        } else {
+            let mut tree = pool.install(|| run::walk(&config, registry, plan))?;
+            resolved.select(&mut tree, &config.input);
+            Ok(run::on_pool(&pool, tree.len(), |progress| {
+                pipeline::run(
+                    resolved,
+                    &tree,
+                    registry,
+                    &origin,
+                    &config.input,
+                    progress,
+                    records,
+                )
+            }))
+        }
+    })?;
     let shard = run::shard_info(
         &config,
         registry,

@@ -3,7 +3,9 @@
 //! A [`Plan`] lists stages (validate, convert, stats, format-stats). [`run`] walks the
 //! candidates on the current rayon pool; each file is read once, decoded once (or read in place
 //! by zero-copy formats) and flows through the stages in order; each stage folds what it learns
-//! into a small accumulator, and the accumulators are reduced, so memory stays flat however
+//! into a small accumulator, and the accumulators are reduced. Plans that change nothing and
+//! never abort run as the walk goes ([`run_walking`]): each directory's files are folded as
+//! soon as it is read, and no list of the tree's files is kept, so memory stays flat however
 //! large the tree. The single commands are one-stage plans; pipelines are longer ones. Reports
 //! list files in path order, whatever the number of workers.
 
@@ -30,6 +32,9 @@ use crate::value::View;
 /// Reports progress to whoever shows it (a progress bar on a terminal, or nobody).
 pub trait Progress: Sync {
     fn advance(&self, files: u64);
+    /// More files to go than said at the start (a pass that runs as the walk goes learns them
+    /// one directory at a time).
+    fn found(&self, _files: u64) {}
 }
 
 impl Progress for () {
@@ -469,6 +474,56 @@ pub fn run(
     progress: &dyn Progress,
 ) -> PassReport {
     run_with_records(tree, registry, plan, progress, None)
+}
+
+/// Whether `plan` can run as the walk goes ([`run_walking`]): it changes no file (converting
+/// groups sources across directories) and no stage aborts (aborting checks every file before
+/// anything else runs).
+pub fn runs_walking(plan: &Plan<'_>) -> bool {
+    plan.stages.iter().all(|stage| match stage {
+        Stage::Convert(_) => false,
+        Stage::Validate(v) => v.on_error != validate::OnError::Abort,
+        Stage::Stats | Stage::FormatStats => true,
+    })
+}
+
+/// Runs `plan` (one that [`runs_walking`]) over the candidates `walk` hands to its visitor,
+/// directory by directory, as the walk finds them; `keep` chooses among them (a pipeline's
+/// file selection). Unchanged files are folded from `records`. Returns the walked tree (which
+/// keeps no candidates), the report, and how many candidates were kept.
+pub fn run_walking(
+    walk: impl FnOnce(discover::Visit<'_>) -> Tree,
+    keep: &(dyn Fn(Candidate<'_>) -> bool + Sync),
+    registry: &Registry,
+    plan: &Plan<'_>,
+    progress: &dyn Progress,
+    records: Option<&dyn Records>,
+) -> (Tree, PassReport, u64) {
+    let started = Instant::now();
+    let pass = Pass::new(registry, plan, Phase::Full, records);
+    // One accumulator per directory at work at once: taken for a directory, put back after.
+    let spare: Mutex<Vec<Folds>> = Mutex::new(Vec::new());
+    let kept = std::sync::atomic::AtomicU64::new(0);
+    let visit = |candidates: &[Candidate<'_>]| {
+        let taken: Vec<Candidate<'_>> = candidates.iter().copied().filter(|c| keep(*c)).collect();
+        progress.found(taken.len() as u64);
+        kept.fetch_add(taken.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let held = spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut folds = held.unwrap_or_else(|| Folds::new(plan));
+        for candidate in taken {
+            pass.process(candidate, &mut folds);
+            progress.advance(1);
+        }
+        spare.lock().unwrap_or_else(|e| e.into_inner()).push(folds);
+    };
+    let tree = walk(&visit);
+    let folds = spare
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .fold(Folds::default(), Folds::merge);
+    let report = finish(&tree, registry, plan, folds, 0, started);
+    (tree, report, kept.into_inner())
 }
 
 /// [`run`], folding unchanged files from `records` and leaving the records of the files read.

@@ -15,7 +15,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::discover::Tree;
+use crate::discover::{Candidate, Tree};
 use crate::fsio::DEFAULT_MAX_FILE_SIZE;
 use crate::ops::convert::ConvertStage;
 use crate::ops::validate::{NamedCheck, ValidateStage};
@@ -271,12 +271,18 @@ impl Resolved<'_> {
         if self.include.is_none() && self.exclude.is_none() {
             return;
         }
-        tree.retain(|c| {
-            let full = c.path();
-            let rel = full.strip_prefix(root).unwrap_or(c.rel);
-            self.include.as_ref().is_none_or(|g| g.is_match(rel))
-                && !self.exclude.as_ref().is_some_and(|g| g.is_match(rel))
-        });
+        tree.retain(|c| self.selects(c, root));
+    }
+
+    /// Whether the pipeline's file selection takes `candidate` (`root` is the input).
+    pub fn selects(&self, candidate: Candidate<'_>, root: &Path) -> bool {
+        if self.include.is_none() && self.exclude.is_none() {
+            return true;
+        }
+        let full = candidate.path();
+        let rel = full.strip_prefix(root).unwrap_or(candidate.rel);
+        self.include.as_ref().is_none_or(|g| g.is_match(rel))
+            && !self.exclude.as_ref().is_some_and(|g| g.is_match(rel))
     }
 }
 
@@ -360,6 +366,44 @@ pub fn run(
     records: Option<&dyn Records>,
 ) -> PipelineReport {
     let pass = ops::run_with_records(tree, registry, &resolved.plan, progress, records);
+    report(
+        resolved,
+        origin,
+        input,
+        pass,
+        tree.len() as u64,
+        records.is_some(),
+    )
+}
+
+/// [`run`] as the walk goes, for a pipeline whose plan [`ops::runs_walking`]: `walk` walks
+/// the input, handing each directory's candidates to its visitor. Returns the walked tree
+/// (without candidates) and the report.
+pub fn run_walking(
+    resolved: &Resolved<'_>,
+    walk: impl FnOnce(crate::discover::Visit<'_>) -> Tree,
+    registry: &Registry,
+    origin: &Origin,
+    input: &Path,
+    progress: &dyn Progress,
+    records: Option<&dyn Records>,
+) -> (Tree, PipelineReport) {
+    let keep = |candidate: Candidate<'_>| resolved.selects(candidate, input);
+    let (tree, pass, kept) =
+        ops::run_walking(walk, &keep, registry, &resolved.plan, progress, records);
+    let report = report(resolved, origin, input, pass, kept, records.is_some());
+    (tree, report)
+}
+
+/// The pipeline's report of a pass over `total_files` candidates.
+fn report(
+    resolved: &Resolved<'_>,
+    origin: &Origin,
+    input: &Path,
+    pass: ops::PassReport,
+    total_files: u64,
+    cached: bool,
+) -> PipelineReport {
     let dry_run = resolved
         .plan
         .stages
@@ -371,11 +415,11 @@ pub fn run(
         description: origin.description.clone(),
         input: input.to_string_lossy().into_owned(),
         dry_run,
-        total_files: tree.len() as u64,
+        total_files,
         filtered_files: pass.filtered_files,
         not_processed: pass.not_processed,
         aborted: pass.aborted,
-        cached_files: records.map(|_| pass.cached_files),
+        cached_files: cached.then_some(pass.cached_files),
         stages: Sections(
             resolved
                 .stages
