@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times the results cache: a first run (empty cache, every file read, the cache written)
 # against a second one (every file unchanged), for `stats` and `run health-check`, on a
-# generated tree, with a warm page cache; then the cache's size per sidecar.
+# generated tree, with a warm page cache (a warm-up run before each series); prints medians
+# and the cache's size per sidecar.
 #
 # Settings (environment): N photos (default 100000), SEED (1), RUNS (5), SHAPE (large: the
 # generator's default, ~37 KB sidecars; small: at most 2 faces with 128-float embeddings,
@@ -21,14 +22,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=${BENCH_DIR:-$ROOT/target/bench}
 
-if ! command -v hyperfine >/dev/null; then
-    echo "bench-cache: installing hyperfine (Debian package)" >&2
-    if [ "$(id -u)" = 0 ]; then
-        apt-get install -y -qq hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
-    else
-        sudo apt-get install -y -qq hyperfine >/dev/null
-    fi
-fi
+. "$ROOT/scripts/hyperfine.sh"
 
 cargo build --release --quiet -p image-sidecar-rust -p sidecar-corpus
 BIN=$ROOT/target/release/image-sidecar-rust
@@ -37,6 +31,8 @@ if [ ! -f "$DATA/.complete" ]; then
     rm -rf "$DATA"
     "$ROOT/target/release/sidecar-corpus" --output "$DATA/tree" --count "$N" --seed "$SEED" "${SHAPE_ARGS[@]}" >/dev/null
     touch "$DATA/.complete"
+    # The cache trusts only files changed more than a second before the run that cached them.
+    sleep 2
 fi
 # The caches of this benchmark only, not the user's.
 export XDG_CACHE_HOME=$WORK/cache-home
@@ -45,7 +41,7 @@ cat "$DATA"/tree/*/* >/dev/null 2>&1 || true
 
 for command in "stats" "run health-check"; do
     name=${command// /-}
-    hyperfine --style basic --runs "$RUNS" --export-json "$WORK/cache-$name-first.json" \
+    hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$WORK/cache-$name-first.json" \
         --prepare "rm -rf $CACHES" -n "$name first" "$BIN $command --input $DATA/tree" >/dev/null
     "$BIN" $command --input "$DATA/tree" >/dev/null
     hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$WORK/cache-$name-second.json" \
@@ -57,13 +53,14 @@ done
 python3 - "$WORK" <<'EOF'
 import json, os, sys
 work = sys.argv[1]
+print("medians of the runs; the first run starts from an empty cache each time")
 print(f"{'command':<16} {'first (s)':>10} {'second (s)':>11} {'ratio':>6} {'cached':>8}")
 for name in ("stats", "run-health-check"):
-    mean = lambda which: json.load(open(f"{work}/cache-{name}-{which}.json"))["results"][0]["mean"]
-    first, second = mean("first"), mean("second")
+    median = lambda which: json.load(open(f"{work}/cache-{name}-{which}.json"))["results"][0]["median"]
+    first, second = median("first"), median("second")
     cached = json.load(open(f"{work}/cache-{name}-report.json"))["cached_files"]
     size = int(open(f"{work}/cache-{name}-bytes").read())
     print(f"{name:<16} {first:>10.3f} {second:>11.3f} {first / second:>6.1f} {cached:>8}"
-          f"   cache {size} bytes, {size / cached:.1f} per sidecar")
+          f"   cache {size} bytes, {size / max(cached, 1):.1f} per sidecar")
 print("targets: ratio >= 10, about 100 bytes per sidecar")
 EOF

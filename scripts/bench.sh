@@ -38,14 +38,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=${BENCH_DIR:-$ROOT/target/bench}
 
-if ! command -v hyperfine >/dev/null; then
-    echo "bench: installing hyperfine (Debian package)" >&2
-    if [ "$(id -u)" = 0 ]; then
-        apt-get install -y -qq hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
-    else
-        sudo apt-get install -y -qq hyperfine >/dev/null
-    fi
-fi
+. "$ROOT/scripts/hyperfine.sh"
 
 cargo build --release --quiet -p image-sidecar-rust -p sidecar-corpus -p sidecar-bench
 BIN=$ROOT/target/release/image-sidecar-rust

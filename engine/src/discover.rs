@@ -419,43 +419,28 @@ impl<'w> Walk<'w> {
         parent: Option<Arc<Ancestor>>,
     ) {
         let mut found = Found::default();
-        let read = match std::fs::read_dir(&dir) {
-            Ok(read) => read,
+        let opened = std::fs::read_dir(&dir).and_then(|read| Ok((read, std::fs::metadata(&dir)?)));
+        let (read, meta) = match opened {
+            Ok(opened) => opened,
             Err(error) => {
-                found.walk_errors.push(WalkError {
-                    message: io_message(&error),
-                    path: dir,
-                });
+                found.walk_errors.push(WalkError::io(dir, &error));
                 self.add(found);
                 return;
             }
         };
-        let ancestor = match std::fs::metadata(&dir) {
-            Ok(meta) => Arc::new(Ancestor {
-                dev: meta.dev(),
-                ino: meta.ino(),
-                path: dir.clone(),
-                parent,
-            }),
-            Err(error) => {
-                found.walk_errors.push(WalkError {
-                    message: io_message(&error),
-                    path: dir,
-                });
-                self.add(found);
-                return;
-            }
-        };
+        let ancestor = Arc::new(Ancestor {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            path: dir.clone(),
+            parent,
+        });
         let mut files = Vec::new();
         let mut subdirectories = Vec::new();
         for entry in read {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(error) => {
-                    found.walk_errors.push(WalkError {
-                        message: io_message(&error),
-                        path: dir.clone(),
-                    });
+                    found.walk_errors.push(WalkError::io(dir.clone(), &error));
                     continue;
                 }
             };
@@ -463,10 +448,7 @@ impl<'w> Walk<'w> {
             let file_type = match entry.file_type() {
                 Ok(file_type) => file_type,
                 Err(error) => {
-                    found.walk_errors.push(WalkError {
-                        message: io_message(&error),
-                        path,
-                    });
+                    found.walk_errors.push(WalkError::io(path, &error));
                     continue;
                 }
             };
@@ -476,10 +458,7 @@ impl<'w> Walk<'w> {
                 match std::fs::metadata(&path) {
                     Ok(meta) => meta.file_type(),
                     Err(error) => {
-                        found.walk_errors.push(WalkError {
-                            message: io_message(&error),
-                            path,
-                        });
+                        found.walk_errors.push(WalkError::io(path, &error));
                         continue;
                     }
                 }
@@ -541,10 +520,9 @@ impl<'w> Walk<'w> {
                 &mut batch,
                 &mut found,
             ),
-            Err(error) => found.walk_errors.push(WalkError {
-                message: io_message(&error),
-                path: path.to_path_buf(),
-            }),
+            Err(error) => found
+                .walk_errors
+                .push(WalkError::io(path.to_path_buf(), &error)),
         }
         if let Some(dir) = path.parent() {
             let dir = if dir.as_os_str().is_empty() {
@@ -672,11 +650,14 @@ impl<'w> Walk<'w> {
     }
 }
 
-/// What a walk error says: a link to nothing gets its own words.
-fn io_message(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => "dangling symlink or vanished file".to_owned(),
-        _ => error.to_string(),
+impl WalkError {
+    /// What went wrong reading `path`: a link to nothing gets its own words.
+    fn io(path: PathBuf, error: &std::io::Error) -> WalkError {
+        let message = match error.kind() {
+            std::io::ErrorKind::NotFound => "dangling symlink or vanished file".to_owned(),
+            _ => error.to_string(),
+        };
+        WalkError { path, message }
     }
 }
 
