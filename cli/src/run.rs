@@ -181,25 +181,33 @@ pub fn with_cache<T: Send>(
     };
     let (cache, started) = (OnceLock::new(), std::time::SystemTime::now());
     let result = std::thread::scope(|scope| {
-        scope.spawn(|| cache.get_or_init(|| ResultsCache::open(file, fingerprint, slack, started)));
+        scope.spawn(|| {
+            // Lookups wait for the cell: it is set even if loading panics (the panic is
+            // printed; the run goes on without a cache).
+            let open = || ResultsCache::open(file, fingerprint, slack, started);
+            let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(open)).ok();
+            cache.get_or_init(|| opened);
+        });
         pass(Some(&Loading(&cache)))
     });
-    if let Some(cache) = cache.into_inner() {
+    if let Some(Some(cache)) = cache.into_inner() {
         cache.save();
     }
     result
 }
 
 /// The records of a results cache still loading on another thread: lookups wait for it.
-struct Loading<'c>(&'c OnceLock<ResultsCache>);
+struct Loading<'c>(&'c OnceLock<Option<ResultsCache>>);
 
 impl Records for Loading<'_> {
     fn lookup(&self, candidate: Candidate<'_>, path: &Path) -> Option<FileRecord> {
-        self.0.wait().lookup(candidate, path)
+        self.0.wait().as_ref()?.lookup(candidate, path)
     }
 
     fn store(&self, candidate: Candidate<'_>, meta: &FileMeta, record: FileRecord) {
-        self.0.wait().store(candidate, meta, record);
+        if let Some(cache) = self.0.wait() {
+            cache.store(candidate, meta, record);
+        }
     }
 }
 

@@ -176,6 +176,52 @@ fn health_check_matches_the_single_commands() {
 }
 
 #[test]
+fn a_reading_pipeline_takes_only_the_files_it_selects() {
+    let tree = Tree::examples();
+    tree.write("skip/IMG_0001.json", b"{\"broken\": ");
+    tree.write(
+        "keep/IMG_0002.json",
+        std::fs::read(data("examples/IMG_0042.json")).unwrap(),
+    );
+    let work = Tree::new();
+    work.write(
+        "check.toml",
+        r#"description = "Validate and count the selected files"
+
+[input]
+include = ["**/*.json"]
+exclude = ["skip/**"]
+
+[[stage]]
+kind = "validate"
+
+[[stage]]
+kind = "stats"
+"#,
+    );
+    let input = tree.path().to_str().unwrap();
+    let (report, _) = run_in(
+        work.path(),
+        work.path(),
+        &["run", "check.toml", "--input", input, "--no-cache"],
+        0,
+    );
+    let json_files = std::fs::read_dir(tree.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("json".as_ref()))
+        .count() as u64;
+    assert_eq!(
+        report["total_files"],
+        json_files + 1,
+        "the examples' JSON and keep/, not skip/ or other formats: {report:#}"
+    );
+    assert_eq!(
+        report["stages"]["validate"]["invalid_files"], 0,
+        "{report:#}"
+    );
+}
+
+#[test]
 fn a_documented_pipeline_validates_converts_and_counts_in_one_pass() {
     let tree = Tree::examples();
     let mut doc: Json =
