@@ -332,15 +332,21 @@ pub fn refuse_excluded(config: &Config, tree: &Tree) -> Result<(), UsageError> {
     }
 }
 
-struct Bar(ProgressBar);
+/// The progress bar, when stderr is a terminal (a hidden bar would still read the clock on
+/// every file).
+struct Bar(Option<ProgressBar>);
 
 impl Progress for Bar {
     fn advance(&self, files: u64) {
-        self.0.inc(files);
+        if let Some(bar) = &self.0 {
+            bar.inc(files);
+        }
     }
 
     fn found(&self, files: u64) {
-        self.0.inc_length(files);
+        if let Some(bar) = &self.0 {
+            bar.inc_length(files);
+        }
     }
 }
 
@@ -374,13 +380,15 @@ pub fn on_pool<T: Send>(
                 },
             ),
         );
-        bar
+        Some(bar)
     } else {
-        ProgressBar::hidden()
+        None
     };
     let progress = Bar(bar);
     let result = pool.install(|| work(&progress));
-    progress.0.finish_and_clear();
+    if let Some(bar) = progress.0 {
+        bar.finish_and_clear();
+    }
     result
 }
 

@@ -265,11 +265,13 @@ impl ResultsCache {
     }
 }
 
-/// Where an entry is in the loaded bytes: the whole entry (without its length) and its path.
+/// Where an entry is in the loaded bytes: the whole entry (without its length), its path, and
+/// where its record starts.
 struct Slot {
     stamp: Stamp,
     entry: std::ops::Range<usize>,
     rel: std::ops::Range<usize>,
+    record: usize,
 }
 
 /// The loaded entries in file order, and their places by the hash of their path (the path
@@ -319,7 +321,7 @@ fn index(body: &[u8], count: u64) -> Option<Index> {
         let len = u32::from_le_bytes(body.get(at..at + 4)?.try_into().ok()?) as usize;
         let range = at + 4..(at + 4).checked_add(len)?;
         let entry = body.get(range.clone())?;
-        let ((rel, stamp), _): ((&[u8], Stamp), usize) =
+        let ((rel, stamp), head): ((&[u8], Stamp), usize) =
             bincode::serde::borrow_decode_from_slice(entry, config()).ok()?;
         let rel_start = rel.as_ptr() as usize - body.as_ptr() as usize;
         entries
@@ -329,6 +331,7 @@ fn index(body: &[u8], count: u64) -> Option<Index> {
             stamp,
             entry: range,
             rel: rel_start..rel_start + rel.len(),
+            record: at + 4 + head,
         });
         at += 4 + len;
     }
@@ -386,9 +389,9 @@ impl Records for ResultsCache {
         if now != *stamp || !settled(now.mtime) || !settled(now.ctime) {
             return None;
         }
-        let entry = &self.old_bytes[range.clone()];
-        let ((_, _, record), _): ((Vec<u8>, Stamp, FileRecord), usize) =
-            bincode::serde::decode_from_slice(entry, config()).ok()?;
+        let (record, _): (FileRecord, usize) =
+            bincode::serde::decode_from_slice(&self.old_bytes[slot.record..range.end], config())
+                .ok()?;
         self.used[id].store(true, Ordering::Relaxed);
         Some(record)
     }
