@@ -410,8 +410,8 @@ struct Sidecar {
 }
 
 impl<'w> Walk<'w> {
-    /// Reads `dir`, pairs its files, and walks its subdirectories as tasks of `scope`: files
-    /// before subdirectories, each in byte order.
+    /// Reads `dir`, pairs its files, and walks its subdirectories as tasks of `scope`, each in
+    /// byte order.
     fn directory<'s>(
         &'s self,
         scope: &rayon::Scope<'s>,
@@ -477,7 +477,8 @@ impl<'w> Walk<'w> {
             self.classify(path, file_type, linked, &mut batch, &mut found);
         }
         batch.flush(&mut found);
-        self.add(found);
+        // Subdirectories first, so that other workers walk them while this one works through
+        // the files found here.
         subdirectories
             .sort_unstable_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
         for path in subdirectories {
@@ -491,18 +492,18 @@ impl<'w> Walk<'w> {
                 }
                 None
             });
-            if let Some(ancestor) = looped {
-                let mut found = Found::default();
-                found.walk_errors.push(WalkError {
+            match looped {
+                Some(ancestor) => found.walk_errors.push(WalkError {
                     path,
                     message: format!("symlink loop back to {}", ancestor.display()),
-                });
-                self.add(found);
-                continue;
+                }),
+                None => {
+                    let parent = Some(Arc::clone(&ancestor));
+                    scope.spawn(move |scope| self.directory(scope, path, parent));
+                }
             }
-            let parent = Some(Arc::clone(&ancestor));
-            scope.spawn(move |scope| self.directory(scope, path, parent));
         }
+        self.add(found);
     }
 
     /// A lone file, paired with its siblings without taking them as candidates.

@@ -487,6 +487,10 @@ pub fn runs_walking(plan: &Plan<'_>) -> bool {
     })
 }
 
+/// How many of one directory's files a worker takes at a time when the pass runs as the walk
+/// goes.
+const DIRECTORY_CHUNK: usize = 32;
+
 /// Runs `plan` (one that [`runs_walking`]) over the candidates `walk` hands to its visitor,
 /// directory by directory, as the walk finds them; `keep` chooses among them (a pipeline's
 /// file selection). Unchanged files are folded from `records`. Returns the walked tree (which
@@ -501,20 +505,24 @@ pub fn run_walking(
 ) -> (Tree, PassReport, u64) {
     let started = Instant::now();
     let pass = Pass::new(registry, plan, Phase::Full, records);
-    // One accumulator per directory at work at once: taken for a directory, put back after.
+    // One accumulator per chunk at work at once: taken for a chunk, put back after.
     let spare: Mutex<Vec<Folds>> = Mutex::new(Vec::new());
     let kept = std::sync::atomic::AtomicU64::new(0);
     let visit = |candidates: &[Candidate<'_>]| {
         let taken: Vec<Candidate<'_>> = candidates.iter().copied().filter(|c| keep(*c)).collect();
         progress.found(taken.len() as u64);
         kept.fetch_add(taken.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        let held = spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut folds = held.unwrap_or_else(|| Folds::new(plan));
-        for candidate in taken {
-            pass.process(candidate, &mut folds);
-            progress.advance(1);
-        }
-        spare.lock().unwrap_or_else(|e| e.into_inner()).push(folds);
+        // A directory's files in chunks other workers can take: one large directory is
+        // worked through by all of them.
+        taken.par_chunks(DIRECTORY_CHUNK).for_each(|chunk| {
+            let held = spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let mut folds = held.unwrap_or_else(|| Folds::new(plan));
+            for candidate in chunk {
+                pass.process(*candidate, &mut folds);
+                progress.advance(1);
+            }
+            spare.lock().unwrap_or_else(|e| e.into_inner()).push(folds);
+        });
     };
     let tree = walk(&visit);
     let folds = spare
