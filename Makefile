@@ -11,7 +11,8 @@ BIN := target/release/image-sidecar-rust
 RUN := $(BIN) $(if $(WORKERS),--workers $(WORKERS))
 
 .PHONY: build build-rust-sidecar test exiftool wheel test-integration lint install \
-        validate-rust stats-rust format-stats convert-binary convert-rkyv benchmark-rust
+        validate-rust stats-rust format-stats convert-binary convert-rkyv benchmark-rust \
+        benchmark-cache
 
 build:
 	cargo build --release --workspace
@@ -67,6 +68,9 @@ convert-rkyv: build
 
 benchmark-rust: build
 	scripts/bench.sh
+
+benchmark-cache:
+	scripts/bench-cache.sh
 
 # Runs the release binary on SIDECAR_DIR and checks the script-facing contract: exit codes,
 # one JSON document on stdout, nothing on stderr. Changes nothing in the tree.
