@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value as Json;
 
-use crate::harness::{data, parse, without_timings, Tree, BIN};
+use crate::harness::{assert_exit, data, parse, without_timings, Tree, BIN};
 
 fn run(tree: &Tree, args: &[&str]) -> Json {
     let out = Command::new(BIN)
@@ -20,12 +20,7 @@ fn run(tree: &Tree, args: &[&str]) -> Json {
         .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0, format_args!("{args:?}"));
     parse(&out.stdout)
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{assert_python_files_restored, parse, result_for, Tree, BIN};
+use crate::harness::{assert_exit, assert_python_files_restored, parse, result_for, Tree, BIN};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -94,12 +94,7 @@ fn the_plugin_guide_builds_a_working_plugin() {
             .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_exit(&out, 0, format_args!("{args:?}"));
         assert!(out.stderr.is_empty());
         parse(&out.stdout)
     };

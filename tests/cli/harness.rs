@@ -89,12 +89,7 @@ impl Tree {
     /// Runs the binary, expects exit 0 and a quiet stderr, and parses stdout.
     pub fn report(&self, args: &[&str]) -> Json {
         let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_exit(&out, 0, format_args!("{args:?}"));
         assert!(
             out.stderr.is_empty(),
             "stderr: {}",
@@ -133,6 +128,16 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// Asserts that a run exited with `code`; otherwise fails naming `what` ran and its stderr.
+pub fn assert_exit(out: &Output, code: i32, what: impl std::fmt::Display) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 pub fn data(rel: &str) -> PathBuf {

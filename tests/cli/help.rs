@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::{Tree, BIN};
+use crate::harness::{assert_exit, Tree, BIN};
 
 const SUBCOMMANDS: &[&str] = &[
     "validate",
@@ -54,12 +54,7 @@ fn every_example_in_help_runs_as_written() {
                 .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
                 .output()
                 .unwrap();
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "`{line}`: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert_exit(&out, 0, format_args!("`{line}`"));
             examples += 1;
         }
     }

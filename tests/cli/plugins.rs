@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::{assert_python_files_restored, parse, result_for, Tree, BIN};
+use crate::harness::{assert_exit, assert_python_files_restored, parse, result_for, Tree, BIN};
 
 /// A plugin library the test build produced (they are dev-dependencies, built beside the
 /// test binary).
@@ -257,12 +257,7 @@ fn a_plugin_codec_converts_like_a_built_in() {
         ],
         dir.path(),
     );
-    assert_eq!(
-        to_cbor.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&to_cbor.stderr)
-    );
+    assert_exit(&to_cbor, 0, "");
     let report = parse(&to_cbor.stdout);
     assert_eq!(report["converted"], 6, "{report:#}");
     assert!(tree.join("IMG_0042.cbor").exists());
@@ -348,12 +343,7 @@ fn a_plugin_validator_reads_its_rules_from_options() {
         ],
         dir.path(),
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0, "");
     let report = parse(&out.stdout);
     let quality = result_for(&report, "results", "IMG_0042.json");
     assert_eq!(quality["is_valid"], false);
@@ -477,12 +467,7 @@ fn a_plugin_summary_adds_counters_to_stats_for_a_plugin_format() {
     );
     assert_eq!(parse(&convert.stdout)["converted"], 3);
     let out = run(&["stats", "--input", input], dir.path());
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0, "");
     let stats = parse(&out.stdout);
     assert_eq!(stats["total_sidecars"], 3, "{stats:#}");
     assert_eq!(stats["files_by_format"]["Cbor"], 3);

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value as Json;
 
-use crate::harness::{comparable, data, parse, without_timings, Tree, BIN};
+use crate::harness::{assert_exit, comparable, data, parse, without_timings, Tree, BIN};
 
 /// A tree with a directory far larger than the others, non-UTF-8 names, images without
 /// sidecars, directory-level files, invalid files, XMP and legacy sidecars.
@@ -92,12 +92,7 @@ fn shards(tree: &Path, args: &[&str], count: u64) -> Vec<Vec<u8>> {
         .into_iter()
         .map(|child| {
             let out = child.wait_with_output().unwrap();
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "{args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert_exit(&out, 0, format_args!("{args:?}"));
             out.stdout
         })
         .collect()
@@ -144,12 +139,7 @@ fn merged_shards_equal_one_run_for_every_reading_command() {
                 reports[0].clone()
             } else {
                 let out = merge(&reports);
-                assert_eq!(
-                    out.status.code(),
-                    Some(0),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                assert_exit(&out, 0, "");
                 out.stdout
             };
             assert_eq!(
@@ -330,12 +320,7 @@ fn the_slurm_example_runs_as_written_and_merges() {
             .env("XDG_CACHE_HOME", reports.cache())
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_exit(&out, 0, "");
     }
     let files: Vec<_> = (0..4)
         .map(|i| reports.join(format!("shard-{i}.json")))
@@ -345,12 +330,7 @@ fn the_slurm_example_runs_as_written_and_merges() {
         .args(&files)
         .output()
         .unwrap();
-    assert_eq!(
-        merged.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&merged.stderr)
-    );
+    assert_exit(&merged, 0, "");
     let single = command(tree.path(), &["validate"]).output().unwrap();
     assert_eq!(
         comparable_text(parse(&merged.stdout), tree.path()),
@@ -406,12 +386,7 @@ fn a_pipeline_can_name_its_shard() {
         .env("JOB_COMPLETION_INDEX", "1")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0, "");
     let report = parse(&out.stdout);
     assert_eq!(report["shard"]["index"], 1);
     assert_eq!(
