@@ -89,6 +89,11 @@ thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
+/// A text a plugin's method returns, or what it said if it panicked.
+fn guarded_text(what: &str, text: impl FnOnce() -> RString) -> RString {
+    guarded(what, || Ok(text())).unwrap_or_else(RString::from)
+}
+
 /// Runs `f`, turning a panic into an error message. The first call installs a panic hook in
 /// the plugin's copy of the standard library that records the message instead of printing it.
 fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
@@ -127,10 +132,10 @@ struct CodecAdapter<T>(T);
 
 impl<T: SidecarCodec> FfiCodec for CodecAdapter<T> {
     fn name(&self) -> RString {
-        guarded("name", || Ok(self.0.name().into())).unwrap_or_else(RString::from)
+        guarded_text("name", || self.0.name().into())
     }
     fn display_name(&self) -> RString {
-        guarded("display_name", || Ok(self.0.display_name().into())).unwrap_or_else(RString::from)
+        guarded_text("display_name", || self.0.display_name().into())
     }
     fn extensions(&self) -> RVec<RString> {
         guarded("extensions", || {
@@ -144,7 +149,7 @@ impl<T: SidecarCodec> FfiCodec for CodecAdapter<T> {
         .unwrap_or_default()
     }
     fn version(&self) -> RString {
-        guarded("version", || Ok(self.0.version().into())).unwrap_or_else(RString::from)
+        guarded_text("version", || self.0.version().into())
     }
     fn detect(&self, head: RSlice<'_, u8>, file_len: u64) -> FfiDetection {
         guarded("detect", || Ok(self.0.detect(head.as_slice(), file_len)))
@@ -202,13 +207,13 @@ impl<T: SidecarValidator> ValidatorAdapter<T> {
 
 impl<T: SidecarValidator> FfiValidator for ValidatorAdapter<T> {
     fn name(&self) -> RString {
-        guarded("name", || Ok(self.inner.name().into())).unwrap_or_else(RString::from)
+        guarded_text("name", || self.inner.name().into())
     }
     fn version(&self) -> RString {
-        guarded("version", || Ok(self.inner.version().into())).unwrap_or_else(RString::from)
+        guarded_text("version", || self.inner.version().into())
     }
     fn description(&self) -> RString {
-        guarded("description", || Ok(self.inner.description().into())).unwrap_or_else(RString::from)
+        guarded_text("description", || self.inner.description().into())
     }
     fn check_options(&self, options: RStr<'_>) -> RResult<(), RString> {
         to_rresult(guarded("configure", || {
@@ -254,13 +259,13 @@ struct SummaryAdapter<T> {
 
 impl<T: SidecarSummary> FfiSummary for SummaryAdapter<T> {
     fn name(&self) -> RString {
-        guarded("name", || Ok(self.inner.name().into())).unwrap_or_else(RString::from)
+        guarded_text("name", || self.inner.name().into())
     }
     fn version(&self) -> RString {
-        guarded("version", || Ok(self.inner.version().into())).unwrap_or_else(RString::from)
+        guarded_text("version", || self.inner.version().into())
     }
     fn description(&self) -> RString {
-        guarded("description", || Ok(self.inner.description().into())).unwrap_or_else(RString::from)
+        guarded_text("description", || self.inner.description().into())
     }
     fn fields(&self) -> RVec<FfiField> {
         self.fields
