@@ -28,17 +28,8 @@ SEED=${SEED:-1}
 RUNS=${RUNS:-5}
 WORKERS=${WORKERS:-$(nproc)}
 RSS=${RSS:-1}
-SHAPE=${SHAPE:-large}
-case "$SHAPE" in
-    large) SHAPE_ARGS=() ;;
-    small) SHAPE_ARGS=(--max-faces 2 --embedding-len 128) ;;
-    *) echo "bench: SHAPE is large or small, not $SHAPE" >&2; exit 2 ;;
-esac
 cd "$(dirname "$0")/.."
-ROOT=$PWD
-WORK=${BENCH_DIR:-$ROOT/target/bench}
-
-. "$ROOT/scripts/hyperfine.sh"
+. scripts/bench-common.sh
 
 cargo build --release --quiet -p image-sidecar-rust -p sidecar-corpus -p sidecar-bench
 BIN=$ROOT/target/release/image-sidecar-rust
