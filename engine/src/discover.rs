@@ -348,7 +348,6 @@ fn walk(
     if let Some(shard) = rules.shard.filter(|s| s.count > 1) {
         let base = tree.base.clone();
         let owned = |path: &Path| shard.owns_path(&base, path);
-        tree.retain(|c| shard.owns_path(Path::new(""), c.rel));
         tree.walk_errors.retain(|e| owned(&e.path));
         tree.unrecognized.retain(|p| owned(p));
         tree.parked
@@ -407,6 +406,15 @@ struct Sidecar {
     linked: bool,
     outside: bool,
     directory_file: bool,
+}
+
+impl Sidecar {
+    /// Its path below the walk's base.
+    fn rel(&self) -> &Path {
+        Path::new(OsStr::from_bytes(
+            &self.path.as_os_str().as_bytes()[self.rel_start..],
+        ))
+    }
 }
 
 impl<'w> Walk<'w> {
@@ -607,26 +615,25 @@ impl<'w> Walk<'w> {
         }
     }
 
-    /// Adds one directory's findings to the tree.
+    /// Adds one directory's findings to the tree: its candidates (those of this shard) go to
+    /// the visitor, or into the tree when there is none.
     fn add(&self, found: Found) {
+        let owned = |sidecar: &&Sidecar| {
+            self.rules
+                .shard
+                .is_none_or(|shard| shard.owns_path(Path::new(""), sidecar.rel()))
+        };
+        let sidecars = found.sidecars.iter().filter(owned);
         let visited = self.visit.map(|visit| {
-            let candidates: Vec<Candidate<'_>> = found
-                .sidecars
-                .iter()
+            let candidates: Vec<Candidate<'_>> = sidecars
+                .clone()
                 .map(|sidecar| Candidate {
                     base: &self.base,
-                    rel: Path::new(OsStr::from_bytes(
-                        &sidecar.path.as_os_str().as_bytes()[sidecar.rel_start..],
-                    )),
+                    rel: sidecar.rel(),
                     has_image: sidecar.has_image,
                     linked: sidecar.linked,
                     outside: sidecar.outside,
                     directory_file: sidecar.directory_file,
-                })
-                .filter(|c| {
-                    self.rules
-                        .shard
-                        .is_none_or(|shard| shard.owns_path(Path::new(""), c.rel))
                 })
                 .collect();
             visit(&candidates);
@@ -635,11 +642,7 @@ impl<'w> Walk<'w> {
         let mut tree = self.tree.lock().unwrap_or_else(|e| e.into_inner());
         match visited {
             Some(visited) => tree.visited += visited,
-            None => {
-                for sidecar in &found.sidecars {
-                    tree.push(sidecar);
-                }
-            }
+            None => sidecars.for_each(|sidecar| tree.push(sidecar)),
         }
         tree.images += found.images;
         tree.images_without_sidecar += found.images_without_sidecar;
@@ -684,7 +687,7 @@ fn path_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
 
 impl Tree {
     fn push(&mut self, sidecar: &Sidecar) {
-        let bytes = &sidecar.path.as_os_str().as_bytes()[sidecar.rel_start..];
+        let bytes = sidecar.rel().as_os_str().as_bytes();
         let full = self
             .paths
             .last()
