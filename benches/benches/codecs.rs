@@ -108,6 +108,29 @@ fn validate(c: &mut Criterion) {
     }
 }
 
+/// Reading JSON onto the tape (what validation and statistics do) against a strict syntax
+/// check of the same bytes that keeps nothing: the in-memory form of the whole-process floor.
+fn json_read_floor(c: &mut Criterion) {
+    for (label, value) in documents() {
+        let bytes = encode(&JsonCodec, &value);
+        let mut group = c.benchmark_group(format!("json-read/{label}"));
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_function("tape", |b| {
+            b.iter(|| {
+                JsonCodec
+                    .inspect(black_box(&bytes), &mut |_, _| {})
+                    .unwrap()
+            })
+        });
+        group.bench_function("syntax-floor", |b| {
+            b.iter(|| {
+                serde_json::from_slice::<&serde_json::value::RawValue>(black_box(&bytes)).unwrap()
+            })
+        });
+        group.finish();
+    }
+}
+
 fn detection(c: &mut Criterion) {
     let registry = Registry::builtin();
     let value = &documents()[0].1;
@@ -158,5 +181,12 @@ fn plugin_call(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode_encode, validate, detection, plugin_call);
+criterion_group!(
+    benches,
+    decode_encode,
+    validate,
+    json_read_floor,
+    detection,
+    plugin_call
+);
 criterion_main!(benches);

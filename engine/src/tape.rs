@@ -360,6 +360,20 @@ impl ObjectSource for TapeView<'_> {
             _ => None,
         }
     }
+
+    fn find(&self, id: usize, key: &str) -> Option<View<'_>> {
+        let Some(Node::Object { start, len }) = self.tape.nodes.get(id) else {
+            return None;
+        };
+        let members = self
+            .tape
+            .members
+            .get(*start as usize..*start as usize + *len as usize)?;
+        members
+            .iter()
+            .find(|m| self.tape.text_at(m.key_start, m.key_len) == key)
+            .map(|m| self.node(m.node))
+    }
 }
 
 thread_local! {
@@ -425,6 +439,26 @@ mod tests {
         .into_iter()
         .collect();
         assert_eq!(tape.view(source).to_value(), Value::Object(expected));
+    }
+
+    #[test]
+    fn a_lookup_finds_the_first_entry_under_its_key() {
+        let source = b"0.25 0.5";
+        let mut tape = Tape::default();
+        let object = tape.begin_object().unwrap();
+        for (key, range) in [("a", 0..4), ("b", 5..8), ("a", 5..8)] {
+            tape.key(key).unwrap();
+            let value = tape.float_text(range).unwrap();
+            tape.value_of_key(value);
+        }
+        let root = tape.end_object(object).unwrap();
+        tape.finish(root);
+        let view = tape.view(source);
+        let root = view.root();
+        assert!(matches!(root.get("a"), Some(View::Float(x)) if x == 0.25));
+        assert!(matches!(root.get("b"), Some(View::Float(x)) if x == 0.5));
+        assert!(root.get("c").is_none());
+        assert!(View::Float(1.0).get("a").is_none());
     }
 
     #[test]

@@ -192,6 +192,14 @@ pub trait ArraySource: Sync {
 pub trait ObjectSource: Sync {
     fn len(&self, id: usize) -> usize;
     fn entry(&self, id: usize, index: usize) -> Option<(&str, View<'_>)>;
+    /// The value of the first entry under `key`. Representations where making a value costs
+    /// something (a float kept as text is parsed) override it to make only the one found.
+    fn find(&self, id: usize, key: &str) -> Option<View<'_>> {
+        (0..self.len(id))
+            .filter_map(|i| self.entry(id, i))
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+    }
 }
 
 /// An array node: a handle into its source.
@@ -253,7 +261,7 @@ impl<'a> ObjectRef<'a> {
 
     /// The first entry under `key`.
     pub fn get(self, key: &str) -> Option<View<'a>> {
-        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.source.find(self.id, key)
     }
 }
 

@@ -147,6 +147,12 @@ impl ObjectSource for ArchivedMembers {
     fn entry(&self, _: usize, index: usize) -> Option<(&str, View<'_>)> {
         self.0.get(index).map(|m| (m.key.as_str(), m.value.view()))
     }
+    fn find(&self, _: usize, key: &str) -> Option<View<'_>> {
+        self.0
+            .iter()
+            .find(|m| m.key.as_str() == key)
+            .map(|m| m.value.view())
+    }
 }
 
 impl ArraySource for ArchivedFloats32 {

@@ -163,8 +163,8 @@ fn faces(section: View<'_>, at: &Ptr<'_>, findings: &mut Vec<Finding>) {
         return;
     };
     let list_at = Ptr::Key(at, "faces");
-    // The first embedding's length, and where it is.
-    let mut embedding: Option<(usize, String)> = None;
+    // The first embedding's length, and where it is (its face and key).
+    let mut embedding: Option<(usize, usize, &str)> = None;
     for (i, face) in faces.iter().enumerate() {
         let face_at = Ptr::Index(&list_at, i);
         if let Some(bbox) = face.get("bbox") {
@@ -195,15 +195,18 @@ fn faces(section: View<'_>, at: &Ptr<'_>, findings: &mut Vec<Finding>) {
             let Some(values) = list(face, key, &face_at, findings) else {
                 continue;
             };
-            match &embedding {
-                None => embedding = Some((values.len(), Ptr::Key(&face_at, key).to_string())),
-                Some((len, first)) if *len != values.len() => findings.push(error(
-                    format!(
-                        "embedding has {} values but the one at {first} has {len}",
-                        values.len()
-                    ),
-                    &Ptr::Key(&face_at, key),
-                )),
+            match embedding {
+                None => embedding = Some((values.len(), i, key)),
+                Some((len, face, first_key)) if len != values.len() => {
+                    let first = Ptr::Key(&Ptr::Index(&list_at, face), first_key);
+                    findings.push(error(
+                        format!(
+                            "embedding has {} values but the one at {first} has {len}",
+                            values.len()
+                        ),
+                        &Ptr::Key(&face_at, key),
+                    ));
+                }
                 Some(_) => {}
             }
         }
