@@ -22,7 +22,7 @@
 
 use crate::codec::{CodecError, Location};
 use crate::tape::{with_tape, NodeId, Tape};
-use crate::value::{exact_in_f32, ArrayRef, Value, View};
+use crate::value::{exact_in_f32, Value, View};
 use crate::MAX_DEPTH;
 use bincode::config::{self, Config};
 use bincode::de::read::{BorrowReader, Reader};
@@ -83,16 +83,16 @@ fn write_view<E: bincode::enc::Encoder>(view: View<'_>, e: &mut E) -> Result<(),
             STRING.encode(e)?;
             s.encode(e)
         }
-        View::Array(items) => match floats(items) {
+        View::Array(items) => match items.floats() {
             Some(xs) => {
                 if xs.iter().all(|x| exact_in_f32(*x)) {
                     F32S.encode(e)?;
                     (xs.len() as u64).encode(e)?;
-                    xs.iter().try_for_each(|x| (*x as f32).encode(e))
+                    write_packed(e, &xs, |x| (x as f32).to_le_bytes())
                 } else {
                     F64S.encode(e)?;
                     (xs.len() as u64).encode(e)?;
-                    xs.iter().try_for_each(|x| x.encode(e))
+                    write_packed(e, &xs, f64::to_le_bytes)
                 }
             }
             None => {
@@ -113,20 +113,21 @@ fn write_view<E: bincode::enc::Encoder>(view: View<'_>, e: &mut E) -> Result<(),
     }
 }
 
-/// The elements of a non-empty array whose elements are all floats, each read once (reading
-/// a float from some representations parses it).
-fn floats(items: ArrayRef<'_>) -> Option<Vec<f64>> {
-    if !matches!(items.at(0), Some(View::Float(_))) {
-        return None;
-    }
-    let mut xs = Vec::with_capacity(items.len());
-    for item in items.iter() {
-        match item {
-            View::Float(x) => xs.push(x),
-            _ => return None,
+/// Writes floats as `W` little-endian bytes each (what bincode writes for one), a block at a
+/// time.
+fn write_packed<E: bincode::enc::Encoder, const W: usize>(
+    e: &mut E,
+    xs: &[f64],
+    bytes: impl Fn(f64) -> [u8; W],
+) -> Result<(), EncodeError> {
+    let mut block = [0u8; 512];
+    for chunk in xs.chunks(block.len() / W) {
+        for (slot, x) in block.chunks_exact_mut(W).zip(chunk) {
+            slot.copy_from_slice(&bytes(*x));
         }
+        e.writer().write(&block[..chunk.len() * W])?;
     }
-    Some(xs)
+    Ok(())
 }
 
 /// A slice reader that knows how far it has read, so errors can name a byte offset.

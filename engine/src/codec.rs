@@ -176,6 +176,16 @@ pub trait Codec: Send + Sync {
     /// Appends the encoding of a document to `out`, reading it through a view so that any
     /// representation converts without an owned copy.
     fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError>;
+
+    /// Appends the encoding of a document given as its canonical encoding (the form
+    /// conversion checks copies against, see [`crate::canonical`]). The default reads it and
+    /// calls [`Codec::encode`]; a format whose payload is the canonical encoding copies it.
+    fn encode_canonical(&self, canonical: &[u8], out: &mut Vec<u8>) -> Result<(), CodecError> {
+        crate::tape::with_tape(|tape| {
+            crate::canonical::read(canonical, 0, tape)?;
+            self.encode(tape.view(canonical).root(), out)
+        })
+    }
 }
 
 /// The extension a codec's files are written with: its first extension without a dot (or the

@@ -304,6 +304,12 @@ impl<'a> TapeView<'a> {
             .unwrap_or(f64::NAN)
     }
 
+    /// The bytes of `count` packed floats of `width` bytes at `start` of the source.
+    fn packed_bytes(&self, start: u32, count: u32, width: usize) -> Option<&[u8]> {
+        let start = start as usize;
+        self.source.get(start..start + count as usize * width)
+    }
+
     fn packed(&self, start: u32, index: usize, width: usize) -> Option<f64> {
         let at = start as usize + index * width;
         let bytes = self.source.get(at..at + width)?;
@@ -337,6 +343,52 @@ impl ArraySource for TapeView<'_> {
             }
             _ => None,
         }
+    }
+
+    fn floats(&self, id: usize, out: &mut Vec<f64>) -> bool {
+        let mark = out.len();
+        let all = match self.tape.nodes.get(id) {
+            Some(Node::Array { start, len }) => {
+                let items = self
+                    .tape
+                    .items
+                    .get(*start as usize..*start as usize + *len as usize)
+                    .unwrap_or_default();
+                out.reserve(items.len());
+                items.iter().all(|&item| {
+                    let x = match self.tape.nodes.get(item as usize) {
+                        Some(Node::FloatText { start, len }) => self.parse_float(*start, *len),
+                        Some(Node::Float(x)) => *x,
+                        _ => return false,
+                    };
+                    out.push(x);
+                    true
+                })
+            }
+            Some(Node::Packed32 { start, count }) => {
+                self.packed_bytes(*start, *count, 4).is_some_and(|bytes| {
+                    out.extend(
+                        bytes
+                            .chunks_exact(4)
+                            .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+                    );
+                    true
+                })
+            }
+            Some(Node::Packed64 { start, count }) => {
+                self.packed_bytes(*start, *count, 8).is_some_and(|bytes| {
+                    out.extend(bytes.chunks_exact(8).map(|b| {
+                        f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+                    }));
+                    true
+                })
+            }
+            _ => false,
+        };
+        if !all {
+            out.truncate(mark);
+        }
+        all
     }
 }
 
@@ -377,18 +429,20 @@ impl ObjectSource for TapeView<'_> {
 }
 
 thread_local! {
-    static TAPE: RefCell<Tape> = RefCell::new(Tape::default());
+    /// Tapes not in use, one per level of nesting reached so far (conversion reads a copy
+    /// back while the source is still being viewed).
+    static TAPES: RefCell<Vec<Tape>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Calls `f` with this thread's tape, emptied. A nested call gets a fresh tape.
+/// Calls `f` with one of this thread's tapes, emptied; a nested call gets another.
 pub fn with_tape<T>(f: impl FnOnce(&mut Tape) -> T) -> T {
-    TAPE.with(|cell| {
-        let mut tape = cell.take();
-        tape.clear();
-        let result = f(&mut tape);
-        cell.replace(tape);
-        result
-    })
+    let mut tape = TAPES
+        .with(|tapes| tapes.borrow_mut().pop())
+        .unwrap_or_default();
+    tape.clear();
+    let result = f(&mut tape);
+    TAPES.with(|tapes| tapes.borrow_mut().push(tape));
+    result
 }
 
 #[cfg(test)]
@@ -459,6 +513,52 @@ mod tests {
         assert!(matches!(root.get("b"), Some(View::Float(x)) if x == 0.5));
         assert!(root.get("c").is_none());
         assert!(View::Float(1.0).get("a").is_none());
+    }
+
+    #[test]
+    fn float_arrays_convert_whole_or_not_at_all() {
+        let source = b"0.25 \x00\x00\xc0\x3f";
+        let mut tape = Tape::default();
+        let outer = tape.begin_array().unwrap();
+        let texts = tape.begin_array().unwrap();
+        let text = tape.float_text(0..4).unwrap();
+        tape.item(text);
+        let x = tape.float(-1.0).unwrap();
+        tape.item(x);
+        let texts = tape.end_array(texts).unwrap();
+        tape.item(texts);
+        let packed = tape.packed(5, 1, 4).unwrap();
+        tape.item(packed);
+        let mixed = tape.begin_array().unwrap();
+        let x = tape.float(2.0).unwrap();
+        tape.item(x);
+        let i = tape.int(2).unwrap();
+        tape.item(i);
+        let mixed = tape.end_array(mixed).unwrap();
+        tape.item(mixed);
+        let root = tape.end_array(outer).unwrap();
+        tape.finish(root);
+        let view = tape.view(source);
+        let lists = view.root().as_array().unwrap();
+        let floats = |i: usize| lists.at(i).unwrap().as_array().unwrap().floats();
+        assert_eq!(floats(0), Some(vec![0.25, -1.0]));
+        assert_eq!(floats(1), Some(vec![1.5]));
+        assert_eq!(floats(2), None);
+    }
+
+    #[test]
+    fn nested_tapes_are_distinct_and_kept_for_reuse() {
+        with_tape(|outer| {
+            outer.int(1).unwrap();
+            with_tape(|inner| {
+                assert!(inner.nodes.is_empty());
+                inner.int(2).unwrap();
+                inner.int(3).unwrap();
+            });
+            assert_eq!(outer.nodes.len(), 1);
+        });
+        let kept = with_tape(|_| with_tape(|inner| inner.nodes.capacity()));
+        assert!(kept >= 2, "the nested tape was not kept: capacity {kept}");
     }
 
     #[test]

@@ -85,33 +85,9 @@ impl PartialEq for Value {
     }
 }
 
-/// How an array whose elements are all floats can be stored packed without loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FloatPacking {
-    /// Every element converts to `f32` and back to the same bits (embeddings from float32).
-    F32,
-    F64,
-}
-
 /// Whether a float converts to `f32` and back to the same bits.
 pub fn exact_in_f32(x: f64) -> bool {
     f64::from(x as f32).to_bits() == x.to_bits()
-}
-
-/// The packing an array allows: `None` unless it is non-empty and every element is a float.
-pub fn float_packing<'a>(items: impl Iterator<Item = View<'a>>) -> Option<FloatPacking> {
-    let mut packing = None;
-    for item in items {
-        let View::Float(x) = item else {
-            return None;
-        };
-        if exact_in_f32(x) {
-            packing.get_or_insert(FloatPacking::F32);
-        } else {
-            packing = Some(FloatPacking::F64);
-        }
-    }
-    packing
 }
 
 /// A nesting deeper than the codec allows.
@@ -186,6 +162,22 @@ pub enum View<'a> {
 pub trait ArraySource: Sync {
     fn len(&self, id: usize) -> usize;
     fn at(&self, id: usize, index: usize) -> Option<View<'_>>;
+    /// Appends the elements to `out` and returns `true` when every one is a float; otherwise
+    /// returns `false` and leaves `out` as it was. Representations that keep floats packed or
+    /// as text override it to convert them in one loop.
+    fn floats(&self, id: usize, out: &mut Vec<f64>) -> bool {
+        let mark = out.len();
+        for index in 0..self.len(id) {
+            match self.at(id, index) {
+                Some(View::Float(x)) => out.push(x),
+                _ => {
+                    out.truncate(mark);
+                    return false;
+                }
+            }
+        }
+        true
+    }
 }
 
 /// Where the entries of objects live, in document order; see [`ArraySource`].
@@ -235,6 +227,16 @@ impl<'a> ArrayRef<'a> {
 
     pub fn iter(self) -> impl Iterator<Item = View<'a>> {
         (0..self.len()).filter_map(move |i| self.at(i))
+    }
+
+    /// The elements of a non-empty array whose elements are all floats, each read once
+    /// (reading a float from some representations parses it).
+    pub fn floats(self) -> Option<Vec<f64>> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut xs = Vec::with_capacity(self.len());
+        self.source.floats(self.id, &mut xs).then_some(xs)
     }
 }
 
@@ -437,20 +439,22 @@ mod tests {
     }
 
     #[test]
-    fn float_packing_is_lossless() {
-        let f = |xs: &[f64]| float_packing(xs.iter().map(|x| View::Float(*x)));
-        assert_eq!(
-            f(&[0.5, -2.25, f64::NAN, f64::INFINITY]),
-            Some(FloatPacking::F32)
-        );
-        assert_eq!(f(&[0.9728009104728699]), Some(FloatPacking::F32));
-        assert_eq!(f(&[0.5, 0.1]), Some(FloatPacking::F64));
-        assert_eq!(f(&[1e300]), Some(FloatPacking::F64));
-        assert_eq!(f(&[]), None);
-        assert_eq!(
-            float_packing([View::Float(1.0), View::Int(1)].into_iter()),
-            None
-        );
+    fn float_arrays_are_read_whole_and_packed_without_loss() {
+        let floats = |items: Vec<Value>| Value::Array(items).view().as_array()?.floats();
+        let xs = floats(vec![
+            Value::Float(0.5),
+            Value::Float(-2.25),
+            Value::Float(f64::NAN),
+            Value::Float(f64::INFINITY),
+        ])
+        .unwrap();
+        assert_eq!(xs.len(), 4);
+        assert!(xs.iter().all(|x| exact_in_f32(*x)));
+        assert!(exact_in_f32(0.9728009104728699));
+        assert!(!exact_in_f32(0.1));
+        assert!(!exact_in_f32(1e300));
+        assert_eq!(floats(vec![]), None);
+        assert_eq!(floats(vec![Value::Float(1.0), Value::Int(1)]), None);
     }
 
     #[test]

@@ -28,7 +28,6 @@ use crate::discover::Tree;
 use crate::fsio::{self, Durability, FileMeta, Keep, ReadError, WriteOutcome};
 use crate::ops::{display_path, with_bytes, with_identified, FileState, Flow, ReadFailure};
 use crate::registry::Registry;
-use crate::tape::with_tape;
 use crate::value::{first_difference, View};
 
 /// The convert stage.
@@ -362,11 +361,8 @@ impl<'r> ConvertStage<'r> {
         let mut source = Vec::new();
         canonical::encode(document, &mut source);
         let mut encoded = Vec::new();
-        with_tape(|tape| {
-            canonical::read(&source, 0, tape)?;
-            to.encode(tape.view(&source).root(), &mut encoded)
-        })
-        .map_err(|e| failed(format!("cannot write as {}: {e}", to.display_name())))?;
+        to.encode_canonical(&source, &mut encoded)
+            .map_err(|e| failed(format!("cannot write as {}: {e}", to.display_name())))?;
         let len = encoded.len() as u64;
         let pending = |kind| Pending {
             source: file.path.to_path_buf(),

@@ -75,6 +75,14 @@ impl Codec for BinaryCodec {
         FRAME.seal(out, start);
         Ok(())
     }
+
+    /// The payload is the canonical encoding: framed as it is.
+    fn encode_canonical(&self, canonical: &[u8], out: &mut Vec<u8>) -> Result<(), CodecError> {
+        let start = FRAME.begin(out);
+        out.extend_from_slice(canonical);
+        FRAME.seal(out, start);
+        Ok(())
+    }
 }
 
 fn make() -> Box<dyn Codec> {

@@ -4,9 +4,7 @@
 //! engine's access traits.
 
 use rkyv::{Archive, Serialize};
-use sidecar_engine::value::{
-    float_packing, ArrayRef, ArraySource, FloatPacking, ObjectRef, ObjectSource,
-};
+use sidecar_engine::value::{exact_in_f32, ArrayRef, ArraySource, ObjectRef, ObjectSource};
 use sidecar_engine::View;
 
 #[derive(Archive, Serialize)]
@@ -83,11 +81,11 @@ impl Node {
             View::UInt(u) => Node::UInt(u),
             View::Float(x) => Node::Float(x),
             View::Str(s) => Node::Str(s.to_owned()),
-            View::Array(items) => match float_packing(items.iter()) {
-                Some(FloatPacking::F32) => {
-                    Node::F32s(Floats32(floats(items).map(|x| x as f32).collect()))
+            View::Array(items) => match items.floats() {
+                Some(xs) if xs.iter().all(|x| exact_in_f32(*x)) => {
+                    Node::F32s(Floats32(xs.into_iter().map(|x| x as f32).collect()))
                 }
-                Some(FloatPacking::F64) => Node::F64s(Floats64(floats(items).collect())),
+                Some(xs) => Node::F64s(Floats64(xs)),
                 None => Node::Array(Items(items.iter().map(Node::from_view).collect())),
             },
             View::Object(map) => Node::Object(Members(
@@ -100,13 +98,6 @@ impl Node {
             )),
         }
     }
-}
-
-fn floats(items: ArrayRef<'_>) -> impl Iterator<Item = f64> + '_ {
-    items.iter().filter_map(|item| match item {
-        View::Float(x) => Some(x),
-        _ => None,
-    })
 }
 
 impl ArchivedNode {
@@ -164,6 +155,10 @@ impl ArraySource for ArchivedFloats32 {
             .get(index)
             .map(|x| View::Float(f64::from(x.to_native())))
     }
+    fn floats(&self, _: usize, out: &mut Vec<f64>) -> bool {
+        out.extend(self.0.iter().map(|x| f64::from(x.to_native())));
+        true
+    }
 }
 
 impl ArraySource for ArchivedFloats64 {
@@ -172,5 +167,9 @@ impl ArraySource for ArchivedFloats64 {
     }
     fn at(&self, _: usize, index: usize) -> Option<View<'_>> {
         self.0.get(index).map(|x| View::Float(x.to_native()))
+    }
+    fn floats(&self, _: usize, out: &mut Vec<f64>) -> bool {
+        out.extend(self.0.iter().map(|x| x.to_native()));
+        true
     }
 }
