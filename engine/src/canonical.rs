@@ -229,6 +229,12 @@ impl From<DecodeError> for Failure {
     }
 }
 
+impl From<crate::tape::TooLarge> for Failure {
+    fn from(error: crate::tape::TooLarge) -> Failure {
+        Failure::Codec(error.into())
+    }
+}
+
 impl From<CodecError> for Failure {
     fn from(error: CodecError) -> Failure {
         Failure::Codec(error)

@@ -81,12 +81,25 @@ pub struct Frame {
 /// The id of a node on a tape.
 pub type NodeId = u32;
 
-fn too_large() -> CodecError {
-    CodecError::unrepresentable("a document of 4 GiB or more", Some(Location::Offset(0)))
+/// A document too large for a tape's 32-bit indices. Kept apart from [`CodecError`] so that
+/// the result of every push stays small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge;
+
+impl From<TooLarge> for CodecError {
+    fn from(_: TooLarge) -> CodecError {
+        CodecError::unrepresentable("a document of 4 GiB or more", Some(Location::Offset(0)))
+    }
 }
 
-fn index(n: usize) -> Result<u32, CodecError> {
-    u32::try_from(n).map_err(|_| too_large())
+impl From<TooLarge> for Box<CodecError> {
+    fn from(e: TooLarge) -> Box<CodecError> {
+        Box::new(e.into())
+    }
+}
+
+fn index(n: usize) -> Result<u32, TooLarge> {
+    u32::try_from(n).map_err(|_| TooLarge)
 }
 
 impl Tape {
@@ -101,50 +114,45 @@ impl Tape {
         self.root = 0;
     }
 
-    fn push(&mut self, node: Node) -> Result<NodeId, CodecError> {
+    fn push(&mut self, node: Node) -> Result<NodeId, TooLarge> {
         let id = index(self.nodes.len())?;
         self.nodes.push(node);
         Ok(id)
     }
 
-    pub fn null(&mut self) -> Result<NodeId, CodecError> {
+    pub fn null(&mut self) -> Result<NodeId, TooLarge> {
         self.push(Node::Null)
     }
 
-    pub fn bool(&mut self, b: bool) -> Result<NodeId, CodecError> {
+    pub fn bool(&mut self, b: bool) -> Result<NodeId, TooLarge> {
         self.push(Node::Bool(b))
     }
 
-    pub fn int(&mut self, i: i64) -> Result<NodeId, CodecError> {
+    pub fn int(&mut self, i: i64) -> Result<NodeId, TooLarge> {
         self.push(Node::Int(i))
     }
 
     /// An unsigned integer, stored as `Int` where it fits (the model's invariant).
-    pub fn uint(&mut self, u: u64) -> Result<NodeId, CodecError> {
+    pub fn uint(&mut self, u: u64) -> Result<NodeId, TooLarge> {
         match i64::try_from(u) {
             Ok(i) => self.int(i),
             Err(_) => self.push(Node::UInt(u)),
         }
     }
 
-    pub fn float(&mut self, x: f64) -> Result<NodeId, CodecError> {
+    pub fn float(&mut self, x: f64) -> Result<NodeId, TooLarge> {
         self.push(Node::Float(x))
     }
 
     /// A float whose text, at `range` of the source, is valid and parses to a finite value.
-    pub fn float_text(&mut self, range: std::ops::Range<usize>) -> Result<NodeId, CodecError> {
+    pub fn float_text(&mut self, range: std::ops::Range<usize>) -> Result<NodeId, TooLarge> {
         let start = index(range.start)?;
         let len = index(range.len())?;
         self.push(Node::FloatText { start, len })
     }
 
     /// `count` packed floats of `width` (4 or 8) bytes at `start` of the source.
-    pub fn packed(
-        &mut self,
-        start: usize,
-        count: usize,
-        width: usize,
-    ) -> Result<NodeId, CodecError> {
+    pub fn packed(&mut self, start: usize, count: usize, width: usize) -> Result<NodeId, TooLarge> {
         let start = index(start)?;
         let count = index(count)?;
         self.push(if width == 4 {
@@ -154,19 +162,19 @@ impl Tape {
         })
     }
 
-    fn text_range(&mut self, s: &str) -> Result<(u32, u32), CodecError> {
+    fn text_range(&mut self, s: &str) -> Result<(u32, u32), TooLarge> {
         let start = index(self.text.len())?;
         let len = index(s.len())?;
         self.text.push_str(s);
         Ok((start, len))
     }
 
-    pub fn string(&mut self, s: &str) -> Result<NodeId, CodecError> {
+    pub fn string(&mut self, s: &str) -> Result<NodeId, TooLarge> {
         let (start, len) = self.text_range(s)?;
         self.push(Node::Str { start, len })
     }
 
-    pub fn begin_array(&mut self) -> Result<Frame, CodecError> {
+    pub fn begin_array(&mut self) -> Result<Frame, TooLarge> {
         Ok(Frame {
             node: self.push(Node::Array { start: 0, len: 0 })?,
             pending: self.pending_items.len(),
@@ -178,7 +186,7 @@ impl Tape {
         self.pending_items.push(node);
     }
 
-    pub fn end_array(&mut self, frame: Frame) -> Result<NodeId, CodecError> {
+    pub fn end_array(&mut self, frame: Frame) -> Result<NodeId, TooLarge> {
         let start = index(self.items.len())?;
         let len = index(self.pending_items.len() - frame.pending)?;
         self.items.extend(self.pending_items.drain(frame.pending..));
@@ -186,7 +194,7 @@ impl Tape {
         Ok(frame.node)
     }
 
-    pub fn begin_object(&mut self) -> Result<Frame, CodecError> {
+    pub fn begin_object(&mut self) -> Result<Frame, TooLarge> {
         Ok(Frame {
             node: self.push(Node::Object { start: 0, len: 0 })?,
             pending: self.pending_members.len(),
@@ -195,7 +203,7 @@ impl Tape {
 
     /// Records a key of the innermost object being built; its value follows with
     /// [`Tape::value_of_key`].
-    pub fn key(&mut self, key: &str) -> Result<(), CodecError> {
+    pub fn key(&mut self, key: &str) -> Result<(), TooLarge> {
         let (key_start, key_len) = self.text_range(key)?;
         self.pending_members.push(Member {
             key_start,
@@ -237,7 +245,7 @@ impl Tape {
         self.pending_members.len() - frame.pending
     }
 
-    pub fn end_object(&mut self, frame: Frame) -> Result<NodeId, CodecError> {
+    pub fn end_object(&mut self, frame: Frame) -> Result<NodeId, TooLarge> {
         let start = index(self.members.len())?;
         let len = index(self.pending_members.len() - frame.pending)?;
         self.members
@@ -559,6 +567,15 @@ mod tests {
         });
         let kept = with_tape(|_| with_tape(|inner| inner.nodes.capacity()));
         assert!(kept >= 2, "the nested tape was not kept: capacity {kept}");
+    }
+
+    #[test]
+    fn a_tape_overflow_is_an_unrepresentable_document() {
+        assert_eq!(index(u32::MAX as usize), Ok(u32::MAX));
+        assert_eq!(index(u32::MAX as usize + 1), Err(TooLarge));
+        let error = CodecError::from(TooLarge);
+        assert_eq!(error.kind, crate::codec::ErrorKind::Unrepresentable);
+        assert!(error.message.contains("4 GiB"), "{}", error.message);
     }
 
     #[test]

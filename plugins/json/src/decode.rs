@@ -24,11 +24,15 @@ pub fn read(bytes: &[u8], tape: &mut Tape) -> Result<Vec<Warning>, CodecError> {
         warnings: Vec::new(),
     };
     let peek = reader.jiter.peek().map_err(|e| syntax(bytes, e))?;
-    let root = reader.value(peek, MAX_DEPTH)?;
+    let root = reader.value(peek, MAX_DEPTH).map_err(|e| *e)?;
     reader.jiter.finish().map_err(|e| syntax(bytes, e))?;
     reader.tape.finish(root);
     Ok(reader.warnings)
 }
+
+/// An error while reading, boxed: results pass through every level of the recursion, and a
+/// small one stays in registers.
+type Failure = Box<CodecError>;
 
 struct Reader<'j, 't> {
     jiter: Jiter<'j>,
@@ -38,22 +42,22 @@ struct Reader<'j, 't> {
 }
 
 impl Reader<'_, '_> {
-    fn value(&mut self, peek: Peek, depth: usize) -> Result<NodeId, CodecError> {
+    fn value(&mut self, peek: Peek, depth: usize) -> Result<NodeId, Failure> {
         match peek {
             Peek::Null => {
                 self.jiter.known_null().map_err(|e| syntax(self.data, e))?;
-                self.tape.null()
+                Ok(self.tape.null()?)
             }
             Peek::True | Peek::False => {
                 let b = self
                     .jiter
                     .known_bool(peek)
                     .map_err(|e| syntax(self.data, e))?;
-                self.tape.bool(b)
+                Ok(self.tape.bool(b)?)
             }
             Peek::String => {
                 let s = self.jiter.known_str().map_err(|e| syntax(self.data, e))?;
-                self.tape.string(s)
+                Ok(self.tape.string(s)?)
             }
             Peek::Array => self.array(depth),
             Peek::Object => self.object(depth),
@@ -61,7 +65,7 @@ impl Reader<'_, '_> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<NodeId, CodecError> {
+    fn array(&mut self, depth: usize) -> Result<NodeId, Failure> {
         let depth = self.deeper(depth)?;
         let frame = self.tape.begin_array()?;
         let mut next = self.jiter.known_array().map_err(|e| syntax(self.data, e))?;
@@ -70,10 +74,10 @@ impl Reader<'_, '_> {
             self.tape.item(item);
             next = self.jiter.array_step().map_err(|e| syntax(self.data, e))?;
         }
-        self.tape.end_array(frame)
+        Ok(self.tape.end_array(frame)?)
     }
 
-    fn object(&mut self, depth: usize) -> Result<NodeId, CodecError> {
+    fn object(&mut self, depth: usize) -> Result<NodeId, Failure> {
         let depth = self.deeper(depth)?;
         let frame = self.tape.begin_object()?;
         let mut seen: Option<HashSet<String>> = None;
@@ -97,10 +101,10 @@ impl Reader<'_, '_> {
             self.tape.value_of_key(value);
             key = self.jiter.next_key().map_err(|e| syntax(self.data, e))?;
         }
-        self.tape.end_object(frame)
+        Ok(self.tape.end_object(frame)?)
     }
 
-    fn number(&mut self, peek: Peek) -> Result<NodeId, CodecError> {
+    fn number(&mut self, peek: Peek) -> Result<NodeId, Failure> {
         let start = self.jiter.current_index();
         let text = self
             .jiter
@@ -120,7 +124,7 @@ impl Reader<'_, '_> {
                 message: format!("non-standard JSON number {text} (as Python writes it; kept)"),
                 location: Some(location(self.data, start)),
             });
-            return self.tape.float(x);
+            return Ok(self.tape.float(x)?);
         }
         // jiter validated the grammar: `-`? digits (`.` digits)? ([eE] [+-]? digits)?, so the
         // text is a float exactly when the integer digits do not reach its end.
@@ -135,35 +139,35 @@ impl Reader<'_, '_> {
                     )
                 })?;
                 if x.is_infinite() {
-                    return Err(CodecError::unrepresentable(
+                    return Err(Box::new(CodecError::unrepresentable(
                         format!("number {} is too large for a 64-bit float", shorten(text)),
                         Some(location(self.data, start)),
-                    ));
+                    )));
                 }
             }
-            return self.tape.float_text(range);
+            return Ok(self.tape.float_text(range)?);
         }
         if let Ok(i) = ascii(text).parse::<i64>() {
-            return self.tape.int(i);
+            return Ok(self.tape.int(i)?);
         }
         if let Ok(u) = ascii(text).parse::<u64>() {
-            return self.tape.uint(u);
+            return Ok(self.tape.uint(u)?);
         }
-        Err(CodecError::unrepresentable(
+        Err(Box::new(CodecError::unrepresentable(
             format!(
                 "integer {} does not fit in 64 bits and cannot be kept exactly",
                 shorten(text)
             ),
             Some(location(self.data, start)),
-        ))
+        )))
     }
 
-    fn deeper(&self, depth: usize) -> Result<usize, CodecError> {
+    fn deeper(&self, depth: usize) -> Result<usize, Failure> {
         depth.checked_sub(1).ok_or_else(|| {
-            CodecError::malformed(
+            Box::new(CodecError::malformed(
                 format!("nesting deeper than {MAX_DEPTH} levels"),
                 Some(location(self.data, self.jiter.current_index())),
-            )
+            ))
         })
     }
 }
