@@ -911,41 +911,14 @@ mod tests {
         }
     }
 
-    /// A format known by its extension only.
-    struct Side;
-
-    impl crate::codec::Codec for Side {
-        fn name(&self) -> &str {
-            "side"
-        }
-        fn display_name(&self) -> &str {
-            "Side"
-        }
-        fn extensions(&self) -> &[&str] {
-            &["side"]
-        }
-        fn version(&self) -> &str {
-            "0"
-        }
-        fn detect(&self, _: &[u8], _: u64) -> Detection {
-            Detection::No
-        }
-        fn decode(&self, _: &[u8]) -> Result<crate::Decoded, crate::CodecError> {
-            Ok(crate::Decoded {
-                value: crate::Value::Null,
-                warnings: Vec::new(),
-            })
-        }
-        fn encode(&self, _: crate::View<'_>, _: &mut Vec<u8>) -> Result<(), crate::CodecError> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn a_visiting_walk_hands_over_each_directory_and_keeps_no_candidate() {
         let mut registry = Registry::default();
         registry
-            .add(Arc::new(Side), crate::registry::Provenance::BuiltIn)
+            .add(
+                Arc::new(crate::testing::Fake::by_extension("side", &["side"])),
+                crate::registry::Provenance::BuiltIn,
+            )
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         for name in [

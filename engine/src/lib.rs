@@ -18,6 +18,8 @@ pub mod registry;
 pub mod report_path;
 pub mod summary;
 pub mod tape;
+#[cfg(test)]
+mod testing;
 pub mod validator;
 pub mod value;
 

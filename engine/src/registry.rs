@@ -377,50 +377,7 @@ fn same(a: &dyn Codec, b: &dyn Codec) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{CodecError, Decoded};
-    use crate::value::Value;
-
-    struct Fake {
-        name: &'static str,
-        extensions: &'static [&'static str],
-        magic: Option<&'static [u8]>,
-        text: bool,
-        writes: bool,
-    }
-
-    impl Codec for Fake {
-        fn name(&self) -> &str {
-            self.name
-        }
-        fn display_name(&self) -> &str {
-            self.name
-        }
-        fn extensions(&self) -> &[&str] {
-            self.extensions
-        }
-        fn version(&self) -> &str {
-            "0"
-        }
-        fn detect(&self, head: &[u8], _: u64) -> Detection {
-            match self.magic {
-                Some(m) if head.starts_with(m) => Detection::Certain,
-                _ if self.text && head.first() == Some(&b'{') => Detection::Plausible,
-                _ => Detection::No,
-            }
-        }
-        fn decode(&self, _: &[u8]) -> Result<Decoded, CodecError> {
-            Ok(Decoded {
-                value: Value::Null,
-                warnings: vec![],
-            })
-        }
-        fn can_encode(&self) -> bool {
-            self.writes
-        }
-        fn encode(&self, _: crate::View<'_>, _: &mut Vec<u8>) -> Result<(), CodecError> {
-            Ok(())
-        }
-    }
+    use crate::testing::Fake;
 
     fn registry() -> Registry {
         let mut r = Registry::default();

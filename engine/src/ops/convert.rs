@@ -716,32 +716,6 @@ fn verify(
 mod tests {
     use super::*;
 
-    struct Target;
-
-    impl Codec for Target {
-        fn name(&self) -> &str {
-            "bin"
-        }
-        fn display_name(&self) -> &str {
-            "Binary"
-        }
-        fn extensions(&self) -> &[&str] {
-            &["bin"]
-        }
-        fn version(&self) -> &str {
-            "0"
-        }
-        fn detect(&self, _: &[u8], _: u64) -> crate::Detection {
-            crate::Detection::No
-        }
-        fn decode(&self, _: &[u8]) -> Result<crate::Decoded, CodecError> {
-            Err(crate::CodecError::unsupported("test codec"))
-        }
-        fn encode(&self, _: View<'_>, _: &mut Vec<u8>) -> Result<(), crate::CodecError> {
-            Ok(())
-        }
-    }
-
     /// Writes `content` as `IMG_0001.json` in a new directory and reads it as convert does:
     /// the directory, the file's path, its metadata and fingerprint.
     fn read_sample(content: &[u8]) -> (tempfile::TempDir, PathBuf, FileMeta, u128) {
@@ -904,7 +878,7 @@ mod tests {
     #[test]
     fn target_keeps_dotted_stems() {
         let stage = ConvertStage {
-            target: &Target,
+            target: &crate::testing::Fake::by_extension("bin", &["bin"]),
             dry_run: true,
             keep_source: false,
             remove_shared_sources: false,
