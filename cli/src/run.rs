@@ -492,6 +492,13 @@ fn write_bytes(mut bytes: Vec<u8>, destination: Destination) -> anyhow::Result<(
                 .context("cannot write the report to stdout")
         }
         Destination::File(file, path) => {
+            // The path was checked before the run; a file put there meanwhile is kept.
+            if path.exists() && !report_path::is_report(&path) {
+                anyhow::bail!(
+                    "cannot write the report to {}: a file that is not a report of this tool appeared there during the run; it is left as it is",
+                    path.display()
+                );
+            }
             file.commit(&bytes)
                 .with_context(|| format!("cannot write the report to {}", path.display()))?;
             // Someone at a terminal sees where the report went and what it says in brief.

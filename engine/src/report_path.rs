@@ -1,11 +1,13 @@
 //! Where a run's report may go, decided before the run touches anything: into a directory
 //! that exists and is writable; never onto a file the run reads or may write (a sidecar of the
 //! input, a conversion target, anything a codec claims inside the input); never over a file
-//! that is not an earlier report (a JSON object); never over a link or a special file.
+//! that is not an earlier report of this tool (a JSON object whose `generator` names it), so a
+//! sidecar outside the input is never taken for one; never over a link or a special file.
 
 use std::path::{Path, PathBuf};
 
 use crate::codec::Detection;
+use crate::discover::REPORT_MARKER;
 use crate::fsio;
 use crate::registry::{Registry, DETECT_BYTES};
 
@@ -67,7 +69,7 @@ pub fn check(report: &Path, input: Option<(&Path, &Registry)>) -> Result<(), Ref
     }
     if exists && !is_report(report) {
         return Err(refuse(
-            "it exists and is not a report (not a JSON object); a report never overwrites other files: remove it or choose another path".into(),
+            "it exists and is not a report of this tool (no `generator` field naming image-sidecar-rust); a report never overwrites other files: remove it or choose another path".into(),
         ));
     }
     Ok(())
@@ -123,12 +125,25 @@ fn claimed_content(path: &Path, registry: &Registry) -> bool {
         })
 }
 
-/// Whether an existing file is an earlier report: a JSON object.
-fn is_report(path: &Path) -> bool {
+/// Whether an existing file is an earlier report of this tool: a JSON object whose
+/// `generator` field starts with the tool's name. Only that field is kept while parsing, so a
+/// large report costs no memory.
+pub fn is_report(path: &Path) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Marker {
+        generator: Option<String>,
+    }
+    use std::io::BufRead;
     std::fs::File::open(path).is_ok_and(|file| {
-        serde_json::from_reader::<_, serde_json::Map<String, serde_json::Value>>(
-            std::io::BufReader::new(file),
-        )
-        .is_ok()
+        let mut reader = std::io::BufReader::new(file);
+        // An array would deserialize into the struct too: only an object is a report.
+        let object = reader
+            .fill_buf()
+            .is_ok_and(|head| head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'));
+        object
+            && serde_json::from_reader::<_, Marker>(reader)
+                .ok()
+                .and_then(|m| m.generator)
+                .is_some_and(|g| g.starts_with(REPORT_MARKER.1))
     })
 }

@@ -274,6 +274,24 @@ fn an_existing_file_that_is_not_a_report_is_never_overwritten() {
     assert_eq!(code(&out), Some(2));
     assert!(stderr(&out).contains("not a report"), "{}", stderr(&out));
     assert_eq!(std::fs::read(&notes).unwrap(), b"my notes");
+
+    // A sidecar outside the input, and a JSON object that no run of this tool wrote, are
+    // not earlier reports either, whatever they are named.
+    let sidecar = outside.write("b/IMG_1.json", sidecar());
+    let object = outside.write("report.json", br#"{"total_files": 1}"#);
+    let array = outside.write("list.json", br#"["image-sidecar-rust 0.1"]"#);
+    for path in [&sidecar, &object, &array] {
+        let before = std::fs::read(path).unwrap();
+        let out = command(&["validate", "--output"])
+            .arg(path)
+            .arg("--input")
+            .arg(tree.path())
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), Some(2), "{}: {}", path.display(), stderr(&out));
+        assert!(stderr(&out).contains("not a report"), "{}", stderr(&out));
+        assert_eq!(std::fs::read(path).unwrap(), before);
+    }
 }
 
 fn is_root() -> bool {

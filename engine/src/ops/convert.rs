@@ -321,6 +321,42 @@ impl<'r> ConvertStage<'r> {
         Flow::Continue
     }
 
+    /// Refuses to remove a source of a format other programs read (XMP) unless that format can
+    /// be written back from the value: otherwise the only copy in the form those programs read
+    /// would be gone. The tool's own formats keep every value of the model by construction, and
+    /// read-only formats are meant to be migrated away from, so neither is checked.
+    fn source_format_writes_back(
+        &self,
+        file: &FileState<'_>,
+        source: &[u8],
+        registry: &Registry,
+    ) -> Result<(), Refusal> {
+        let Some(codec) = registry
+            .by_name(file.codec)
+            .filter(|c| c.read_by_other_programs() && c.can_encode())
+        else {
+            return Ok(());
+        };
+        let name = codec.display_name();
+        let mut encoded = Vec::new();
+        codec
+            .encode_canonical(source, &mut encoded)
+            .and_then(|()| canonical_of(codec, &encoded))
+            .map_err(|e| e.to_string())
+            .and_then(|back| {
+                if back == source {
+                    Ok(())
+                } else {
+                    Err(format!("it differs at {}", difference(&back, source)))
+                }
+            })
+            .map_err(|why| {
+                failed(format!(
+                    "the source would be removed, but {name} cannot be written back from its value ({why}): nothing written; convert with --keep-source to keep it"
+                ))
+            })
+    }
+
     /// Converts one file; returns the target's size. What is left to do (removing the source,
     /// swapping in an upgrade) is queued in `fold`.
     ///
@@ -360,6 +396,9 @@ impl<'r> ConvertStage<'r> {
         }
         let mut source = Vec::new();
         canonical::encode(document, &mut source);
+        if !keep_source {
+            self.source_format_writes_back(file, &source, registry)?;
+        }
         let mut encoded = Vec::new();
         to.encode_canonical(&source, &mut encoded)
             .map_err(|e| failed(format!("cannot write as {}: {e}", to.display_name())))?;
@@ -812,7 +851,8 @@ mod tests {
         }
         fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
             match document {
-                View::Int(n) => {
+                // The shared format reads negative numbers but cannot write them.
+                View::Int(n) if n >= 0 || !self.shared => {
                     out.extend_from_slice(format!("{}{n}", self.prefix).as_bytes());
                     Ok(())
                 }
@@ -824,8 +864,9 @@ mod tests {
         }
     }
 
-    /// Converts a file of a format other programs read; says whether the source is still there.
-    fn source_kept(remove_shared_sources: bool) -> bool {
+    /// Converts a file of a format other programs read holding `number`; says whether the
+    /// source and the target are there.
+    fn convert_shared(number: i64, remove_shared_sources: bool) -> (bool, bool) {
         let mut registry = Registry::default();
         for (name, prefix, shared) in [("shr", "S:", true), ("own", "O:", false)] {
             let codec = Digits {
@@ -841,7 +882,7 @@ mod tests {
                 .unwrap();
         }
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("IMG_0001.shr"), b"S:42").unwrap();
+        std::fs::write(dir.path().join("IMG_0001.shr"), format!("S:{number}")).unwrap();
         std::fs::write(dir.path().join("IMG_0001.jpg"), b"jpg").unwrap();
         let stage = ConvertStage {
             target: registry.by_name("own").unwrap(),
@@ -862,17 +903,31 @@ mod tests {
             max_file_size: 1 << 20,
         };
         crate::ops::run(&tree, &registry, &plan, &());
-        assert_eq!(
-            std::fs::read(dir.path().join("IMG_0001.own")).unwrap(),
-            b"O:42"
-        );
-        dir.path().join("IMG_0001.shr").exists()
+        let target = std::fs::read(dir.path().join("IMG_0001.own")).ok();
+        if let Some(target) = &target {
+            assert_eq!(target, format!("O:{number}").as_bytes());
+        }
+        (dir.path().join("IMG_0001.shr").exists(), target.is_some())
     }
 
     #[test]
     fn sources_other_programs_read_are_kept_unless_asked() {
-        assert!(source_kept(false), "kept by default");
-        assert!(!source_kept(true), "removed when asked");
+        assert_eq!(convert_shared(42, false), (true, true), "kept by default");
+        assert_eq!(
+            convert_shared(42, true),
+            (false, true),
+            "removed when asked"
+        );
+    }
+
+    #[test]
+    fn a_source_its_format_cannot_write_back_is_never_removed() {
+        assert_eq!(convert_shared(-7, false), (true, true), "kept: converted");
+        assert_eq!(
+            convert_shared(-7, true),
+            (true, false),
+            "removal asked: nothing written, the source stays"
+        );
     }
 
     #[test]
