@@ -38,6 +38,8 @@ pub struct Found {
     /// `built-in`, or the file's path.
     pub source: String,
     pub text: String,
+    /// The file it was read from; `None` for a built-in pipeline.
+    pub file: Option<PathBuf>,
     /// Where the file's relative paths start: its directory, or the working directory for a
     /// built-in pipeline.
     pub base_dir: PathBuf,
@@ -81,6 +83,7 @@ fn read(path: &Path, name: String) -> Result<Found, UsageError> {
         name,
         source: path.to_string_lossy().into_owned(),
         text,
+        file: Some(path.to_path_buf()),
         base_dir,
     })
 }
@@ -104,6 +107,7 @@ pub fn find(arg: &str) -> Result<Found, UsageError> {
             name: (*name).to_owned(),
             source: "built-in".into(),
             text: (*text).to_owned(),
+            file: None,
             base_dir: PathBuf::from("."),
         });
     }

@@ -15,7 +15,7 @@ use sidecar_engine::registry::Provenance;
 use sidecar_engine::{
     Check, Codec, CodecError, Decoded, Detection, FileContext, Finding, Registry, Validator, View,
 };
-use sidecar_plugin_api::host::{is_library, load_library, trusted, Library};
+use sidecar_plugin_api::host::{is_library, load_trusted, trusted, Library, TrustedFile};
 
 use crate::scan::{self, Cache, Scanned};
 
@@ -88,17 +88,21 @@ pub fn load(paths: &[PathBuf], mode: Mode) -> Result<Loaded, String> {
         .collect();
     let mut loaded = Vec::new();
     let mut scans = Vec::new();
-    let mut cache = Cache::open();
+    let mut notices = Vec::new();
+    let mut cache = Cache::open(&mut notices);
     for path in libraries {
         let fail = |reason: String| PluginError {
             path: path.to_string_lossy().into_owned(),
             reason,
         };
-        if let Err(reason) = trusted(&path) {
-            errors.push(fail(reason));
-            continue;
-        }
-        let (outcome, source) = scan::scan(&path, &mut cache);
+        let trusted = match TrustedFile::open(&path) {
+            Ok(trusted) => trusted,
+            Err(reason) => {
+                errors.push(fail(reason));
+                continue;
+            }
+        };
+        let (outcome, source) = scan::scan(&path, &trusted, &mut cache);
         scans.push((path.clone(), source));
         let scanned = match outcome {
             Ok(scanned) => scanned,
@@ -108,7 +112,7 @@ pub fn load(paths: &[PathBuf], mode: Mode) -> Result<Loaded, String> {
             }
         };
         let library = match mode {
-            Mode::Load => match load_library(&path) {
+            Mode::Load => match load_trusted(trusted, &path) {
                 Ok(library) => library,
                 Err(failure) => {
                     errors.push(fail(failure.reason));
@@ -120,7 +124,12 @@ pub fn load(paths: &[PathBuf], mode: Mode) -> Result<Loaded, String> {
         register(&mut registry, &library, &mut errors);
         loaded.push(library);
     }
-    cache.save();
+    if let Err(notice) = cache.save() {
+        notices.push(notice);
+    }
+    for notice in notices {
+        eprintln!("image-sidecar-rust: {notice}");
+    }
     for error in &errors {
         tracing::warn!("plugin {} not loaded: {}", error.path, error.reason);
     }

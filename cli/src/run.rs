@@ -143,7 +143,7 @@ fn cache_location(
     registry: &Registry,
     plan: &Plan<'_>,
 ) -> Option<(std::path::PathBuf, u128, std::time::Duration)> {
-    if !config.cache || plan.stages.iter().any(|s| matches!(s, Stage::Convert(_))) {
+    if !config.cache || !plan.cacheable() {
         return None;
     }
     let dir = crate::config::cache_dir()?.join("results");
@@ -191,7 +191,13 @@ pub fn with_cache<T: Send>(
         pass(Some(&Loading(&cache)))
     });
     if let Some(Some(cache)) = cache.into_inner() {
-        cache.save();
+        // Said once, on stderr: the report itself is right either way.
+        if let Some(notice) = cache.notice() {
+            eprintln!("image-sidecar-rust: {notice}");
+        }
+        if let Err(notice) = cache.save() {
+            eprintln!("image-sidecar-rust: {notice}");
+        }
     }
     result
 }

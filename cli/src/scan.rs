@@ -1,20 +1,25 @@
 //! The plugin scanner: before a library is loaded into the tool, it is opened in a child
 //! process (this same binary, in a hidden mode), which reports what the library holds or how
 //! it failed. A constructor that segfaults or aborts kills the child, not the run, and costs
-//! one line in the report. Results are cached per library (path, device, inode, size,
-//! modification time, tool version) in the user's cache directory, so a library is scanned
-//! once, as GStreamer's registry does.
+//! one line in the report. The scanner loads the very file the trust check opened: it inherits
+//! the descriptor and loads `/proc/self/fd/N`.
+//!
+//! Results are cached per library (path, device, inode, size, modification and change times,
+//! a hash of its bytes, tool version) in the user's cache directory, so a library is scanned
+//! once, as GStreamer's registry does. The cache file is read only if it and its directory are
+//! the user's and nobody else can write them (`sidecar_engine::fsio::read_private`): a scan
+//! result says a library is safe to load, so a forged one must never be believed.
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use sidecar_plugin_api::host::load_library;
+use sidecar_plugin_api::host::load_from;
+use sidecar_plugin_api::trust::TrustedFile;
 
 /// The hidden first argument that runs the scanner.
 pub const SCAN_COMMAND: &str = "__scan-plugin";
@@ -44,10 +49,11 @@ pub struct Scanned {
     pub summaries: Vec<String>,
 }
 
-/// The child's side: loads the library and prints what it holds. Exit 0 with the result, 3
-/// with the reason the library does not load; a crash is the parent's to report.
-pub fn child(path: &Path) -> ExitCode {
-    let outcome: Result<Scanned, String> = load_library(path)
+/// The child's side: loads the library (at `loader_path`, the descriptor inherited from the
+/// parent that checked it) and prints what it holds. Exit 0 with the result, 3 with the reason
+/// the library does not load; a crash is the parent's to report.
+pub fn child(loader_path: &Path) -> ExitCode {
+    let outcome: Result<Scanned, String> = load_from(loader_path, loader_path)
         .map(|library| Scanned {
             name: library.name,
             version: library.version,
@@ -86,6 +92,8 @@ struct Entry {
     ino: u64,
     size: u64,
     mtime_ns: i128,
+    ctime_ns: i128,
+    hash: u128,
     tool: String,
     outcome: Result<Scanned, String>,
 }
@@ -99,12 +107,19 @@ pub struct Cache {
 
 impl Cache {
     /// `$XDG_CACHE_HOME/image-sidecar-rust/plugin-scan.json` (by default under `~/.cache`). A
-    /// missing, unreadable or foreign file is an empty cache.
-    pub fn open() -> Cache {
+    /// missing, unreadable or foreign file is an empty cache; one that others own or could
+    /// have written is ignored, and `notices` says so.
+    pub fn open(notices: &mut Vec<String>) -> Cache {
         let file = crate::config::cache_dir().map(|d| d.join("plugin-scan.json"));
-        let entries = file
-            .as_ref()
-            .and_then(|f| std::fs::read(f).ok())
+        let bytes = file.as_ref().and_then(|f| {
+            sidecar_engine::fsio::read_private(f, MAX_CACHE_BYTES).unwrap_or_else(|reason| {
+                notices.push(format!(
+                    "the plugin scan cache is not used: {reason}; every library is scanned again"
+                ));
+                None
+            })
+        });
+        let entries = bytes
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
         Cache {
@@ -114,72 +129,87 @@ impl Cache {
         }
     }
 
-    /// Writes the cache back if a scan was added (atomically; failures only cost a rescan),
-    /// forgetting libraries that no longer exist.
-    pub fn save(&mut self) {
+    /// Writes the cache back if a scan was added (atomically), forgetting libraries that no
+    /// longer exist. A failure only costs a rescan; the message says why.
+    pub fn save(&mut self) -> Result<(), String> {
         let (Some(file), true) = (&self.file, self.dirty) else {
-            return;
+            return Ok(());
         };
         self.entries.retain(|path, _| Path::new(path).exists());
-        let Some(dir) = file.parent() else {
-            return;
-        };
-        if std::fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        if let Ok(bytes) = serde_json::to_vec(&self.entries) {
-            let _ = sidecar_engine::fsio::ReportFile::create(file).and_then(|f| f.commit(&bytes));
-        }
+        let bytes = serde_json::to_vec(&self.entries).map_err(|e| e.to_string())?;
+        sidecar_engine::fsio::write_private(file, &bytes).map_err(|e| {
+            format!(
+                "the plugin scan cache {} was not saved: {e}; libraries are scanned again next time",
+                file.display()
+            )
+        })
     }
 }
+
+/// A scan cache larger than this is not read: it would hold millions of libraries.
+const MAX_CACHE_BYTES: u64 = 16 << 20;
 
 /// Where a scan result came from, for `plugins list`.
 pub type Source = &'static str;
 
-fn identity(path: &Path) -> Option<(String, u64, u64, u64, i128)> {
+/// The cache's key and stamp of a checked library: its real path, and its identity and bytes
+/// as opened.
+fn identity(path: &Path, library: &TrustedFile) -> Option<(String, Entry)> {
     let real = std::fs::canonicalize(path).ok()?;
-    let meta = std::fs::metadata(&real).ok()?;
-    let mtime = i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+    let id = library.identity();
     Some((
         real.to_string_lossy().into_owned(),
-        meta.dev(),
-        meta.ino(),
-        meta.size(),
-        mtime,
+        Entry {
+            dev: id.dev,
+            ino: id.ino,
+            size: id.size,
+            mtime_ns: id.mtime_ns,
+            ctime_ns: id.ctime_ns,
+            hash: library.content_hash().ok()?,
+            tool: env!("CARGO_PKG_VERSION").to_owned(),
+            outcome: Err(String::new()),
+        },
     ))
 }
 
-/// What a library holds, from the cache or a scanner process.
-pub fn scan(path: &Path, cache: &mut Cache) -> (Result<Scanned, String>, Source) {
-    let tool = env!("CARGO_PKG_VERSION").to_owned();
-    let id = identity(path);
-    if let Some((key, dev, ino, size, mtime_ns)) = &id {
-        if let Some(entry) = cache.entries.get(key) {
-            let same = (
-                entry.dev,
-                entry.ino,
-                entry.size,
-                entry.mtime_ns,
-                &entry.tool,
-            ) == (*dev, *ino, *size, *mtime_ns, &tool);
-            if same {
-                return (entry.outcome.clone(), "cached");
-            }
+impl Entry {
+    fn same_library(&self, other: &Entry) -> bool {
+        (
+            self.dev,
+            self.ino,
+            self.size,
+            self.mtime_ns,
+            self.ctime_ns,
+            self.hash,
+            &self.tool,
+        ) == (
+            other.dev,
+            other.ino,
+            other.size,
+            other.mtime_ns,
+            other.ctime_ns,
+            other.hash,
+            &other.tool,
+        )
+    }
+}
+
+/// What a checked library holds, from the cache or a scanner process.
+pub fn scan(
+    path: &Path,
+    library: &TrustedFile,
+    cache: &mut Cache,
+) -> (Result<Scanned, String>, Source) {
+    let id = identity(path, library);
+    if let Some((key, stamp)) = &id {
+        if let Some(entry) = cache.entries.get(key).filter(|e| e.same_library(stamp)) {
+            return (entry.outcome.clone(), "cached");
         }
     }
-    let outcome = run_scanner(path);
-    if let Some((key, dev, ino, size, mtime_ns)) = id {
-        cache.entries.insert(
-            key,
-            Entry {
-                dev,
-                ino,
-                size,
-                mtime_ns,
-                tool,
-                outcome: outcome.clone(),
-            },
-        );
+    let outcome = run_scanner(library);
+    if let Some((key, mut entry)) = id {
+        entry.outcome = outcome.clone();
+        cache.entries.insert(key, entry);
         cache.dirty = true;
     }
     (outcome, "scanned")
@@ -202,17 +232,23 @@ fn signal_name(signal: i32) -> String {
     }
 }
 
-fn run_scanner(path: &Path) -> Result<Scanned, String> {
-    let exe =
-        std::env::current_exe().map_err(|e| format!("cannot start the plugin scanner: {e}"))?;
-    let mut child = Command::new(exe)
-        .arg(SCAN_COMMAND)
-        .arg(path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start the plugin scanner: {e}"))?;
+/// Starts the scanner on the checked library's descriptor.
+fn spawn_scanner(library: &TrustedFile) -> std::io::Result<std::process::Child> {
+    let exe = std::env::current_exe()?;
+    library.inherited(|| {
+        Command::new(exe)
+            .arg(SCAN_COMMAND)
+            .arg(library.loader_path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+    })?
+}
+
+fn run_scanner(library: &TrustedFile) -> Result<Scanned, String> {
+    let mut child =
+        spawn_scanner(library).map_err(|e| format!("cannot start the plugin scanner: {e}"))?;
     let mut stdout = child.stdout.take().expect("piped");
     let reader = std::thread::spawn(move || {
         let mut out = Vec::new();

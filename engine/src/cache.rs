@@ -8,12 +8,17 @@
 //! - The cache file's name and header carry a fingerprint of everything that can change a
 //!   result (tool and plugin versions and libraries, validators and their options, schema files
 //!   by content, walk rules, size limit, the input root); any change starts a new cache.
-//! - A record is used only if the file's identity is the one it was read with, and the file's
+//! - A record is used only if the file's identity is the one it was read with, its image is
+//!   present or absent as it was (validators and summaries see that), and the file's
 //!   times are older than the cache's own start by more than the slack (one second by default;
 //!   git's "racy" rule: a change within the file system's timestamp granularity could otherwise
 //!   hide).
 //! - A truncated, corrupt or foreign cache file (checksum, magic, header) is ignored and
 //!   rebuilt. Cache files are replaced atomically, so two runs at once cannot corrupt them.
+//! - A cache file is believed only if it and its directory belong to the user running the tool
+//!   and nobody else can write them, and it is a regular file of at most [`MAX_CACHE_BYTES`]
+//!   (`fsio::read_private`): a record says a file is valid, so another user must not be able
+//!   to forge one. Otherwise the run goes without a cache and [`ResultsCache::notice`] says why.
 //!
 //! On disk: `ISRCACH2`, a bincode header (fingerprint, start time, entry count, the entries'
 //! length), the entries compressed as one LZ4 block (each entry its length, then path below
@@ -33,10 +38,12 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::discover::Candidate;
-use crate::fsio::{FileMeta, Identity, ReportFile};
+use crate::fsio::{FileMeta, Identity};
 use crate::ops::{FileRecord, Records};
 
-const MAGIC: &[u8; 8] = b"ISRCACH2";
+const MAGIC: &[u8; 8] = b"ISRCACH3";
+/// A cache file larger than this is not read (nor written): about 8 million files' records.
+pub const MAX_CACHE_BYTES: u64 = 256 << 20;
 /// No single entry of a valid cache is larger: a garbage length never allocates more.
 const ENTRY_LIMIT: usize = 16 << 20;
 /// How much larger than its compressed form an LZ4 block can be, at most: a garbage length
@@ -60,16 +67,18 @@ struct Stamp {
     size: u64,
     mtime: (i64, i64),
     ctime: (i64, i64),
+    has_image: bool,
 }
 
-impl From<&Identity> for Stamp {
-    fn from(id: &Identity) -> Stamp {
+impl Stamp {
+    fn of(id: &Identity, has_image: bool) -> Stamp {
         Stamp {
             dev: id.dev,
             ino: id.ino,
             size: id.size,
             mtime: id.mtime,
             ctime: id.ctime,
+            has_image,
         }
     }
 }
@@ -141,6 +150,8 @@ pub struct ResultsCache {
     /// The entries of the files this run read.
     new: Mutex<Vec<u8>>,
     new_entries: AtomicU64,
+    /// Why the cache file on disk is not used, when it is not.
+    notice: Option<String>,
 }
 
 fn seconds_and_nanos(time: SystemTime) -> (i64, i64) {
@@ -160,7 +171,8 @@ impl ResultsCache {
     /// Opens (or starts) the cache in `file` for `fingerprint`, for a run that started at
     /// `started` (before it looked at any file: the next run trusts only records of files
     /// older than that). Whatever is wrong with the file (missing, truncated, garbage, another
-    /// fingerprint) gives an empty cache.
+    /// fingerprint) gives an empty cache; a file that is not to be believed (see the module
+    /// doc) also gives a [`ResultsCache::notice`], and is not replaced.
     pub fn open(
         file: PathBuf,
         fingerprint: u128,
@@ -178,8 +190,17 @@ impl ResultsCache {
             started,
             new: Mutex::new(Vec::new()),
             new_entries: AtomicU64::new(0),
+            notice: None,
         };
-        let bytes = std::fs::read(&cache.file).unwrap_or_default();
+        let bytes = match crate::fsio::read_private(&cache.file, MAX_CACHE_BYTES) {
+            Ok(bytes) => bytes.unwrap_or_default(),
+            Err(reason) => {
+                cache.notice = Some(format!(
+                    "the results cache is not used: {reason}; this run reads every file"
+                ));
+                Vec::new()
+            }
+        };
         if let Some((header, body, entries)) = parse(&bytes, fingerprint) {
             cache.old_bytes = body;
             cache.used = entries
@@ -197,6 +218,11 @@ impl ResultsCache {
             cache.old = entries;
         }
         cache
+    }
+
+    /// Why the cache file on disk was not used, when it was not believed.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
     }
 
     /// How many records the loaded cache holds.
@@ -223,16 +249,19 @@ impl ResultsCache {
         self.new_entries.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Writes the records of this run (atomically); a failure only costs the next run a read.
-    /// When the run used every loaded record and read no file, the cache file already says
-    /// all this run would write (its start time included, which the racy rule needs), and is
-    /// left as it is.
-    pub fn save(self) {
+    /// Writes the records of this run (atomically); a failure only costs the next run a read,
+    /// and the error says what it was. When the run used every loaded record and read no file,
+    /// the cache file already says all this run would write (its start time included, which
+    /// the racy rule needs), and is left as it is. A file that was not believed is left too.
+    pub fn save(self) -> Result<(), String> {
+        if self.notice.is_some() {
+            return Ok(());
+        }
         let new = self.new.into_inner().unwrap_or_else(|e| e.into_inner());
         let used: Vec<bool> = self.used.into_iter().map(AtomicBool::into_inner).collect();
         let unchanged = self.trusted_before.is_some() && new.is_empty() && !used.contains(&false);
         if unchanged {
-            return;
+            return Ok(());
         }
         let mut body = Vec::with_capacity(self.old_bytes.len() + new.len());
         let mut entries = self.new_entries.into_inner();
@@ -249,19 +278,25 @@ impl ResultsCache {
             entries,
             body_len: body.len() as u64,
         };
-        let Ok(mut bytes) = bincode::serde::encode_to_vec(&header, config()) else {
-            return;
+        let not_saved = |why: String| {
+            format!(
+                "the results cache {} was not saved: {why}; the next run reads every file again",
+                self.file.display()
+            )
         };
+        let mut bytes = bincode::serde::encode_to_vec(&header, config())
+            .map_err(|e| not_saved(e.to_string()))?;
         bytes.splice(0..0, MAGIC.iter().copied());
         bytes.extend_from_slice(&lz4_flex::block::compress(&body));
         let crc = crc32fast::hash(&bytes);
         bytes.extend_from_slice(&crc.to_le_bytes());
-        let Some(dir) = self.file.parent() else {
-            return;
-        };
-        if std::fs::create_dir_all(dir).is_ok() {
-            let _ = ReportFile::create(&self.file).and_then(|f| f.commit(&bytes));
+        if bytes.len() as u64 > MAX_CACHE_BYTES {
+            return Err(not_saved(format!(
+                "{} bytes, over the limit of {MAX_CACHE_BYTES}",
+                bytes.len()
+            )));
         }
+        crate::fsio::write_private(&self.file, &bytes).map_err(|e| not_saved(e.to_string()))
     }
 }
 
@@ -346,7 +381,7 @@ thread_local! {
 }
 
 /// The identity of the file at `path` now (links followed, as reading follows them).
-fn stat(path: &Path) -> Option<Stamp> {
+fn stat(path: &Path, has_image: bool) -> Option<Stamp> {
     use rustix::fs::{AtFlags, Mode, OFlags};
     let (dir, name) = (crate::fsio::parent(path), path.file_name()?);
     LAST_DIR.with(|cell| {
@@ -368,6 +403,7 @@ fn stat(path: &Path) -> Option<Stamp> {
             size: st.st_size as u64,
             mtime: (st.st_mtime, st.st_mtime_nsec as i64),
             ctime: (st.st_ctime, st.st_ctime_nsec as i64),
+            has_image,
         })
     })
 }
@@ -382,7 +418,7 @@ impl Records for ResultsCache {
             return None;
         }
         let (stamp, range) = (&slot.stamp, &slot.entry);
-        let now = stat(path)?;
+        let now = stat(path, candidate.has_image)?;
         // Changed too close to the cached run's start: the timestamps cannot be trusted to show
         // a later change.
         let settled = |t: (i64, i64)| t < trusted_before;
@@ -398,7 +434,11 @@ impl Records for ResultsCache {
 
     fn store(&self, candidate: Candidate<'_>, meta: &FileMeta, record: FileRecord) {
         let rel = candidate.rel.as_os_str().as_bytes();
-        self.keep(rel, &Stamp::from(&meta.identity), &record);
+        self.keep(
+            rel,
+            &Stamp::of(&meta.identity, candidate.has_image),
+            &record,
+        );
     }
 }
 
@@ -459,7 +499,7 @@ mod tests {
         assert!(first.lookup(candidate, &candidate.path()).is_none());
         let meta = FileMeta::of(&std::fs::metadata(&sidecar).unwrap());
         first.store(candidate, &meta, sample());
-        first.save();
+        first.save().unwrap();
         // The file's change time is now: the next run started later, but within a second a
         // change could hide; simulate a run started well after.
         let mut second = ResultsCache::open(file.clone(), 7, SLACK, SystemTime::now());
@@ -517,7 +557,7 @@ mod tests {
             &FileMeta::of(&std::fs::metadata(&sidecar).unwrap()),
             sample(),
         );
-        first.save();
+        first.save().unwrap();
         std::fs::write(&sidecar, b"[]").unwrap();
         let mut second = ResultsCache::open(file, 1, SLACK, SystemTime::now());
         second.trusted_before = Some((seconds_and_nanos(SystemTime::now()).0 + 10, 0));

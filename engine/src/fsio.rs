@@ -208,6 +208,113 @@ pub fn read_into(path: &Path, buf: &mut Vec<u8>, limit: u64) -> Result<FileMeta,
     Ok(FileMeta::of(&meta))
 }
 
+/// Reads a file this tool keeps for itself (a cache), if it is to be believed: a regular file
+/// of at most `limit` bytes, owned by the user running the tool, in a directory of theirs, and
+/// neither writable by anyone else (as root, a file of another user is never read). `Ok(None)`
+/// when there is no such file; the error says why an existing one is not used. Opened without
+/// following a link and without blocking, so a FIFO or a huge sparse file costs nothing.
+pub fn read_private(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
+    let me = rustix::process::geteuid().as_raw();
+    let dir = parent(path);
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(format!(
+                "cannot inspect its directory {}: {e}",
+                dir.display()
+            ))
+        }
+        Ok(meta) => private_place(dir, &meta, me)?,
+    }
+    let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOFOLLOW;
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(format!("{} is a symbolic link", path.display()))
+        }
+        Err(e) => return Err(format!("cannot open {}: {e}", path.display())),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot inspect {}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{} is {}",
+            path.display(),
+            kind_of(meta.file_type())
+        ));
+    }
+    private_place(path, &meta, me)?;
+    if meta.len() > limit {
+        return Err(format!(
+            "{} holds {} bytes, over the limit of {limit}",
+            path.display(),
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{} grew past the limit of {limit} bytes",
+            path.display()
+        ));
+    }
+    Ok(Some(bytes))
+}
+
+/// The rule of [`read_private`] for one path: owned by `me`, writable by nobody else.
+fn private_place(path: &Path, meta: &Metadata, me: u32) -> Result<(), String> {
+    if meta.uid() != me {
+        return Err(format!(
+            "{} is owned by uid {}, not by you (uid {me})",
+            path.display(),
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode();
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "{} is writable by others (mode {:04o}): chmod go-w {}",
+            path.display(),
+            mode & 0o7777,
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Replaces a file this tool keeps for itself (a cache), atomically, readable by the user
+/// alone; its directory is created (mode 0700) when missing, and must pass the rule of
+/// [`read_private`], or nothing is written.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = parent(path);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let meta = std::fs::metadata(dir)?;
+    private_place(dir, &meta, rustix::process::geteuid().as_raw())
+        .map_err(|reason| io::Error::new(io::ErrorKind::PermissionDenied, reason))?;
+    let mut file = tempfile::Builder::new()
+        .prefix(".")
+        .suffix(TEMP_SUFFIX)
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.flush()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// The directory a path is in (`.` for a bare name).
 pub fn parent(path: &Path) -> &Path {
     match path.parent() {

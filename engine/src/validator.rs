@@ -87,6 +87,14 @@ pub trait Validator: Send + Sync {
 /// A configured validator, run on every document.
 pub trait Check: Send + Sync {
     fn check(&self, document: View<'_>, file: &FileContext<'_>, findings: &mut Vec<Finding>);
+
+    /// What results depend on besides the document, its [`FileContext`] and the options, as
+    /// text that changes whenever that does (the contents of every file the check read while
+    /// configuring, say): part of the results cache's key. `None` when that cannot be stated:
+    /// the results are then never cached.
+    fn depends_on(&self) -> Option<String> {
+        Some(String::new())
+    }
 }
 
 /// A validator linked into the binary, registered with `inventory::submit!`.

@@ -225,3 +225,163 @@ fn swapping_a_plugin_library_invalidates_the_cache() {
     let swapped = run(&tree, &args);
     assert_eq!(swapped["cached_files"], 0, "{swapped:#}");
 }
+
+/// Runs `command` on `tree` as [`run`] does, and returns the report and stderr.
+fn run_noting(tree: &Tree, args: &[&str]) -> (Json, String) {
+    // A run that would hang (a FIFO opened blocking) fails the test instead.
+    let out = assert_cmd::Command::new(BIN)
+        .args(args)
+        .arg("--input")
+        .arg(tree.path())
+        .env("XDG_CACHE_HOME", tree.cache())
+        .env("IMAGE_SIDECAR_TEST_CACHE_SLACK_NS", "0")
+        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, format_args!("{args:?}"));
+    (
+        parse(&out.stdout),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn results_that_depend_on_the_image_follow_it() {
+    let tree = collection();
+    let args = ["validate", "--validators", "image-present"];
+    let first = run(&tree, &args);
+    let missing = |report: &Json, name: &str| {
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["file_path"].as_str().unwrap().ends_with(name))
+    };
+    assert!(missing(&first, "IMG_0007.json"), "no image: {first:#}");
+    assert!(!missing(&first, "IMG_0008.json"));
+    std::fs::remove_file(tree.join("game2/IMG_0008.jpg")).unwrap();
+    tree.write("game1/IMG_0007.png", b"png");
+    let after = run(&tree, &args);
+    assert!(missing(&after, "IMG_0008.json"), "photo removed: {after:#}");
+    assert!(!missing(&after, "IMG_0007.json"), "photo added");
+    assert_eq!(after["cached_files"], 306, "the other records still serve");
+    let mut fresh = args.to_vec();
+    fresh.push("--no-cache");
+    assert_eq!(without_timings(after), without_timings(run(&tree, &fresh)));
+}
+
+#[test]
+fn a_schema_reached_through_ref_is_part_of_the_key() {
+    let tree = collection();
+    let schemas = Tree::new();
+    let schema = schemas.write(
+        "schema.json",
+        br#"{"type": "object", "properties": {"sidecar_info": {"$ref": "defs.json"}}}"#,
+    );
+    let defs = schemas.write("defs.json", br#"{"type": "object"}"#);
+    let args = [
+        "validate",
+        "--validators",
+        "json-schema",
+        "--option",
+        &format!("json-schema.schema={}", schema.display()),
+    ];
+    let first = run(&tree, &args);
+    assert_eq!(first["invalid_files"], 1, "{first:#}");
+    assert_eq!(run(&tree, &args)["cached_files"], 308);
+    std::fs::write(&defs, br#"{"type": "string"}"#).unwrap();
+    let after = run(&tree, &args);
+    assert_eq!(
+        after["cached_files"], 0,
+        "a changed $ref target is a new cache"
+    );
+    assert!(after["invalid_files"].as_u64().unwrap() > 1, "{after:#}");
+}
+
+#[test]
+fn a_cache_others_could_have_written_is_never_believed() {
+    use std::os::unix::fs::PermissionsExt;
+    let tree = collection();
+    run(&tree, &["stats"]);
+    let (file, _) = cache_file(&tree);
+    let dir = file.parent().unwrap().to_path_buf();
+
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (report, stderr) = run_noting(&tree, &["stats"]);
+    assert_eq!(report["cached_files"], 0, "a world-writable cache file");
+    assert_eq!(stderr.lines().count(), 1, "said once: {stderr}");
+    assert!(stderr.contains("writable by others"), "{stderr}");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let (report, stderr) = run_noting(&tree, &["stats"]);
+    assert_eq!(report["cached_files"], 0, "a shared cache directory");
+    assert!(stderr.contains(&dir.display().to_string()), "{stderr}");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(run(&tree, &["stats"])["cached_files"], 308, "trusted again");
+
+    if rustix::process::geteuid().is_root() {
+        // As root, a record another user wrote is never read.
+        std::os::unix::fs::chown(&file, Some(65534), Some(65534)).unwrap();
+        let (report, stderr) = run_noting(&tree, &["stats"]);
+        assert_eq!(report["cached_files"], 0);
+        assert!(stderr.contains("owned by uid 65534"), "{stderr}");
+        std::fs::remove_file(&file).unwrap();
+        run(&tree, &["stats"]);
+        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+        let (report, stderr) = run_noting(&tree, &["stats"]);
+        assert_eq!(report["cached_files"], 0, "a directory of another user");
+        assert!(stderr.contains("owned by uid 65534"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_fifo_or_a_huge_file_in_the_cache_place_costs_nothing() {
+    let tree = collection();
+    run(&tree, &["stats"]);
+    let (file, _) = cache_file(&tree);
+    std::fs::remove_file(&file).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &file,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let (report, stderr) = run_noting(&tree, &["stats"]);
+    assert_eq!(report["cached_files"], 0);
+    assert!(stderr.contains("a FIFO"), "{stderr}");
+
+    std::fs::remove_file(&file).unwrap();
+    let huge = std::fs::File::create(&file).unwrap();
+    huge.set_len(3 << 29).unwrap();
+    drop(huge);
+    let (report, stderr) = run_noting(&tree, &["stats"]);
+    assert_eq!(report["cached_files"], 0);
+    assert!(stderr.contains("over the limit"), "{stderr}");
+}
+
+#[test]
+fn a_cache_that_cannot_be_written_is_said_once() {
+    let tree = collection();
+    // Past a one-block file-size limit the cache file cannot be written; the report is whole.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 1 && exec \"$0\" stats --input \"$1\"")
+        .arg(BIN)
+        .arg(tree.path())
+        .env("XDG_CACHE_HOME", tree.cache())
+        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "stats under a file-size limit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("was not saved"), "{stderr}");
+    assert_eq!(
+        without_timings(parse(&out.stdout)),
+        without_timings(run(&tree, &["stats", "--no-cache"]))
+    );
+}

@@ -48,6 +48,18 @@ pub fn check<T>(
     then: impl FnOnce(Checked<'_>, &Loaded) -> T,
 ) -> Result<T, Vec<Diagnostic>> {
     let (spec, mut diagnostics) = pipeline::spec::parse(&found.text);
+    if let (Some(first), Some(file)) = (spec.plugin_dirs.first(), &found.file) {
+        if let Err(reason) = trusted_text(file, &found.text) {
+            diagnostics.push(
+                Diagnostic::new(
+                    first.span.clone(),
+                    format!("this pipeline names plugin directories, so it must be a trusted file: {reason}"),
+                )
+                .hint("a pipeline that loads code is trusted like a plugin directory: owned by you or root, and nobody else can change it or the directories above it"),
+            );
+            return Err(diagnostics);
+        }
+    }
     let mut dirs = cli_plugin_dirs.to_vec();
     for dir in &spec.plugin_dirs {
         let path = found.base_dir.join(&dir.value);
@@ -114,6 +126,17 @@ pub fn check<T>(
             diagnostics.sort_by_key(|d| d.span.start);
             Err(diagnostics)
         }
+    }
+}
+
+/// Checks a pipeline file like a plugin library, and that what was read from it is what the
+/// checked file holds.
+fn trusted_text(file: &Path, text: &str) -> Result<(), String> {
+    let opened = sidecar_plugin_api::trust::TrustedFile::open(file)?;
+    match opened.read_to_string() {
+        Ok(now) if now == text => Ok(()),
+        Ok(_) => Err(format!("{} changed while it was read", file.display())),
+        Err(e) => Err(format!("cannot read {}: {e}", file.display())),
     }
 }
 

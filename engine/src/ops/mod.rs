@@ -273,6 +273,16 @@ pub struct Plan<'r> {
 }
 
 impl Plan<'_> {
+    /// Whether what this plan makes of a file may be kept in the results cache: it changes
+    /// nothing, and every check can say what its results depend on.
+    pub fn cacheable(&self) -> bool {
+        self.stages.iter().all(|stage| match stage {
+            Stage::Convert(_) => false,
+            Stage::Validate(v) => v.checks.iter().all(|c| c.fingerprint.is_some()),
+            Stage::Stats | Stage::FormatStats => true,
+        })
+    }
+
     /// The stages and their settings as text: what a cached result depends on.
     pub fn fingerprint(&self) -> String {
         let mut text = format!("formats {:?} max {}\n", self.formats, self.max_file_size);
@@ -285,7 +295,10 @@ impl Plan<'_> {
                         v.on_error == validate::OnError::Abort
                     ));
                     for check in &v.checks {
-                        text.push_str(&format!(" [{}]", check.fingerprint));
+                        text.push_str(&format!(
+                            " [{}]",
+                            check.fingerprint.as_deref().unwrap_or("uncached")
+                        ));
                     }
                     text.push('\n');
                 }

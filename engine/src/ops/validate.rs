@@ -17,8 +17,9 @@ use crate::value::View;
 pub struct NamedCheck {
     pub name: String,
     pub check: Box<dyn Check>,
-    /// What the check depends on besides the document (see [`NamedCheck::fingerprint`]).
-    pub fingerprint: String,
+    /// What the check depends on besides the document (see [`NamedCheck::fingerprint`] and
+    /// [`Check::depends_on`]); `None` when its results must not be cached.
+    pub fingerprint: Option<String>,
 }
 
 impl NamedCheck {
@@ -29,10 +30,13 @@ impl NamedCheck {
         base_dir: &std::path::Path,
     ) -> Result<NamedCheck, String> {
         let check = validator.configure(options, base_dir)?;
+        let fingerprint = check
+            .depends_on()
+            .map(|more| NamedCheck::fingerprint(validator, options, base_dir) + &more);
         Ok(NamedCheck {
             name: validator.name().to_owned(),
             check,
-            fingerprint: NamedCheck::fingerprint(validator, options, base_dir),
+            fingerprint,
         })
     }
 

@@ -17,6 +17,7 @@ use sidecar_engine::{
 };
 
 use crate::ffi::{FfiCodecBox, FfiFile, FfiSummaryBox, FfiValidatorBox, PluginModuleRef};
+pub use crate::trust::{trusted, TrustedFile};
 
 /// A library that loaded.
 pub struct Library {
@@ -35,89 +36,37 @@ pub struct LoadFailure {
     pub reason: String,
 }
 
-/// Whether a library may be loaded, as sshd's StrictModes judges files: the library and every
-/// directory above it (its real location, links resolved) are owned by root or by the current
-/// user and not writable by group or others. A root-owned directory with the sticky bit (such as
-/// `/tmp`) is accepted: nobody else can replace what it holds. The error names the first path
-/// that fails and the command that fixes it.
-pub fn trusted(path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::MetadataExt;
-    let real = std::fs::canonicalize(path)
-        .map_err(|e| format!("cannot resolve {}: {e}", path.display()))?;
-    let me = rustix::process::geteuid().as_raw();
-    for (i, at) in real.ancestors().enumerate() {
-        let meta =
-            std::fs::metadata(at).map_err(|e| format!("cannot inspect {}: {e}", at.display()))?;
-        let mode = meta.mode();
-        if meta.uid() != 0 && meta.uid() != me {
-            return Err(format!(
-                "{} is owned by uid {}, neither root nor you; libraries load only from places you control",
-                at.display(),
-                meta.uid()
-            ));
-        }
-        let writable = mode & 0o022 != 0;
-        let sticky_root_dir = i > 0 && meta.uid() == 0 && mode & 0o1000 != 0;
-        if writable && !sticky_root_dir {
-            return Err(format!(
-                "{} is writable by {} (mode {:04o}); libraries load only from places others cannot change: chmod go-w {}",
-                at.display(),
-                if mode & 0o002 != 0 { "everyone" } else { "its group" },
-                mode & 0o7777,
-                at.display()
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// File names that can be plugin libraries on this platform.
 pub fn is_library(path: &Path) -> bool {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     matches!(ext, "so" | "dylib" | "dll")
 }
 
-/// Loads every library in each directory (in name order), directories in the order given.
-pub fn load_directories(dirs: &[PathBuf]) -> (Vec<Library>, Vec<LoadFailure>) {
-    let mut libraries = Vec::new();
-    let mut failures = Vec::new();
-    for dir in dirs {
-        let entries = match std::fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(e) => {
-                failures.push(LoadFailure {
-                    path: dir.clone(),
-                    reason: match e.kind() {
-                        std::io::ErrorKind::NotFound => "plugin directory does not exist".into(),
-                        _ => format!("cannot read the plugin directory: {e}"),
-                    },
-                });
-                continue;
-            }
-        };
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.is_file() && is_library(p))
-            .collect();
-        paths.sort();
-        for path in paths {
-            match load_library(&path) {
-                Ok(library) => libraries.push(library),
-                Err(failure) => failures.push(failure),
-            }
-        }
-    }
-    (libraries, failures)
+/// Checks a library (see [`crate::trust`]) and loads it.
+pub fn load_library(path: &Path) -> Result<Library, LoadFailure> {
+    let trusted = TrustedFile::open(path).map_err(|reason| LoadFailure {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    load_trusted(trusted, path)
 }
 
-/// Loads one library.
-pub fn load_library(path: &Path) -> Result<Library, LoadFailure> {
+/// Loads a library that passed its check, through its open descriptor; `path` is what reports
+/// call it.
+pub fn load_trusted(library: TrustedFile, path: &Path) -> Result<Library, LoadFailure> {
+    let loaded = load_from(&library.loader_path(), path);
+    library.keep_open();
+    loaded
+}
+
+/// Loads the library at `loader_path` (a scanner's inherited descriptor, `/proc/self/fd/N`,
+/// checked by the process that started it); `path` is what reports call it.
+pub fn load_from(loader_path: &Path, path: &Path) -> Result<Library, LoadFailure> {
     let fail = |reason: String| LoadFailure {
         path: path.to_path_buf(),
         reason,
     };
-    let header = lib_header_from_path(path).map_err(|e| fail(summarize(&e)))?;
+    let header = lib_header_from_path(loader_path).map_err(|e| fail(summarize(&e)))?;
     let module = header
         .init_root_module::<PluginModuleRef>()
         .map_err(|e| fail(summarize(&e)))?;

@@ -18,6 +18,7 @@ mod author;
 pub mod ffi;
 pub mod host;
 pub mod testing;
+pub mod trust;
 
 pub use author::{
     codec_box, guarded_list, module, summary_box, validator_box, SidecarCodec, SidecarSummary,

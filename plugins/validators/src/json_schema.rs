@@ -2,10 +2,15 @@
 //! file (a relative path is resolved from the working directory on the command line, from the
 //! pipeline file's directory in pipelines). The schema is read and compiled once, when the run starts.
 //!
+//! A `$ref` to another file is resolved against the schema file's own location (`defs.json`
+//! beside it, or a `file://` URI); nothing is fetched from the network. Every file read this
+//! way is part of what the results cache keys on, so a change to any of them is seen.
+//!
 //! Documents are handed to the schema as standard JSON: `NaN` and the infinities, which JSON
 //! Schema cannot describe, are seen as `null`.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use sidecar_engine::value::View;
 use sidecar_engine::{Check, FileContext, Finding, Validator};
@@ -42,9 +47,21 @@ impl Validator for JsonSchema {
             .map_err(|e| format!("cannot read the schema {}: {e}", file.display()))?;
         let schema: serde_json::Value = serde_json::from_slice(&text)
             .map_err(|e| format!("the schema {path} is not JSON: {e}"))?;
-        let validator = jsonschema::validator_for(&schema)
+        let retrieved = Arc::new(Mutex::new(Vec::new()));
+        let mut options = jsonschema::options().with_retriever(FileRetriever {
+            retrieved: Arc::clone(&retrieved),
+        });
+        if let Ok(real) = std::fs::canonicalize(&file) {
+            options = options.with_base_uri(file_uri(&real));
+        }
+        let validator = options
+            .build(&schema)
             .map_err(|e| format!("the schema {path} is not a valid JSON Schema: {e}"))?;
-        Ok(Box::new(SchemaCheck { validator }))
+        let retrieved = std::mem::take(&mut *retrieved.lock().unwrap_or_else(|e| e.into_inner()));
+        Ok(Box::new(SchemaCheck {
+            validator,
+            retrieved,
+        }))
     }
 }
 
@@ -52,11 +69,84 @@ pub fn make() -> Box<dyn Validator> {
     Box::new(JsonSchema)
 }
 
+/// Reads the files a schema refers to, and keeps each one's URI and a fingerprint of its bytes.
+struct FileRetriever {
+    retrieved: Arc<Mutex<Vec<(String, u128)>>>,
+}
+
+impl jsonschema::Retrieve for FileRetriever {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>> {
+        if uri.scheme().as_str() != "file" {
+            return Err(format!("{uri}: only files are read for `$ref`, never the network").into());
+        }
+        let path = percent_decoded(uri.path().as_str());
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        self.retrieved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((uri.to_string(), sidecar_engine::fsio::fingerprint(&bytes)));
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+}
+
+/// `file://` and the path, its bytes outside the unreserved set percent-encoded.
+fn file_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut uri = String::from("file://");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri
+}
+
+fn percent_decoded(path: &str) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    std::ffi::OsString::from_vec(out).into()
+}
+
 struct SchemaCheck {
     validator: jsonschema::Validator,
+    /// The files reached through `$ref`, with fingerprints of their bytes.
+    retrieved: Vec<(String, u128)>,
 }
 
 impl Check for SchemaCheck {
+    fn depends_on(&self) -> Option<String> {
+        Some(
+            self.retrieved
+                .iter()
+                .map(|(uri, hash)| format!(" {uri}={hash:032x}"))
+                .collect(),
+        )
+    }
+
     fn check(&self, document: View<'_>, _: &FileContext<'_>, findings: &mut Vec<Finding>) {
         let instance = to_json(document);
         for error in self.validator.iter_errors(&instance) {
