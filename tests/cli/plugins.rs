@@ -625,3 +625,187 @@ fn libraries_load_only_from_places_nobody_else_can_change() {
         );
     }
 }
+
+/// Runs `plugins list` on `dir` with the hostile library's `constructor` and the scan cache in
+/// `cache`, with `hook` run between the trust check and the load.
+fn list_hooked(dir: &Path, constructor: &str, cache: &Path, hook: &str) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .args(["plugins", "list", "--plugin-dir"])
+        .arg(dir)
+        .env("SIDECAR_TEST_CONSTRUCTOR", constructor)
+        .env("XDG_CACHE_HOME", cache)
+        .env("IMAGE_SIDECAR_TEST_HOOK_AFTER_TRUST_CHECK", hook)
+        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_link_swapped_after_the_check_loads_what_was_checked() {
+    use std::os::unix::fs::PermissionsExt;
+    let plugins = tempfile::tempdir().unwrap();
+    let real = plugins.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::copy(
+        library("sidecar_plugin_rules"),
+        real.join("libsidecar_plugin_rules.so"),
+    )
+    .unwrap();
+    let link = plugins.path().join("libplugin.so");
+    std::os::unix::fs::symlink(real.join("libsidecar_plugin_rules.so"), &link).unwrap();
+    // Someone else's library, in a place everyone can write: never to be run.
+    let open = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let hostile = open.path().join("libhostile.so");
+    std::fs::copy(library("sidecar_test_hostile"), &hostile).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let marker = cache.path().join("marker");
+    let hook = format!("ln -sfn '{}' '{}'", hostile.display(), link.display());
+    let out = list_hooked(
+        plugins.path(),
+        &format!("marker:{}", marker.display()),
+        cache.path(),
+        &hook,
+    );
+    assert_exit(&out, 0, "plugins list");
+    assert!(
+        std::fs::read_link(&link).unwrap() == hostile,
+        "the hook swapped the link"
+    );
+    assert!(!marker.exists(), "the swapped-in library never ran");
+    let report = parse(&out.stdout);
+    assert_eq!(
+        report["libraries"][0]["name"], "sidecar-plugin-rules",
+        "{report:#}"
+    );
+    assert_eq!(report["failed"].as_array().map_or(0, Vec::len), 0);
+}
+
+#[test]
+fn a_scan_cache_others_could_edit_is_not_believed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = plugin_dir(&["sidecar_test_hostile"]);
+    let cache = tempfile::tempdir().unwrap();
+    let out = list_with(dir.path(), "segv", cache.path());
+    assert_exit(&out, 0, "first scan");
+    let file = cache.path().join("image-sidecar-rust/plugin-scan.json");
+    // The cache is made to say the crashing library loads fine.
+    let mut scans: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    for entry in scans.as_object_mut().unwrap().values_mut() {
+        entry["outcome"] = serde_json::json!({"Ok": {
+            "name": "fine", "version": "1", "codecs": [], "validators": [], "summaries": []
+        }});
+    }
+    std::fs::write(&file, serde_json::to_vec(&scans).unwrap()).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = list_with(dir.path(), "segv", cache.path());
+    assert_exit(&out, 0, "the run survives");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("plugin scan cache is not used") && stderr.contains("writable by others"),
+        "{stderr}"
+    );
+    let report = parse(&out.stdout);
+    assert!(
+        report["failed"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("crashed"),
+        "rescanned: {report:#}"
+    );
+    if rustix::process::geteuid().is_root() {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::chown(&file, Some(65534), None).unwrap();
+        let out = list_with(dir.path(), "segv", cache.path());
+        assert_exit(&out, 0, "owned by nobody");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("owned by uid 65534"));
+    }
+}
+
+#[test]
+fn a_library_rewritten_in_place_with_its_size_and_time_put_back_is_scanned_again() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("libplugin.so");
+    std::fs::copy(library("sidecar_plugin_rules"), &path).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = list_with(dir.path(), "segv", cache.path());
+    assert_exit(&out, 0, "first scan");
+    assert_eq!(parse(&out.stdout)["libraries"][0]["scan"], "scanned");
+    let again = list_with(dir.path(), "segv", cache.path());
+    assert_eq!(parse(&again.stdout)["libraries"][0]["scan"], "cached");
+
+    // The crashing library written over it, same inode, padded to the same size, with the
+    // modification time put back.
+    let before = std::fs::metadata(&path).unwrap();
+    let mut bytes = std::fs::read(library("sidecar_test_hostile")).unwrap();
+    assert!(bytes.len() as u64 <= before.len());
+    bytes.resize(before.len() as usize, 0);
+    let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.write_all(&bytes).unwrap();
+    file.set_modified(before.modified().unwrap()).unwrap();
+    drop(file);
+    let after = std::fs::metadata(&path).unwrap();
+    assert_eq!(
+        (after.len(), after.modified().unwrap()),
+        (before.len(), before.modified().unwrap())
+    );
+    let out = list_with(dir.path(), "segv", cache.path());
+    assert_exit(&out, 0, "the tool survives");
+    let report = parse(&out.stdout);
+    assert!(
+        report["failed"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("crashed"),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn a_pipeline_that_names_plugin_directories_must_be_trusted() {
+    use std::os::unix::fs::PermissionsExt;
+    let plugins = plugin_dir(&["sidecar_plugin_rules"]);
+    let open = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let pipeline = open.path().join("p.toml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "plugin_dirs = [\"{}\"]\n\n[[stage]]\nkind = \"stats\"\n",
+            plugins.path().display()
+        ),
+    )
+    .unwrap();
+    let tree = Tree::examples();
+    let out = std::process::Command::new(BIN)
+        .arg("run")
+        .arg(&pipeline)
+        .arg("--input")
+        .arg(tree.path())
+        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    assert_exit(&out, 2, "run an untrusted pipeline");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("must be a trusted file") && stderr.contains("writable by everyone"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+
+    // The same file in a place of the user's own runs.
+    let mine = tempfile::tempdir().unwrap();
+    let trusted = mine.path().join("p.toml");
+    std::fs::copy(&pipeline, &trusted).unwrap();
+    let out = std::process::Command::new(BIN)
+        .arg("run")
+        .arg(&trusted)
+        .arg("--input")
+        .arg(tree.path())
+        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "run a trusted pipeline");
+}
