@@ -10,6 +10,7 @@ mod pipelines;
 mod plugins;
 mod run;
 mod scan;
+mod shard_report;
 
 use std::process::ExitCode;
 

@@ -258,6 +258,9 @@ pub struct ShardInfo {
     pub index: u64,
     pub count: u64,
     pub fingerprint: String,
+    /// The input as the report's paths start with it: `merge` computes each listed file's
+    /// shard again from the path below it.
+    pub input: String,
 }
 
 /// The shard of a split run, and its fingerprint; `None` for an unsplit run.
@@ -280,6 +283,7 @@ pub fn shard_info(
             "{:032x}",
             sidecar_engine::fsio::fingerprint(text.as_bytes())
         ),
+        input: sidecar_engine::ops::display_path(&config.input),
     })
 }
 

@@ -394,3 +394,122 @@ fn a_pipeline_can_name_its_shard() {
         parse(&expected[1])["total_sidecars"]
     );
 }
+
+/// A tree of valid and invalid sidecars, enough that each of three shards lists some.
+fn mixed_tree() -> Tree {
+    let tree = Tree::new();
+    let json = std::fs::read(data("examples/DSC01234.json")).unwrap();
+    for i in 0..40 {
+        tree.write(format!("g{}/IMG_{i:04}.json", i % 4), &json);
+        tree.write(format!("g{}/BAD_{i:04}.json", i % 4), b"{\"a\": ");
+    }
+    tree
+}
+
+#[test]
+fn merge_refuses_tampered_reports_naming_the_report_and_the_field() {
+    let tree = mixed_tree();
+    let reports: Vec<Json> = shards(tree.path(), &["validate", "--all-results"], 3)
+        .iter()
+        .map(|r| parse(r))
+        .collect();
+    assert_exit(&merge(&to_text(&reports)), 0, "the untouched set merges");
+    let invalid_entry = |report: &Json| {
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["is_valid"] == false)
+            .unwrap()
+            .clone()
+    };
+    type Tamper = Box<dyn Fn(&mut Vec<Json>)>;
+    let cases: Vec<(&str, Tamper, &str)> = vec![
+        (
+            "a count raised",
+            Box::new(|r| {
+                r[1]["valid_files"] = Json::from(r[1]["valid_files"].as_u64().unwrap() + 1000)
+            }),
+            "/total_files",
+        ),
+        (
+            "a string for a count",
+            Box::new(|r| r[0]["valid_files"] = Json::from("lots")),
+            "where a number belongs",
+        ),
+        (
+            "a negative count",
+            Box::new(|r| r[2]["warnings"] = Json::from(-5)),
+            "is not a count",
+        ),
+        (
+            "a count past every bound",
+            Box::new(|r| r[2]["warnings"] = Json::from(u64::MAX)),
+            "is not a count",
+        ),
+        (
+            "a file listed twice",
+            Box::new(move |r| {
+                let entry = invalid_entry(&r[0]);
+                let results = r[0]["results"].as_array_mut().unwrap();
+                results.push(entry);
+                for key in ["total_files", "invalid_files"] {
+                    r[0][key] = Json::from(r[0][key].as_u64().unwrap() + 1);
+                }
+            }),
+            "listed twice",
+        ),
+        (
+            "a file of another shard",
+            Box::new(move |r| {
+                let entry = invalid_entry(&r[1]);
+                r[1]["results"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|e| *e != entry);
+                r[0]["results"].as_array_mut().unwrap().push(entry);
+                for key in ["total_files", "invalid_files"] {
+                    r[0][key] = Json::from(r[0][key].as_u64().unwrap() + 1);
+                    r[1][key] = Json::from(r[1][key].as_u64().unwrap() - 1);
+                }
+            }),
+            "belongs to another shard",
+        ),
+        (
+            "a huge shard count",
+            Box::new(|r| {
+                for report in r.iter_mut() {
+                    report["shard"]["count"] = Json::from(1_000_000_000_000u64);
+                }
+            }),
+            "cannot be",
+        ),
+        (
+            "no generator",
+            Box::new(|r| {
+                r[1].as_object_mut().unwrap().shift_remove("generator");
+            }),
+            "/generator",
+        ),
+    ];
+    for (what, tamper, says) in cases {
+        let mut set = reports.clone();
+        tamper(&mut set);
+        let out = merge(&to_text(&set));
+        assert_eq!(out.status.code(), Some(2), "{what}");
+        assert!(out.stdout.is_empty(), "{what}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{what}: {stderr}");
+        assert!(
+            stderr.contains("stdin #"),
+            "{what}: names the report: {stderr}"
+        );
+    }
+}
+
+fn to_text(reports: &[Json]) -> Vec<Vec<u8>> {
+    reports
+        .iter()
+        .map(|r| serde_json::to_vec(r).unwrap())
+        .collect()
+}

@@ -2,7 +2,10 @@
 //! report one unsplit run writes: every count summed, every list merged in path order, every
 //! map complete; timings are the longest shard's. The set is checked first: every report must
 //! be a shard of the same run (same fingerprint: command, options, tool and plugin versions,
-//! input), each index from 0 to N-1 exactly once.
+//! input), each index from 0 to N-1 exactly once; and each report is checked on its own
+//! (`crate::shard_report`): bounded numbers, counts that agree with their lists, files of its
+//! own shard only, none listed twice. A field of one type in one shard and another in the next
+//! is refused too. Every refusal is exit 2 naming the report and the field.
 
 use std::io::Read;
 
@@ -12,6 +15,8 @@ use crate::args::MergeArgs;
 use crate::config::Output;
 use crate::exit::{Exit, UsageError};
 use crate::run;
+use crate::shard_report::{self, Listed, MAX_SHARDS};
+use sidecar_engine::discover::Shard;
 
 /// A report and where it came from (a file, or `stdin #N`).
 struct Input {
@@ -64,8 +69,8 @@ fn read(args: &MergeArgs) -> Result<Vec<Input>, UsageError> {
     Ok(inputs)
 }
 
-/// The shard fields of a report: index, count, fingerprint.
-fn shard_of(input: &Input) -> Result<(u64, u64, String), UsageError> {
+/// The shard fields of a report: index, count, fingerprint, input.
+fn shard_of(input: &Input) -> Result<(u64, u64, String, String), UsageError> {
     let shard = input.report.get("shard").ok_or_else(|| {
         UsageError(format!(
             "{} is not a shard's report (no `shard` field: was it run with --shard?)",
@@ -75,10 +80,17 @@ fn shard_of(input: &Input) -> Result<(u64, u64, String), UsageError> {
     let index = shard.get("index").and_then(Value::as_u64);
     let count = shard.get("count").and_then(Value::as_u64);
     let fingerprint = shard.get("fingerprint").and_then(Value::as_str);
-    match (index, count, fingerprint) {
-        (Some(i), Some(n), Some(f)) => Ok((i, n, f.to_owned())),
+    let root = shard.get("input").and_then(Value::as_str);
+    match (index, count, fingerprint, root) {
+        (Some(i), Some(n), Some(f), Some(r)) if n >= 2 && n <= MAX_SHARDS && i < n => {
+            Ok((i, n, f.to_owned(), r.to_owned()))
+        }
+        (Some(i), Some(n), Some(_), Some(_)) => Err(UsageError(format!(
+            "{}: /shard: shard {i} of {n} cannot be (a split is 2 to {MAX_SHARDS} ways, indices from 0)",
+            input.name
+        ))),
         _ => Err(UsageError(format!(
-            "{}: its `shard` field is incomplete",
+            "{}: its `shard` field is incomplete (index, count, fingerprint and input)",
             input.name
         ))),
     }
@@ -89,37 +101,40 @@ fn check(inputs: &[Input]) -> Result<(), UsageError> {
     let first = inputs
         .first()
         .ok_or_else(|| UsageError("no report to merge".into()))?;
-    let (_, count, fingerprint) = shard_of(first)?;
+    let (_, count, fingerprint, root) = shard_of(first)?;
     let mut seen: Vec<Option<&str>> = vec![None; count as usize];
     for input in inputs {
-        let (index, n, f) = shard_of(input)?;
-        if n != count || f != fingerprint {
+        let (index, n, f, r) = shard_of(input)?;
+        if n != count || f != fingerprint || r != root {
             return Err(UsageError(format!(
                 "{} is a shard of another run than {} ({}); merge only the shards of one run",
                 input.name,
                 first.name,
                 if n != count {
                     format!("split {n} ways, not {count}")
+                } else if r != root {
+                    format!("its paths start with {r}, not {root}")
                 } else {
                     "another command, options, tool, plugins or input".to_owned()
                 }
             )));
         }
-        match seen.get_mut(index as usize) {
-            Some(Some(other)) => {
+        // `shard_of` bounds the index by the count.
+        match &mut seen[index as usize] {
+            Some(other) => {
                 return Err(UsageError(format!(
                     "shard {index} of {count} is given twice: {other} and {}",
                     input.name
                 )))
             }
-            Some(slot) => *slot = Some(&input.name),
-            None => {
-                return Err(UsageError(format!(
-                    "{}: shard {index} of {count} cannot be",
-                    input.name
-                )))
-            }
+            slot => *slot = Some(&input.name),
         }
+    }
+    let mut listed = Listed::default();
+    for input in inputs {
+        let (index, count, _, root) = shard_of(input)?;
+        shard_report::check(&input.report, Shard { index, count }, &root, &mut listed)
+            .map_err(|v| UsageError(format!("{}: {}: {}", input.name, v.pointer, v.message)))?;
     }
     let missing: Vec<String> = seen
         .iter()
@@ -137,25 +152,34 @@ fn check(inputs: &[Input]) -> Result<(), UsageError> {
     Ok(())
 }
 
-/// Merges one field of every shard's report.
-fn merge(key: &str, values: &[&Value]) -> Value {
-    match values[0] {
+/// Merges one field (at `pointer`) of every shard's report; the error names the field whose
+/// type differs between shards.
+fn merge(pointer: &str, key: &str, values: &[&Value]) -> Result<Value, String> {
+    let kind = |v: &Value| std::mem::discriminant(v);
+    if let Some(odd) = values
+        .iter()
+        .position(|v| !v.is_null() && !values[0].is_null() && kind(v) != kind(values[0]))
+    {
+        return Err(format!(
+            "{}: {} in one shard, {} in another",
+            if pointer.is_empty() { "/" } else { pointer },
+            values[0],
+            values[odd]
+        ));
+    }
+    Ok(match values[0] {
         Value::Number(_) if key == "elapsed_seconds" => values
             .iter()
             .filter_map(|v| v.as_f64())
             .fold(0.0_f64, f64::max)
             .into(),
-        Value::Number(_) => {
-            if let Some(sum) = values
-                .iter()
-                .map(|v| v.as_u64())
-                .try_fold(0u64, |acc, n| n.and_then(|n| acc.checked_add(n)))
-            {
-                sum.into()
-            } else {
-                values.iter().filter_map(|v| v.as_f64()).sum::<f64>().into()
-            }
-        }
+        // Counts are bounded (`shard_report::MAX_COUNT`), so the sum is exact.
+        Value::Number(_) => values
+            .iter()
+            .map(|v| v.as_u64())
+            .try_fold(0u64, |acc, n| n.and_then(|n| acc.checked_add(n)))
+            .ok_or_else(|| format!("{pointer}: not a count in every shard"))?
+            .into(),
         Value::Object(_) => {
             let objects: Vec<&Map<String, Value>> =
                 values.iter().filter_map(|v| v.as_object()).collect();
@@ -176,14 +200,15 @@ fn merge(key: &str, values: &[&Value]) -> Value {
             let mut merged = Map::new();
             for key in keys {
                 let present: Vec<&Value> = objects.iter().filter_map(|o| o.get(key)).collect();
-                merged.insert(key.clone(), merge(key, &present));
+                let at = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                merged.insert(key.clone(), merge(&at, key, &present)?);
             }
             Value::Object(merged)
         }
         Value::Array(_) => {
             // The same list in every shard (the plugin load failures) is one list.
             if values.iter().all(|v| *v == values[0]) {
-                return values[0].clone();
+                return Ok(values[0].clone());
             }
             let mut items: Vec<Value> = values
                 .iter()
@@ -205,14 +230,14 @@ fn merge(key: &str, values: &[&Value]) -> Value {
             .iter()
             .find(|v| !v.is_null())
             .map_or_else(|| other.clone(), |v| (*v).clone()),
-    }
+    })
 }
 
 pub fn run(args: &MergeArgs) -> anyhow::Result<Exit> {
     let destination = run::Destination::prepare(&Output::parse(&args.output), None)?;
     let mut inputs = read(args)?;
     check(&inputs)?;
-    inputs.sort_by_key(|i| shard_of(i).map(|(index, _, _)| index).unwrap_or(0));
+    inputs.sort_by_key(|i| shard_of(i).map(|(index, ..)| index).unwrap_or(0));
     let reports: Vec<Value> = inputs
         .into_iter()
         .map(|mut i| {
@@ -221,7 +246,8 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Exit> {
         })
         .collect();
     let refs: Vec<&Value> = reports.iter().collect();
-    let merged = merge("", &refs);
+    let merged = merge("", "", &refs)
+        .map_err(|field| UsageError(format!("the shards' reports disagree at {field}")))?;
     run::write_value(&merged, destination)?;
     Ok(Exit::Success)
 }
