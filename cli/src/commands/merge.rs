@@ -82,7 +82,7 @@ fn shard_of(input: &Input) -> Result<(u64, u64, String, String), UsageError> {
     let fingerprint = shard.get("fingerprint").and_then(Value::as_str);
     let root = shard.get("input").and_then(Value::as_str);
     match (index, count, fingerprint, root) {
-        (Some(i), Some(n), Some(f), Some(r)) if n >= 2 && n <= MAX_SHARDS && i < n => {
+        (Some(i), Some(n), Some(f), Some(r)) if (2..=MAX_SHARDS).contains(&n) && i < n => {
             Ok((i, n, f.to_owned(), r.to_owned()))
         }
         (Some(i), Some(n), Some(_), Some(_)) => Err(UsageError(format!(
