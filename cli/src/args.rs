@@ -322,6 +322,11 @@ pub struct RuleArgs {
     /// This tool's reports are recognised by their `generator` field whatever their name
     #[arg(long, value_name = "GLOBS", value_delimiter = ',')]
     pub directory_files: Option<Vec<String>>,
+
+    /// Enter directories on other file systems than the input's (mount points), which are
+    /// otherwise listed as not entered
+    #[arg(long)]
+    pub cross_file_systems: bool,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

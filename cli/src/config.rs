@@ -3,7 +3,7 @@
 //! the commands never see clap and never fail on their arguments.
 
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sidecar_engine::discover::{Rules, Shard};
 use sidecar_engine::fsio::DEFAULT_MAX_FILE_SIZE;
@@ -85,6 +85,7 @@ pub fn rules(
     )
     .map_err(UsageError)?;
     rules.shard = shard.map(parse_shard).transpose()?;
+    rules.cross_file_systems = args.cross_file_systems;
     Ok(rules)
 }
 
@@ -133,6 +134,27 @@ pub fn parse_shard(text: &str) -> Result<Shard, UsageError> {
     Ok(Shard { index, count })
 }
 
+/// The kind of kernel pseudo file system `path` is on (`/proc`, `/sys` and their like), if it
+/// is on one.
+fn pseudo_file_system(path: &Path) -> Option<&'static str> {
+    let magic = rustix::fs::statfs(path).ok()?.f_type as u64;
+    Some(match magic {
+        0x9fa0 => "proc",
+        0x6265_6572 => "sysfs",
+        0x1cd1 => "devpts",
+        0x0027_e0eb | 0x6367_7270 => "cgroup",
+        0x6462_6720 => "debugfs",
+        0x7472_6163 => "tracefs",
+        0x7363_6673 => "securityfs",
+        0xcafe_4a11 => "bpf",
+        0x6165_676c => "pstore",
+        0x6265_6570 => "configfs",
+        0x6573_5543 => "fusectl",
+        0xde5e_81e4 => "efivarfs",
+        _ => return None,
+    })
+}
+
 /// Settings every command shares.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -177,6 +199,12 @@ impl Config {
         strict: bool,
         plugin_dirs: Vec<PathBuf>,
     ) -> Result<Config, UsageError> {
+        if let Some(kind) = pseudo_file_system(&input) {
+            return Err(UsageError(format!(
+                "input path {} is on {kind}, a file system of the kernel's, not of sidecars",
+                input.display()
+            )));
+        }
         match std::fs::metadata(&input) {
             Ok(meta) if meta.is_dir() => {
                 std::fs::read_dir(&input).map_err(|e| {
@@ -185,6 +213,13 @@ impl Config {
                         input.display()
                     ))
                 })?;
+            }
+            Ok(meta) if !meta.is_file() => {
+                return Err(UsageError(format!(
+                    "input path {} is {}: give a directory or a sidecar file",
+                    input.display(),
+                    sidecar_engine::fsio::kind_of(meta.file_type())
+                )))
             }
             Ok(_) => {
                 std::fs::File::open(&input).map_err(|e| {

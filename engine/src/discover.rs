@@ -125,6 +125,10 @@ pub struct Rules {
     /// Only this part of the tree, when split for several machines (not in the description:
     /// every shard of a run has the same fingerprint).
     pub shard: Option<Shard>,
+    /// Enter directories on other file systems than the input's (mount points); by default
+    /// they are listed among the walk's errors and not entered, as `find -xdev` does, so that
+    /// a bind mount or `/proc/N/root` inside the tree does not take the walk elsewhere.
+    pub cross_file_systems: bool,
 }
 
 impl Default for Rules {
@@ -179,12 +183,16 @@ impl Rules {
             directory_files,
             description,
             shard: None,
+            cross_file_systems: false,
         })
     }
 
     /// What the rules are, as text (for the results cache's fingerprint).
-    pub fn description(&self) -> &str {
-        &self.description
+    pub fn description(&self) -> String {
+        format!(
+            "{} cross file systems {}",
+            self.description, self.cross_file_systems
+        )
     }
 
     fn is_image(&self, name: &OsStr) -> bool {
@@ -324,6 +332,7 @@ fn walk(
         .filter_map(|p| Some((p.file_name()?.to_owned(), std::fs::canonicalize(p).ok()?)))
         .collect();
     let walk = Walk {
+        root_dev: std::fs::metadata(&base).ok().map(|m| m.dev()),
         root: std::fs::canonicalize(&base).ok(),
         base: base.clone(),
         rules,
@@ -374,6 +383,8 @@ struct Ancestor {
 struct Walk<'w> {
     /// What candidates' paths are relative to.
     base: PathBuf,
+    /// The device the input is on.
+    root_dev: Option<u64>,
     /// The input root's real location; `None` if it cannot be resolved (then nothing is
     /// taken to be inside it).
     root: Option<PathBuf>,
@@ -490,7 +501,8 @@ impl<'w> Walk<'w> {
         subdirectories
             .sort_unstable_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
         for path in subdirectories {
-            let looped = std::fs::metadata(&path).ok().and_then(|meta| {
+            let meta = std::fs::metadata(&path).ok();
+            let looped = meta.as_ref().and_then(|meta| {
                 let mut at = Some(&ancestor);
                 while let Some(a) = at {
                     if (a.dev, a.ino) == (meta.dev(), meta.ino()) {
@@ -500,10 +512,19 @@ impl<'w> Walk<'w> {
                 }
                 None
             });
+            let elsewhere = !self.rules.cross_file_systems
+                && meta
+                    .as_ref()
+                    .zip(self.root_dev)
+                    .is_some_and(|(meta, dev)| meta.dev() != dev);
             match looped {
                 Some(ancestor) => found.walk_errors.push(WalkError {
                     path,
                     message: format!("symlink loop back to {}", ancestor.display()),
+                }),
+                None if elsewhere => found.walk_errors.push(WalkError {
+                    path,
+                    message: "on another file system than the input (a mount point); not entered: --cross-file-systems enters it".into(),
                 }),
                 None => {
                     let parent = Some(Arc::clone(&ancestor));

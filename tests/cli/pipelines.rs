@@ -676,3 +676,40 @@ fn a_syntax_error_comes_alone_and_option_errors_point_at_the_option() {
     assert_eq!(report["errors"][0]["line"], 7, "{report:#}");
     assert_eq!(report["errors"][0]["column"], 1);
 }
+
+#[test]
+fn huge_pipelines_are_refused_at_once_and_duplicates_reported_in_one_pass() {
+    let dir = Tree::new();
+    // A million stages: the check names the limit (a quadratic duplicate check would never end).
+    let huge = dir.write(
+        "huge.toml",
+        "[[stage]]\nkind = \"stats\"\n".repeat(1_000_000),
+    );
+    let out = assert_cmd::Command::new(BIN)
+        .args(["pipelines", "check"])
+        .arg(&huge)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let check = parse(&out.stdout);
+    assert_eq!(check["errors"].as_array().unwrap().len(), 1, "{check:#}");
+    assert!(check["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("1000000 stages; a pipeline has at most 256"));
+
+    let twins = dir.write("twins.toml", "[[stage]]\nkind = \"stats\"\n".repeat(256));
+    let out = Command::new(BIN)
+        .args(["pipelines", "check"])
+        .arg(&twins)
+        .output()
+        .unwrap();
+    let check = parse(&out.stdout);
+    let errors = check["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 255, "every stage after the first");
+    assert!(errors
+        .iter()
+        .all(|e| e["message"] == "two stages are named `stats`"));
+    assert_eq!(errors[0]["line"], 4, "at the second stage");
+}

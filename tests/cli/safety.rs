@@ -696,3 +696,108 @@ fn chaos_kills_and_a_concurrent_writer_lose_no_write() {
         .collect();
     assert!(strays.is_empty(), "left in the tree: {strays:?}");
 }
+
+#[test]
+fn an_input_that_would_block_or_is_the_kernels_is_refused() {
+    let dir = Tree::new();
+    let fifo = dir.join("input.fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let fifo = fifo.to_str().unwrap();
+    for args in [
+        &["validate", "--input", fifo][..],
+        &["stats", "--input", fifo],
+        &["format-stats", "--input", fifo],
+        &["inspect", fifo],
+        &["convert", "--format", "bin", "--input", fifo],
+        &["run", "health-check", "--input", fifo],
+    ] {
+        // A run that opened the FIFO would wait for a writer: the timeout fails the test.
+        let out = assert_cmd::Command::new(BIN)
+            .args(args)
+            .env("XDG_CACHE_HOME", dir.cache())
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("a FIFO"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    for pseudo in ["/proc", "/proc/self", "/sys"] {
+        if !Path::new(pseudo).exists() {
+            continue;
+        }
+        let out = command(&["stats", "--input", pseudo]).output().unwrap();
+        assert_eq!(code(&out), Some(2), "{pseudo}");
+        assert!(
+            stderr(&out).contains("a file system of the kernel's"),
+            "{pseudo}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn the_walk_stays_on_the_inputs_file_system_unless_asked() {
+    let tree = photos(2);
+    std::os::unix::fs::symlink("/proc/self", tree.join("proc")).unwrap();
+    let report = parse(
+        &command(&["validate"])
+            .arg("--input")
+            .arg(tree.path())
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let entry = result_for(&report, "results", "proc");
+    assert!(
+        entry["error"]
+            .as_str()
+            .unwrap()
+            .contains("on another file system"),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["total_files"], 3,
+        "two sidecars and the mount point not entered"
+    );
+    std::fs::remove_file(tree.join("proc")).unwrap();
+
+    // Crossing, where a file system of another device can be had without mounting one.
+    let Ok(other) = tempfile::tempdir_in("/dev/shm") else {
+        return;
+    };
+    let device = |p: &Path| std::fs::metadata(p).unwrap().dev();
+    if device(other.path()) == device(tree.path()) {
+        return;
+    }
+    std::fs::write(other.path().join("IMG_9000.json"), sidecar()).unwrap();
+    std::os::unix::fs::symlink(other.path(), tree.join("elsewhere")).unwrap();
+    let stats = |extra: &[&str]| {
+        let out = command(&["stats", "--no-cache"])
+            .args(extra)
+            .arg("--input")
+            .arg(tree.path())
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        parse(&out.stdout)
+    };
+    let staying = stats(&[]);
+    assert_eq!(staying["total_sidecars"], 2, "{staying:#}");
+    assert!(staying["errors"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("--cross-file-systems"));
+    let crossing = stats(&["--cross-file-systems"]);
+    assert_eq!(crossing["total_sidecars"], 3, "{crossing:#}");
+}

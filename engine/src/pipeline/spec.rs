@@ -315,6 +315,16 @@ impl Reader {
                     .hint = Some("add a stage: [[stage]] with kind = \"validate\"".into());
             }
             Some((key, v)) => match v.get_ref() {
+                DeValue::Array(stages) if stages.len() > MAX_STAGES => {
+                    self.error(
+                        key.span(),
+                        format!(
+                            "{} stages; a pipeline has at most {MAX_STAGES}",
+                            stages.len()
+                        ),
+                    )
+                    .hint = Some("split the work into several pipelines".into());
+                }
                 DeValue::Array(stages) if !stages.is_empty() => {
                     for stage in stages.iter() {
                         if let Some(stage) = self.stage(stage) {
@@ -523,8 +533,9 @@ impl Reader {
 
     /// Stage names are keys of the report: they must be unique. One conversion per pass.
     fn check_stages(&mut self, stages: &[StageSpec]) {
-        for (i, stage) in stages.iter().enumerate() {
-            if stages[..i].iter().any(|s| s.name == stage.name) {
+        let mut names = std::collections::HashSet::with_capacity(stages.len());
+        for stage in stages {
+            if !names.insert(stage.name.as_str()) {
                 self.error(
                     stage.span.clone(),
                     format!("two stages are named `{}`", stage.name),
@@ -545,6 +556,9 @@ impl Reader {
         }
     }
 }
+
+/// The most stages a pipeline may have: one pass runs them all on every file.
+pub const MAX_STAGES: usize = 256;
 
 /// A TOML value as JSON, for validator options; the span of a float JSON cannot hold.
 fn to_json(value: &Spanned<DeValue<'_>>) -> Result<serde_json::Value, Range<usize>> {
