@@ -226,3 +226,101 @@ fn xmp_libraries_pair_validate_and_count_and_keep_their_files() {
         "removed only when asked"
     );
 }
+
+/// A packet with `body` as the properties of its one description (dc and xmp declared).
+fn packet(body: &str, attributes: &str) -> String {
+    format!(
+        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" {attributes}><xmp:Rating>3</xmp:Rating><xmp:Nickname>n</xmp:Nickname>{body}</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+}
+
+#[test]
+fn line_ends_and_white_space_in_values_come_back_as_exiftool_read_them() {
+    let tree = Tree::new();
+    let original = packet(
+        "<xmp:Identifier>x\ry\r\nz\tw</xmp:Identifier><xmp:CreatorTool>one\ntwo</xmp:CreatorTool>",
+        "xmp:Label=\"a\r\nb\tc\"",
+    );
+    tree.write("IMG_0001.CR3.xmp", &original);
+    tree.write("IMG_0001.CR3", b"raw");
+    let originals = Tree::new();
+    let kept = originals.write("IMG_0001.CR3.xmp", &original);
+    let before = tags(&kept);
+    assert_eq!(
+        before["XMP-xmp:Identifier"], "x\ry\r\nz\tw",
+        "ExifTool keeps them"
+    );
+    let to_bin = tree.report(&["convert", "--format", "bin", "--remove-shared-sources"]);
+    assert_eq!(to_bin["converted"], 1, "{to_bin:#}");
+    assert!(!tree.join("IMG_0001.CR3.xmp").exists());
+    assert_eq!(tree.report(&["convert", "--format", "xmp"])["converted"], 1);
+    assert_eq!(tags(&tree.join("IMG_0001.CR3.xmp")), before);
+}
+
+#[test]
+fn packets_readers_disagree_on_or_that_xml_forbids_are_refused_and_kept() {
+    let cases = [
+        (
+            "comment",
+            packet("<xmp:CreatorTool>a<!-- c -->b</xmp:CreatorTool>", ""),
+            "a comment or processing instruction inside the value",
+        ),
+        (
+            "processing instruction",
+            packet("<xmp:CreatorTool>a<?pi x?>b</xmp:CreatorTool>", ""),
+            "a comment or processing instruction inside the value",
+        ),
+        (
+            "two prefixes",
+            packet(
+                "<xap:Label>Red</xap:Label>",
+                "xmlns:xap=\"http://ns.adobe.com/xap/1.0/\"",
+            ),
+            "bound to two prefixes",
+        ),
+        (
+            "NUL",
+            packet("<xmp:CreatorTool>a\u{0}b</xmp:CreatorTool>", ""),
+            "U+0000 (NUL) is not allowed in XML",
+        ),
+        (
+            "NUL by reference",
+            packet("<xmp:CreatorTool>a&#0;b</xmp:CreatorTool>", ""),
+            "&#0; names a character XML forbids",
+        ),
+        (
+            "control character in an attribute",
+            packet("", "xmp:Label=\"a&#x1;b\""),
+            "which XML forbids",
+        ),
+    ];
+    for (what, text, says) in cases {
+        let tree = Tree::new();
+        tree.write("IMG_0001.CR3", b"raw");
+        let path = tree.write("IMG_0001.CR3.xmp", &text);
+        let out = tree.run(&[
+            "convert",
+            "--format",
+            "bin",
+            "--remove-shared-sources",
+            "--strict",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{what}: the file failed");
+        let report = parse(&out.stdout);
+        assert_eq!(report["failed"], 1, "{what}");
+        let entry = result_for(&report, "results", "IMG_0001.CR3.xmp");
+        assert!(
+            entry["reason"].as_str().unwrap().contains(says),
+            "{what}: {entry:#}"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            text.as_bytes(),
+            "{what}: kept"
+        );
+        assert!(
+            !tree.join("IMG_0001.CR3.bin").exists(),
+            "{what}: nothing written"
+        );
+    }
+}

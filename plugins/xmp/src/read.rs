@@ -6,6 +6,13 @@
 //! `{"@resource": URI}`; and the packet's namespaces, toolkit and `rdf:about` under `@`-keys.
 //! Anything else RDF allows but XMP writers do not use is refused with its line and column,
 //! never dropped.
+//!
+//! What ExifTool (the reference reader) reads is what the value holds: line ends and white
+//! space in values are kept as written (ExifTool does not normalise them, so neither do we;
+//! the writer escapes them so that every reader gets them back). Where XML readers disagree on
+//! a packet, it is refused rather than read one way: a comment or processing instruction
+//! inside a value (ExifTool keeps it as text, XML parsers drop it), one namespace under two
+//! prefixes, and characters XML forbids (a NUL, say), which no writer could put back.
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
@@ -20,6 +27,8 @@ struct Element {
     attributes: Vec<(String, String)>,
     children: Vec<Node>,
     at: usize,
+    /// Where a comment or processing instruction inside it is, if one is.
+    markup_at: Option<usize>,
 }
 
 enum Node {
@@ -59,10 +68,19 @@ impl<'t> Parser<'t> {
             let attribute =
                 attribute.map_err(|e| self.error(at, format!("bad attribute in <{name}>: {e}")))?;
             let key = attribute.key.as_ref().to_owned();
-            let value = attribute
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            // Entities resolved, white space kept as written (what ExifTool reads).
+            let value = quick_xml::escape::unescape(&attribute.value)
                 .map_err(|e| self.error(at, format!("bad value of {key} in <{name}>: {e}")))?
                 .into_owned();
+            if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
+                return Err(self.error(
+                    at,
+                    format!(
+                        "the value of {key} in <{name}> holds {}, which XML forbids",
+                        described(c)
+                    ),
+                ));
+            }
             attributes.push((key, value));
         }
         Ok(Element {
@@ -70,6 +88,7 @@ impl<'t> Parser<'t> {
             attributes,
             children: Vec::new(),
             at,
+            markup_at: None,
         })
     }
 
@@ -109,26 +128,41 @@ impl<'t> Parser<'t> {
                     self.attach(&mut stack, &mut root, element)?;
                     continue;
                 }
-                Event::Text(text) => text.xml10_content().into_owned(),
+                Event::Text(text) => text.into_inner().into_owned(),
                 Event::CData(data) => data.into_inner().into_owned(),
                 Event::GeneralRef(reference) => {
-                    let resolved = if reference.is_char_ref() {
+                    if reference.is_char_ref() {
+                        // quick-xml refuses references to characters XML forbids (`&#0;`).
                         reference
                             .resolve_char_ref()
                             .ok()
                             .flatten()
+                            .filter(|c| is_xml_char(*c))
                             .map(String::from)
+                            .ok_or_else(|| {
+                                self.error(
+                                    at,
+                                    format!("&{}; names a character XML forbids", &*reference),
+                                )
+                            })?
                     } else {
-                        quick_xml::escape::resolve_predefined_entity(&reference).map(String::from)
-                    };
-                    resolved.ok_or_else(|| {
-                        self.error(at, format!("unknown entity &{};", &*reference))
-                    })?
+                        quick_xml::escape::resolve_predefined_entity(&reference)
+                            .map(String::from)
+                            .ok_or_else(|| {
+                                self.error(at, format!("unknown entity &{};", &*reference))
+                            })?
+                    }
                 }
                 Event::DocType(_) => {
                     return Err(self.error(at, "a DOCTYPE has no place in an XMP packet"))
                 }
-                Event::Comment(_) | Event::PI(_) | Event::Decl(_) => continue,
+                Event::Comment(_) | Event::PI(_) => {
+                    if let Some(parent) = stack.last_mut() {
+                        parent.markup_at.get_or_insert(at);
+                    }
+                    continue;
+                }
+                Event::Decl(_) => continue,
                 Event::Eof => break,
             };
             match stack.last_mut() {
@@ -201,6 +235,15 @@ pub fn read(bytes: &[u8]) -> Result<Value, CodecError> {
         )
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some((at, c)) = text.char_indices().find(|(_, c)| !is_xml_char(*c)) {
+        return Err(CodecError::malformed(
+            format!(
+                "{} is not allowed in XML: not an XMP packet, or a damaged one",
+                described(c)
+            ),
+            Some(location(text, at)),
+        ));
+    }
     let parser = Parser { text };
     let root = parser.tree()?;
     let mut document = Map::new();
@@ -285,6 +328,15 @@ fn collect_namespaces(
                 )
             }
             _ => {}
+        }
+        if let Some((other, _)) = into
+            .iter()
+            .find(|(p, u)| *p != prefix && matches!(u, Value::String(u) if u == uri))
+        {
+            return Err(parser.unsupported(
+                element.at,
+                format!("the namespace {uri} bound to two prefixes, {other} and {prefix}: readers may take their properties for one; give it one prefix"),
+            ));
         }
         match into.get(prefix) {
             Some(Value::String(known)) if known == uri => {}
@@ -436,11 +488,33 @@ fn value(parser: &Parser<'_>, element: &Element) -> Result<Value, CodecError> {
         fields(parser, element, &mut structure)?;
         return Ok(Value::Object(structure));
     }
+    if let Some(at) = element.markup_at {
+        return Err(parser.unsupported(
+            at,
+            format!(
+                "a comment or processing instruction inside the value of <{}>: ExifTool reads it as part of the text, XML readers drop it",
+                element.name
+            ),
+        ));
+    }
     let value = Value::String(text(element));
     Ok(match lang {
         Some(lang) => object([("@lang", Value::String(lang)), ("@value", value)]),
         None => value,
     })
+}
+
+/// Whether XML 1.0 can carry a character at all.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// A character for a message: `U+0000 (NUL)`.
+fn described(c: char) -> String {
+    match c {
+        '\0' => "U+0000 (NUL)".into(),
+        c => format!("U+{:04X}", u32::from(c)),
+    }
 }
 
 fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {

@@ -5,7 +5,7 @@
 
 use sidecar_engine::{CodecError, Location, View};
 
-use crate::read::{META_NS, RDF_NS};
+use crate::read::{is_xml_char, META_NS, RDF_NS};
 
 fn refuse(path: &str, message: impl std::fmt::Display) -> CodecError {
     CodecError::unrepresentable(
@@ -16,11 +16,6 @@ fn refuse(path: &str, message: impl std::fmt::Display) -> CodecError {
             path.into()
         })),
     )
-}
-
-/// Whether XML 1.0 can carry a character at all.
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Appends `text` escaped; refuses characters XML 1.0 cannot carry.
