@@ -322,6 +322,7 @@ fn a_cache_others_could_have_written_is_never_believed() {
     assert_eq!(run(&tree, &["stats"])["cached_files"], 308, "trusted again");
 
     if rustix::process::geteuid().is_root() {
+        forged_by_nobody_in_a_shared_cache_directory();
         // As root, a record another user wrote is never read.
         std::os::unix::fs::chown(&file, Some(65534), Some(65534)).unwrap();
         let (report, stderr) = run_noting(&tree, &["stats"]);
@@ -384,4 +385,49 @@ fn a_cache_that_cannot_be_written_is_said_once() {
         without_timings(parse(&out.stdout)),
         without_timings(run(&tree, &["stats", "--no-cache"]))
     );
+}
+
+/// As root: `nobody` runs the tool first with a shared, world-writable cache directory, so
+/// the cache file root's run would use is one another user wrote.
+fn forged_by_nobody_in_a_shared_cache_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let tree = collection();
+    let readable = |p: &Path| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    readable(tree.path());
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            BIN,
+            "stats",
+            "--input",
+        ])
+        .arg(tree.path())
+        .env("XDG_CACHE_HOME", shared.path())
+        .env("IMAGE_SIDECAR_TEST_CACHE_SLACK_NS", "0")
+        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+        .output()
+        .expect("setpriv (util-linux) runs the tool as nobody");
+    assert_exit(&out, 0, "stats as nobody");
+    let out = Command::new(BIN)
+        .args(["stats", "--input"])
+        .arg(tree.path())
+        .env("XDG_CACHE_HOME", shared.path())
+        .env("IMAGE_SIDECAR_TEST_CACHE_SLACK_NS", "0")
+        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "stats as root");
+    assert_eq!(
+        parse(&out.stdout)["cached_files"],
+        0,
+        "nobody's records unused"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("owned by uid 65534"), "{stderr}");
 }
