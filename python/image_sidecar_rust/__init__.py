@@ -243,7 +243,8 @@ class ImageSidecarManager:
     hold plugin libraries and be writable only by its owner), ``workers`` (``--workers``;
     ``None`` is the binary's default, the number of CPUs), ``cache`` (``False`` passes
     ``--no-cache``), ``max_file_size`` (``--max-file-size``, bytes or a string such as
-    ``"512MiB"``), ``image_extensions`` and ``directory_files`` (the walk's rules).
+    ``"512MiB"``), ``image_extensions`` and ``directory_files`` (the walk's rules),
+    ``cross_file_systems`` (``--cross-file-systems``: enter mount points inside the input).
     """
 
     def __init__(
@@ -255,6 +256,7 @@ class ImageSidecarManager:
         max_file_size: Union[int, str, None] = None,
         image_extensions: Optional[Sequence[str]] = None,
         directory_files: Optional[Sequence[str]] = None,
+        cross_file_systems: bool = False,
     ) -> None:
         self._binary = _find_binary(rust_binary_path)
         self._plugin_args: List[str] = []
@@ -265,6 +267,7 @@ class ImageSidecarManager:
         self._max_file_size = max_file_size
         self._image_extensions = image_extensions
         self._directory_files = directory_files
+        self._cross_file_systems = cross_file_systems
 
     @property
     def rust_available(self) -> bool:
@@ -285,6 +288,8 @@ class ImageSidecarManager:
             args += ["--image-extensions", ",".join(self._image_extensions)]
         if self._directory_files is not None:
             args += ["--directory-files", ",".join(self._directory_files)]
+        if self._cross_file_systems:
+            args.append("--cross-file-systems")
         if not (cache and self._cache):
             args.append("--no-cache")
         return args

@@ -220,3 +220,11 @@ def test_every_option_reaches_the_binary(binary: Path, tree: Path, tmp_path: Pat
     stats = rules.get_statistics(tree)
     assert stats["total_images"] == 0
     assert any(f.endswith("IMG_0042.json") for f in stats["directory_files"])
+
+    # A link to another file system (/proc) is not entered, unless asked; asking is passed on.
+    (tree / "kernel").symlink_to("/proc/self/fdinfo")
+    staying = ImageSidecarManager(binary).validate_sidecars(tree)
+    assert any("on another file system" in (r["error"] or "") for r in staying["results"])
+    crossing = ImageSidecarManager(binary, cross_file_systems=True).validate_sidecars(tree)
+    assert not any("on another file system" in (r["error"] or "") for r in crossing["results"])
+    (tree / "kernel").unlink()
