@@ -72,8 +72,16 @@ fn is_path(arg: &str) -> bool {
     arg.contains('/') || arg.ends_with(".toml") || Path::new(arg).is_file()
 }
 
+/// A pipeline file's text: a regular file (read without blocking, so a FIFO cannot hang the
+/// command) of at most 64 MiB, in UTF-8.
+fn read_text(path: &Path) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    sidecar_engine::fsio::read_into(path, &mut bytes, 64 << 20).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_owned())
+}
+
 fn read(path: &Path, name: String) -> Result<Found, UsageError> {
-    let text = std::fs::read_to_string(path)
+    let text = read_text(path)
         .map_err(|e| UsageError(format!("cannot read the pipeline {}: {e}", path.display())))?;
     let base_dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -171,7 +179,7 @@ pub fn list() -> Vec<Listed> {
             .collect();
         paths.sort();
         for path in paths {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read it: {e}"));
+            let text = read_text(&path).map_err(|e| format!("cannot read it: {e}"));
             let name = path
                 .file_stem()
                 .unwrap_or_default()

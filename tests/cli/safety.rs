@@ -710,6 +710,9 @@ fn an_input_that_would_block_or_is_the_kernels_is_refused() {
     )
     .unwrap();
     let fifo = fifo.to_str().unwrap();
+    let tree = photos(1);
+    let tree_path = tree.path().to_str().unwrap();
+    let schema_option = format!("json-schema.schema={fifo}");
     for args in [
         &["validate", "--input", fifo][..],
         &["stats", "--input", fifo],
@@ -717,6 +720,17 @@ fn an_input_that_would_block_or_is_the_kernels_is_refused() {
         &["inspect", fifo],
         &["convert", "--format", "bin", "--input", fifo],
         &["run", "health-check", "--input", fifo],
+        // A pipeline file and a schema that are FIFOs, with a real tree as the input.
+        &["run", fifo, "--input", tree_path],
+        &[
+            "validate",
+            "--validators",
+            "json-schema",
+            "--option",
+            &schema_option,
+            "--input",
+            tree_path,
+        ],
     ] {
         // A run that opened the FIFO would wait for a writer: the timeout fails the test.
         let out = assert_cmd::Command::new(BIN)

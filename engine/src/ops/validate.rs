@@ -49,8 +49,13 @@ impl NamedCheck {
     ) -> String {
         fn files(value: &serde_json::Value, base_dir: &std::path::Path, out: &mut String) {
             match value {
+                // Only regular files, read without blocking and bounded: an option naming a
+                // FIFO or `/dev/zero` must not hang the run.
                 serde_json::Value::String(s) => {
-                    if let Ok(bytes) = std::fs::read(base_dir.join(s)) {
+                    let mut bytes = Vec::new();
+                    if crate::fsio::read_into(&base_dir.join(s), &mut bytes, OPTION_FILE_LIMIT)
+                        .is_ok()
+                    {
                         out.push_str(&format!(" {s}={:032x}", crate::fsio::fingerprint(&bytes)));
                     }
                 }
@@ -68,6 +73,9 @@ impl NamedCheck {
         text
     }
 }
+
+/// The largest file an option names that is read for the fingerprint (a schema, a rule file).
+pub const OPTION_FILE_LIMIT: u64 = 64 << 20;
 
 /// What happens to a file that fails validation, for the stages after this one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

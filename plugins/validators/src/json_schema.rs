@@ -43,8 +43,7 @@ impl Validator for JsonSchema {
             return Err(format!("`json-schema` has no option `{unknown}`"));
         }
         let file = base_dir.join(path);
-        let text = std::fs::read(&file)
-            .map_err(|e| format!("cannot read the schema {}: {e}", file.display()))?;
+        let text = read_schema(&file)?;
         let schema: serde_json::Value = serde_json::from_slice(&text)
             .map_err(|e| format!("the schema {path} is not JSON: {e}"))?;
         let retrieved = Arc::new(Mutex::new(Vec::new()));
@@ -83,14 +82,25 @@ impl jsonschema::Retrieve for FileRetriever {
             return Err(format!("{uri}: only files are read for `$ref`, never the network").into());
         }
         let path = percent_decoded(uri.path().as_str());
-        let bytes =
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes = read_schema(&path)?;
         self.retrieved
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((uri.to_string(), sidecar_engine::fsio::fingerprint(&bytes)));
         Ok(serde_json::from_slice(&bytes)?)
     }
+}
+
+/// A schema file's bytes: a regular file of at most 64 MiB, read without blocking.
+fn read_schema(path: &Path) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    sidecar_engine::fsio::read_into(
+        path,
+        &mut bytes,
+        sidecar_engine::ops::validate::OPTION_FILE_LIMIT,
+    )
+    .map_err(|e| format!("cannot read the schema {}: {e}", path.display()))?;
+    Ok(bytes)
 }
 
 /// `file://` and the path, its bytes outside the unreserved set percent-encoded.
