@@ -111,6 +111,7 @@ pub fn load(paths: &[PathBuf], mode: Mode) -> Result<Loaded, String> {
                 continue;
             }
         };
+        let stamp = trusted.stamp();
         let library = match mode {
             Mode::Load => match load_trusted(trusted, &path) {
                 Ok(library) => library,
@@ -121,7 +122,7 @@ pub fn load(paths: &[PathBuf], mode: Mode) -> Result<Loaded, String> {
             },
             Mode::ScanOnly => stand_in(&path, scanned),
         };
-        register(&mut registry, &library, &mut errors);
+        register(&mut registry, &library, stamp, &mut errors);
         loaded.push(library);
     }
     if let Err(notice) = cache.save() {
@@ -141,8 +142,16 @@ pub fn load(paths: &[PathBuf], mode: Mode) -> Result<Loaded, String> {
     })
 }
 
-fn register(registry: &mut Registry, library: &Library, errors: &mut Vec<PluginError>) {
-    let provenance = Provenance::Library(library.path.clone());
+fn register(
+    registry: &mut Registry,
+    library: &Library,
+    loaded: String,
+    errors: &mut Vec<PluginError>,
+) {
+    let provenance = Provenance::Library {
+        path: library.path.clone(),
+        loaded,
+    };
     let path = library.path.to_string_lossy().into_owned();
     let mut skipped = |e: sidecar_engine::registry::DuplicateName| {
         errors.push(PluginError {

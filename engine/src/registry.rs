@@ -29,7 +29,12 @@ inventory::collect!(CodecRegistration);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Provenance {
     BuiltIn,
-    Library(PathBuf),
+    /// A library, by path, with what identifies the file that was loaded (its identity and a
+    /// hash of its bytes, as the loader saw them): part of the results cache's fingerprint.
+    Library {
+        path: PathBuf,
+        loaded: String,
+    },
 }
 
 /// Two plugins of one kind claim one name.
@@ -181,13 +186,7 @@ impl Registry {
         fn origin(provenance: &Provenance) -> String {
             match provenance {
                 Provenance::BuiltIn => "built-in".into(),
-                Provenance::Library(path) => {
-                    use std::os::unix::fs::MetadataExt;
-                    let stamp = std::fs::metadata(path)
-                        .map(|m| (m.size(), m.mtime(), m.mtime_nsec(), m.ino()))
-                        .ok();
-                    format!("{} {stamp:?}", path.display())
-                }
+                Provenance::Library { path, loaded } => format!("{} {loaded}", path.display()),
             }
         }
         let mut text = String::new();

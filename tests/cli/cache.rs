@@ -224,6 +224,22 @@ fn swapping_a_plugin_library_invalidates_the_cache() {
     std::fs::copy(crate::plugins::library("sidecar_plugin_cbor"), &installed).unwrap();
     let swapped = run(&tree, &args);
     assert_eq!(swapped["cached_files"], 0, "{swapped:#}");
+
+    // Rewritten in place, size and modification time put back: the change time tells.
+    std::fs::copy(crate::plugins::library("sidecar_plugin_rules"), &installed).unwrap();
+    run(&tree, &args);
+    assert_eq!(run(&tree, &args)["cached_files"], 308);
+    let before = std::fs::metadata(&installed).unwrap();
+    let bytes = std::fs::read(&installed).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&installed)
+        .unwrap();
+    std::io::Write::write_all(&mut &file, &bytes).unwrap();
+    file.set_modified(before.modified().unwrap()).unwrap();
+    drop(file);
+    let rewritten = run(&tree, &args);
+    assert_eq!(rewritten["cached_files"], 0, "{rewritten:#}");
 }
 
 /// Runs `command` on `tree` as [`run`] does, and returns the report and stderr.

@@ -69,7 +69,7 @@ struct PluginsReport {
 fn provenance(p: &Provenance) -> String {
     match p {
         Provenance::BuiltIn => "built-in".into(),
-        Provenance::Library(path) => path.to_string_lossy().into_owned(),
+        Provenance::Library { path, .. } => path.to_string_lossy().into_owned(),
     }
 }
 

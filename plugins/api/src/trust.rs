@@ -46,6 +46,7 @@ impl FileIdentity {
 pub struct TrustedFile {
     file: File,
     identity: FileIdentity,
+    hash: std::sync::OnceLock<std::io::Result<u128>>,
 }
 
 impl TrustedFile {
@@ -57,6 +58,7 @@ impl TrustedFile {
         Ok(TrustedFile {
             file: File::from(fd),
             identity: FileIdentity::of(&st),
+            hash: std::sync::OnceLock::new(),
         })
     }
 
@@ -75,8 +77,24 @@ impl TrustedFile {
         Ok(text)
     }
 
-    /// An XXH3-128 hash of the opened file's bytes.
-    pub fn content_hash(&self) -> std::io::Result<u128> {
+    /// An XXH3-128 hash of the opened file's bytes (computed once).
+    pub fn content_hash(&self) -> Result<u128, String> {
+        self.hash
+            .get_or_init(|| self.hash_bytes())
+            .as_ref()
+            .map(|h| *h)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The identity and content hash as one line, for fingerprints.
+    pub fn stamp(&self) -> String {
+        match self.content_hash() {
+            Ok(hash) => format!("{:?} {hash:032x}", self.identity),
+            Err(e) => format!("{:?} unreadable: {e}", self.identity),
+        }
+    }
+
+    fn hash_bytes(&self) -> std::io::Result<u128> {
         use std::io::Read;
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         let mut buf = vec![0; 1 << 16];
@@ -117,7 +135,7 @@ impl TrustedFile {
 }
 
 /// The path under which a process opens its descriptor `fd`.
-pub fn descriptor_path(fd: i32) -> PathBuf {
+fn descriptor_path(fd: i32) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{fd}"))
 }
 
