@@ -12,7 +12,7 @@ RUN := $(BIN) $(if $(WORKERS),--workers $(WORKERS))
 
 .PHONY: build build-rust-sidecar test exiftool wheel test-integration lint install \
         validate-rust stats-rust format-stats convert-binary convert-rkyv benchmark-rust \
-        benchmark-cache
+        benchmark-cache benchmark-trust
 
 build:
 	cargo build --release --workspace
@@ -71,6 +71,9 @@ benchmark-rust: build
 
 benchmark-cache:
 	scripts/bench-cache.sh
+
+benchmark-trust:
+	scripts/bench-trust.sh
 
 # Runs the release binary on SIDECAR_DIR and checks the script-facing contract: exit codes,
 # one JSON document on stdout, nothing on stderr. Changes nothing in the tree.
