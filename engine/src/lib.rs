@@ -7,29 +7,22 @@
 //! the plugin API crate; the registry treats both alike.
 
 pub mod cache;
-pub mod canonical;
-pub mod codec;
 pub mod discover;
-pub mod frame;
 pub mod fsio;
 pub mod ops;
 pub mod pipeline;
 pub mod registry;
 pub mod report_path;
-pub mod summary;
-pub mod tape;
 #[cfg(test)]
 mod testing;
-pub mod validator;
-pub mod value;
 
-pub use codec::{Codec, CodecError, Decoded, Detection, Location, Warning};
-pub use registry::{CodecRegistration, Registry};
-pub use summary::{Counter, Field, FieldKind, Summary, SummaryRegistration};
-pub use validator::{Check, FileContext, Finding, Severity, Validator, ValidatorRegistration};
-pub use value::{Map, Value, View};
+// The model the engine runs on, under the engine's names too, so that a user of the engine
+// needs one dependency.
+pub use sidecar_model::{
+    canonical, codec, error, frame, summary, tape, validator, value, Check, Codec, CodecError,
+    CodecRegistration, Counter, Decoded, Detection, ErrorKind, Field, FieldKind, FileContext,
+    Finding, Location, Map, Severity, Summary, SummaryRegistration, Validator,
+    ValidatorRegistration, Value, View, Warning, MAX_DEPTH,
+};
 
-/// Deepest nesting of arrays and objects any codec accepts. Real sidecars nest fewer than ten
-/// levels; the limit keeps every recursive walk (decode, encode, compare, drop) far from the end
-/// of any thread's stack on hostile input, debug builds included.
-pub const MAX_DEPTH: usize = 128;
+pub use registry::Registry;

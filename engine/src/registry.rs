@@ -8,22 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::codec::{Codec, Detection};
+use crate::codec::{Codec, CodecRegistration, Detection};
 use crate::summary::{Field, Summary, SummaryRegistration};
 use crate::validator::{Validator, ValidatorRegistration};
-
-/// A codec linked into the binary, registered with `inventory::submit!`.
-pub struct CodecRegistration {
-    make: fn() -> Box<dyn Codec>,
-}
-
-impl CodecRegistration {
-    pub const fn new(make: fn() -> Box<dyn Codec>) -> CodecRegistration {
-        CodecRegistration { make }
-    }
-}
-
-inventory::collect!(CodecRegistration);
 
 /// Where a codec comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,15 +102,15 @@ impl Registry {
         let mut registry = Registry::default();
         let mut clashes = Vec::new();
         for registration in inventory::iter::<CodecRegistration> {
-            let codec: Arc<dyn Codec> = Arc::from((registration.make)());
+            let codec: Arc<dyn Codec> = Arc::from(registration.make());
             clashes.extend(registry.add(codec, Provenance::BuiltIn).err());
         }
         for registration in inventory::iter::<ValidatorRegistration> {
-            let validator: Arc<dyn Validator> = Arc::from((registration.make)());
+            let validator: Arc<dyn Validator> = Arc::from(registration.make());
             clashes.extend(registry.add_validator(validator, Provenance::BuiltIn).err());
         }
         for registration in inventory::iter::<SummaryRegistration> {
-            let summary: Arc<dyn Summary> = Arc::from((registration.make)());
+            let summary: Arc<dyn Summary> = Arc::from(registration.make());
             clashes.extend(registry.add_summary(summary, Provenance::BuiltIn).err());
         }
         (registry, clashes)

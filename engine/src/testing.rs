@@ -1,7 +1,8 @@
 //! What the engine's unit tests share: a codec that claims files by extension or by magic
 //! bytes and holds nothing.
 
-use crate::codec::{Codec, CodecError, Decoded, Detection};
+use crate::codec::{Codec, Decoded, Detection};
+use crate::error::CodecError;
 use crate::value::{Value, View};
 
 /// A codec known by its name and extensions, and by `magic` bytes or a leading `{` (`text`)

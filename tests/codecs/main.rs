@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use sidecar_binary::BinaryCodec;
-use sidecar_engine::codec::ErrorKind;
+use sidecar_engine::error::ErrorKind;
 use sidecar_engine::frame::FrameSpec;
 use sidecar_engine::{Codec, Map, Value, MAX_DEPTH};
 use sidecar_json::JsonCodec;

@@ -23,8 +23,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::canonical;
-use crate::codec::{Codec, CodecError};
+use crate::codec::Codec;
 use crate::discover::Tree;
+use crate::error::CodecError;
 use crate::fsio::{self, Durability, FileMeta, Keep, ReadError, WriteOutcome};
 use crate::ops::{display_path, with_bytes, with_identified, FileState, Flow, ReadFailure};
 use crate::registry::Registry;

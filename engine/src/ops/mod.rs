@@ -23,8 +23,9 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::codec::{CodecError, Detection, Warning};
+use crate::codec::Detection;
 use crate::discover::{self, Candidate, Tree, WalkError};
+use crate::error::{CodecError, Warning};
 use crate::fsio::{self, FileMeta, ReadError};
 use crate::registry::{Identified, Registry, DETECT_BYTES};
 use crate::value::View;

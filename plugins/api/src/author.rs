@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, Once};
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
-use sidecar_engine::{
+use sidecar_model::{
     canonical, Counter, Detection, Field, FieldKind, FileContext, Finding, Severity, Value, View,
 };
 

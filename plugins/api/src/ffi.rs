@@ -1,5 +1,5 @@
 //! The types that cross the library boundary, all `#[repr(C)]` and checked by abi_stable when a
-//! library loads. Values cross as their canonical encoding (`sidecar_engine::canonical`, the
+//! library loads. Values cross as their canonical encoding (`sidecar_model::canonical`, the
 //! Binary format's payload, specified in `docs/formats.md`); options cross as JSON text.
 //!
 //! Plugin authors do not use these directly: [`crate::export_plugin!`] builds them from the

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::std_types::{RResult, RSlice, RStr};
-use sidecar_engine::{
+use sidecar_model::{
     canonical, Check, Codec, CodecError, Counter, Decoded, Detection, Field, FieldKind,
     FileContext, Finding, Severity, Summary, Validator, View,
 };

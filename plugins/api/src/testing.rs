@@ -1,6 +1,6 @@
 //! Test helpers for plugin authors: call them from your crate's `#[test]`s.
 
-use sidecar_engine::{canonical, Detection, Value};
+use sidecar_model::{canonical, Detection, Value};
 
 use crate::SidecarCodec;
 
@@ -27,7 +27,7 @@ pub fn round_trip<C: SidecarCodec>(codec: &C, value: &Value) -> Result<(), Strin
         Err(format!(
             "`{}` does not give back what it was given: first difference at {}",
             codec.name(),
-            sidecar_engine::value::first_difference(value.view(), back.view())
+            sidecar_model::value::first_difference(value.view(), back.view())
                 .unwrap_or_else(|| "/".into())
         ))
     }

@@ -2,10 +2,10 @@
 //! little endian, float arrays packed) inside the engine's checksummed frame. The byte layout is
 //! specified in `docs/formats.md`.
 
-use sidecar_engine::canonical;
-use sidecar_engine::frame::{FrameSpec, HEADER_LEN};
-use sidecar_engine::tape::with_tape;
-use sidecar_engine::{Codec, CodecError, CodecRegistration, Decoded, Detection, View, Warning};
+use sidecar_model::canonical;
+use sidecar_model::frame::{FrameSpec, HEADER_LEN};
+use sidecar_model::tape::with_tape;
+use sidecar_model::{Codec, CodecError, CodecRegistration, Decoded, Detection, View, Warning};
 
 /// The frame every Binary file starts with.
 pub const FRAME: FrameSpec = FrameSpec {

@@ -9,8 +9,8 @@
 use std::collections::HashSet;
 
 use jiter::{Jiter, JiterError, Peek};
-use sidecar_engine::tape::{Frame, NodeId, Tape};
-use sidecar_engine::{CodecError, Location, Warning, MAX_DEPTH};
+use sidecar_model::tape::{Frame, NodeId, Tape};
+use sidecar_model::{CodecError, Location, Warning, MAX_DEPTH};
 
 /// Objects up to this size are checked for duplicate keys by a linear scan; larger ones hash.
 const LINEAR_KEY_SCAN: usize = 32;
@@ -253,8 +253,8 @@ fn shorten(text: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sidecar_engine::codec::ErrorKind;
-    use sidecar_engine::{Decoded, Value};
+    use sidecar_model::error::ErrorKind;
+    use sidecar_model::{Decoded, Value};
 
     fn decode(bytes: &[u8]) -> Result<Decoded, CodecError> {
         let mut tape = Tape::default();

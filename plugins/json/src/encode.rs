@@ -5,7 +5,7 @@
 
 use std::io::Write as _;
 
-use sidecar_engine::{CodecError, View};
+use sidecar_model::{CodecError, View};
 
 /// Writes a document; refuses a NaN whose bits are not the one NaN JSON can spell, rather than
 /// change it.
@@ -181,7 +181,7 @@ fn shortest_digits(text: &str, digits: &mut [u8; 40]) -> (usize, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sidecar_engine::{Map, Value};
+    use sidecar_model::{Map, Value};
 
     fn float(x: f64) -> String {
         let mut out = Vec::new();

@@ -6,8 +6,8 @@
 mod decode;
 mod encode;
 
-use sidecar_engine::tape::with_tape;
-use sidecar_engine::{Codec, CodecError, CodecRegistration, Decoded, Detection, View, Warning};
+use sidecar_model::tape::with_tape;
+use sidecar_model::{Codec, CodecError, CodecRegistration, Decoded, Detection, View, Warning};
 
 /// The JSON sidecar format.
 pub struct JsonCodec;

@@ -2,9 +2,9 @@
 //! an 8-byte little-endian length followed by that many bytes of compact JSON, with no magic,
 //! version or checksum. They are read so that `convert` can upgrade them, and never written.
 
-use sidecar_engine::codec::Location;
-use sidecar_engine::{Codec, CodecError, CodecRegistration, Decoded, Detection, View, Warning};
 use sidecar_json::JsonCodec;
+use sidecar_model::error::Location;
+use sidecar_model::{Codec, CodecError, CodecRegistration, Decoded, Detection, View, Warning};
 
 const PREFIX_LEN: usize = 8;
 

@@ -4,8 +4,8 @@
 //! engine's access traits.
 
 use rkyv::{Archive, Serialize};
-use sidecar_engine::value::{exact_in_f32, ArrayRef, ArraySource, ObjectRef, ObjectSource};
-use sidecar_engine::View;
+use sidecar_model::value::{exact_in_f32, ArrayRef, ArraySource, ObjectRef, ObjectSource};
+use sidecar_model::View;
 
 #[derive(Archive, Serialize)]
 #[rkyv(serialize_bounds(

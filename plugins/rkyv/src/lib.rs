@@ -12,9 +12,9 @@ use rkyv::util::AlignedVec;
 use rkyv::validation::archive::ArchiveValidator;
 use rkyv::validation::shared::SharedValidator;
 use rkyv::validation::Validator;
-use sidecar_engine::codec::Location;
-use sidecar_engine::frame::{FrameSpec, HEADER_LEN};
-use sidecar_engine::{
+use sidecar_model::error::Location;
+use sidecar_model::frame::{FrameSpec, HEADER_LEN};
+use sidecar_model::{
     Codec, CodecError, CodecRegistration, Decoded, Detection, Value, View, Warning, MAX_DEPTH,
 };
 

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use sidecar_engine::{Check, FileContext, Finding, Validator, View};
+use sidecar_model::{Check, FileContext, Finding, Validator, View};
 
 pub struct ImagePresent;
 

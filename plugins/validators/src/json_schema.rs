@@ -12,8 +12,8 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use sidecar_engine::value::View;
-use sidecar_engine::{Check, FileContext, Finding, Validator};
+use sidecar_model::value::View;
+use sidecar_model::{Check, FileContext, Finding, Validator};
 
 pub struct JsonSchema;
 
@@ -70,7 +70,7 @@ pub fn make() -> Box<dyn Validator> {
 
 /// Reads the files a schema refers to, and keeps each one's URI and a fingerprint of its bytes.
 struct FileRetriever {
-    retrieved: Arc<Mutex<Vec<(String, u128)>>>,
+    retrieved: Arc<Mutex<Vec<(String, u64)>>>,
 }
 
 impl jsonschema::Retrieve for FileRetriever {
@@ -86,21 +86,59 @@ impl jsonschema::Retrieve for FileRetriever {
         self.retrieved
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((uri.to_string(), sidecar_engine::fsio::fingerprint(&bytes)));
+            .push((uri.to_string(), fingerprint(&bytes)));
         Ok(serde_json::from_slice(&bytes)?)
     }
 }
 
-/// A schema file's bytes: a regular file of at most 64 MiB, read without blocking.
+/// The largest schema file read.
+const SCHEMA_LIMIT: u64 = 64 << 20;
+
+/// A schema file's bytes: a regular file of at most 64 MiB, opened without blocking (a FIFO
+/// named as a schema must not hang the run).
 fn read_schema(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let fail = |why: String| format!("cannot read the schema {}: {why}", path.display());
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| fail(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = meta.file_type();
+        let kind = if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_dir() {
+            "a directory"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "a device"
+        };
+        return Err(fail(format!(
+            "not a regular file ({kind}); not opened for reading"
+        )));
+    }
     let mut bytes = Vec::new();
-    sidecar_engine::fsio::read_into(
-        path,
-        &mut bytes,
-        sidecar_engine::ops::validate::OPTION_FILE_LIMIT,
-    )
-    .map_err(|e| format!("cannot read the schema {}: {e}", path.display()))?;
+    file.take(SCHEMA_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > SCHEMA_LIMIT {
+        return Err(fail(format!("over {SCHEMA_LIMIT} bytes")));
+    }
     Ok(bytes)
+}
+
+/// A fingerprint of a file's bytes, for the results cache's key (stable for one build of the
+/// tool, whose version is part of the key too).
+fn fingerprint(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// `file://` and the path, its bytes outside the unreserved set percent-encoded.
@@ -144,7 +182,7 @@ fn percent_decoded(path: &str) -> std::path::PathBuf {
 struct SchemaCheck {
     validator: jsonschema::Validator,
     /// The files reached through `$ref`, with fingerprints of their bytes.
-    retrieved: Vec<(String, u128)>,
+    retrieved: Vec<(String, u64)>,
 }
 
 impl Check for SchemaCheck {
@@ -152,7 +190,7 @@ impl Check for SchemaCheck {
         Some(
             self.retrieved
                 .iter()
-                .map(|(uri, hash)| format!(" {uri}={hash:032x}"))
+                .map(|(uri, hash)| format!(" {uri}={hash:016x}"))
                 .collect(),
         )
     }
@@ -189,7 +227,7 @@ fn to_json(view: View<'_>) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sidecar_engine::{Map, Value};
+    use sidecar_model::{Map, Value};
 
     #[test]
     fn findings_name_the_place() {

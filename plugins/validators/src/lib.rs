@@ -15,7 +15,7 @@ mod sportball;
 mod sportball_summary;
 mod well_formed;
 
-use sidecar_engine::{SummaryRegistration, ValidatorRegistration};
+use sidecar_model::{SummaryRegistration, ValidatorRegistration};
 
 /// The validators `validate` runs when none are named.
 pub const DEFAULT_VALIDATORS: &[&str] = &["well-formed", "sportball", "xmp"];

@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDateTime};
-use sidecar_engine::{Check, FileContext, Finding, Validator, View};
+use sidecar_model::{Check, FileContext, Finding, Validator, View};
 
 use crate::sportball_summary::{section_operation, Items};
 
@@ -117,7 +117,7 @@ fn list<'a>(
     key: &str,
     at: &Ptr<'_>,
     findings: &mut Vec<Finding>,
-) -> Option<sidecar_engine::value::ArrayRef<'a>> {
+) -> Option<sidecar_model::value::ArrayRef<'a>> {
     let value = section.get(key)?;
     let items = value.as_array();
     if items.is_none() {
@@ -262,7 +262,7 @@ fn timestamp(value: Option<View<'_>>, at: &Ptr<'_>, findings: &mut Vec<Finding>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sidecar_engine::Value;
+    use sidecar_model::Value;
 
     fn findings(json: &str) -> Vec<String> {
         let value = parse(json);
@@ -353,8 +353,8 @@ mod tests {
     fn nan_is_not_a_ratio() {
         let mut value = parse(r#"{"face_detection": {"faces": [{"confidence": 0.5}]}}"#);
         if let Value::Object(root) = &mut value {
-            let mut section = sidecar_engine::Map::new();
-            let mut face = sidecar_engine::Map::new();
+            let mut section = sidecar_model::Map::new();
+            let mut face = sidecar_model::Map::new();
             face.push("confidence".into(), Value::Float(f64::NAN));
             section.push("faces".into(), Value::Array(vec![Value::Object(face)]));
             *root = [("face_detection".to_owned(), Value::Object(section))]

@@ -11,7 +11,7 @@
 
 use smallvec::SmallVec;
 
-use sidecar_engine::{Counter, Field, FieldKind, Summary, View};
+use sidecar_model::{Counter, Field, FieldKind, Summary, View};
 
 /// What a section lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +159,7 @@ pub fn make() -> Box<dyn Summary> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sidecar_engine::{Map, Value};
+    use sidecar_model::{Map, Value};
 
     fn object(entries: Vec<(&str, Value)>) -> Value {
         Value::Object(

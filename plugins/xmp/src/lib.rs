@@ -8,7 +8,7 @@ mod summary;
 mod validator;
 mod write;
 
-use sidecar_engine::{
+use sidecar_model::{
     CodecError, CodecRegistration, Decoded, Detection, SummaryRegistration, ValidatorRegistration,
     View,
 };
@@ -38,7 +38,7 @@ pub fn property<'a>(document: View<'a>, namespace: &str, local: &str) -> Option<
 /// The XMP sidecar format.
 pub struct XmpCodec;
 
-impl sidecar_engine::Codec for XmpCodec {
+impl sidecar_model::Codec for XmpCodec {
     fn name(&self) -> &str {
         "xmp"
     }

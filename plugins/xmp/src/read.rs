@@ -16,7 +16,7 @@
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
-use sidecar_engine::{CodecError, Location, Map, Value, MAX_DEPTH};
+use sidecar_model::{CodecError, Location, Map, Value, MAX_DEPTH};
 
 pub const RDF_NS: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
 pub const META_NS: &str = "adobe:ns:meta/";

@@ -3,7 +3,7 @@
 //! (`xmp_labels`: files per `xmp:Label`) and keywords (`xmp_keywords`: files per `dc:subject`
 //! keyword). Documents that are not XMP add nothing.
 
-use sidecar_engine::{Counter, Field, FieldKind, Summary, View};
+use sidecar_model::{Counter, Field, FieldKind, Summary, View};
 
 use crate::{ns, property};
 

@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use sidecar_engine::{canonical, Codec, Map, Value, View};
+use sidecar_model::{canonical, Codec, Map, Value, View};
 
 use crate::validator::{is_xmp_date, XmpValidator};
 use crate::XmpCodec;
@@ -29,7 +29,7 @@ fn round_trip(value: &Value) -> Value {
     XmpCodec.encode(value.view(), &mut bytes).unwrap();
     assert_eq!(
         XmpCodec.detect(&bytes[..bytes.len().min(64)], bytes.len() as u64),
-        sidecar_engine::Detection::Certain
+        sidecar_model::Detection::Certain
     );
     XmpCodec
         .decode(&bytes)
@@ -38,7 +38,7 @@ fn round_trip(value: &Value) -> Value {
 }
 
 fn findings(value: &Value) -> Vec<String> {
-    use sidecar_engine::{Check, FileContext};
+    use sidecar_model::{Check, FileContext};
     let mut found = Vec::new();
     let file = FileContext {
         path: Path::new("x.xmp"),
@@ -55,7 +55,7 @@ fn every_sample_decodes_validates_and_round_trips_exactly() {
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(
             XmpCodec.detect(&bytes[..64], bytes.len() as u64),
-            sidecar_engine::Detection::Certain,
+            sidecar_model::Detection::Certain,
             "{}",
             path.display()
         );

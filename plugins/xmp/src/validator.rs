@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use sidecar_engine::{Check, FileContext, Finding, Validator, View};
+use sidecar_model::{Check, FileContext, Finding, Validator, View};
 
 use crate::{ns, property};
 

@@ -3,7 +3,7 @@
 //! is refused with the place in the document, so a conversion into XMP either keeps every
 //! value or does not happen.
 
-use sidecar_engine::{CodecError, Location, View};
+use sidecar_model::{CodecError, Location, View};
 
 use crate::read::{is_xml_char, META_NS, RDF_NS};
 

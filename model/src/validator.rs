@@ -12,20 +12,25 @@ use crate::value::View;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// The document is invalid.
     Error,
+    /// Worth knowing; the document stays valid.
     Warning,
 }
 
 /// One thing a validator found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// Whether it makes the document invalid.
     pub severity: Severity,
+    /// What was found, in a sentence.
     pub message: String,
     /// Where in the document, as a JSON pointer (`/face_detection/faces/0/bbox/x`).
     pub location: Option<String>,
 }
 
 impl Finding {
+    /// An error at `location` (a JSON pointer, empty for the whole document).
     pub fn error(message: impl Into<String>, location: impl Into<String>) -> Finding {
         Finding {
             severity: Severity::Error,
@@ -34,6 +39,7 @@ impl Finding {
         }
     }
 
+    /// A warning at `location` (a JSON pointer, empty for the whole document).
     pub fn warning(message: impl Into<String>, location: impl Into<String>) -> Finding {
         Finding {
             severity: Severity::Warning,
@@ -56,6 +62,7 @@ impl std::fmt::Display for Finding {
 /// What a check knows about the file besides its content.
 #[derive(Debug, Clone, Copy)]
 pub struct FileContext<'a> {
+    /// The file's path, as the report shows it.
     pub path: &'a Path,
     /// Whether an image with the same stem sits beside the file.
     pub has_image: bool,
@@ -68,6 +75,7 @@ pub trait Validator: Send + Sync {
     /// Name used on the command line and in pipelines (`sportball`).
     fn name(&self) -> &str;
 
+    /// The version of the validator's implementation, for `plugins list`.
     fn version(&self) -> &str;
 
     /// One line saying what it checks, for `plugins list`.
@@ -86,6 +94,7 @@ pub trait Validator: Send + Sync {
 
 /// A configured validator, run on every document.
 pub trait Check: Send + Sync {
+    /// Adds what is wrong with `document` to `findings`.
     fn check(&self, document: View<'_>, file: &FileContext<'_>, findings: &mut Vec<Finding>);
 
     /// What results depend on besides the document, its [`FileContext`] and the options, as
@@ -99,12 +108,18 @@ pub trait Check: Send + Sync {
 
 /// A validator linked into the binary, registered with `inventory::submit!`.
 pub struct ValidatorRegistration {
-    pub(crate) make: fn() -> Box<dyn Validator>,
+    make: fn() -> Box<dyn Validator>,
 }
 
 impl ValidatorRegistration {
+    /// A registration of the validator `make` builds.
     pub const fn new(make: fn() -> Box<dyn Validator>) -> ValidatorRegistration {
         ValidatorRegistration { make }
+    }
+
+    /// Builds the registered validator.
+    pub fn make(&self) -> Box<dyn Validator> {
+        (self.make)()
     }
 }
 

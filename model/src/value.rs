@@ -15,13 +15,21 @@ use std::fmt;
 /// representation.
 #[derive(Debug, Clone)]
 pub enum Value {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A signed integer.
     Int(i64),
+    /// An integer above `i64::MAX`.
     UInt(u64),
+    /// A float, its bits kept (`NaN` and the infinities included).
     Float(f64),
+    /// A string.
     String(String),
+    /// An array.
     Array(Vec<Value>),
+    /// An object.
     Object(Map),
 }
 
@@ -103,16 +111,19 @@ pub struct Map {
 }
 
 impl Map {
+    /// An empty object.
     pub fn new() -> Map {
         Map::default()
     }
 
+    /// An empty object with room for `n` members.
     pub fn with_capacity(n: usize) -> Map {
         Map {
             entries: Vec::with_capacity(n),
         }
     }
 
+    /// Appends a member (keys may repeat; order is kept).
     pub fn push(&mut self, key: String, value: Value) {
         self.entries.push((key, value));
     }
@@ -122,14 +133,17 @@ impl Map {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// The number of members.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether there are no members.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// The members in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
@@ -146,21 +160,30 @@ impl FromIterator<(String, Value)> for Map {
 /// Read-only access to one node of a document, whatever stores it.
 #[derive(Clone, Copy)]
 pub enum View<'a> {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A signed integer.
     Int(i64),
     /// Only for values above `i64::MAX`.
     UInt(u64),
+    /// A float, its bits kept.
     Float(f64),
+    /// A string.
     Str(&'a str),
+    /// An array.
     Array(ArrayRef<'a>),
+    /// An object.
     Object(ObjectRef<'a>),
 }
 
 /// Where the elements of arrays live: a document representation implements this once, and
 /// each array is an `id` within it (representations with one source per array ignore `id`).
 pub trait ArraySource: Sync {
+    /// The number of items of array `id`.
     fn len(&self, id: usize) -> usize;
+    /// Item `index` of array `id`.
     fn at(&self, id: usize, index: usize) -> Option<View<'_>>;
     /// Appends the elements to `out` and returns `true` when every one is a float; otherwise
     /// returns `false` and leaves `out` as it was. Representations that keep floats packed or
@@ -182,7 +205,9 @@ pub trait ArraySource: Sync {
 
 /// Where the entries of objects live, in document order; see [`ArraySource`].
 pub trait ObjectSource: Sync {
+    /// The number of members of object `id`.
     fn len(&self, id: usize) -> usize;
+    /// Member `index` of object `id`.
     fn entry(&self, id: usize, index: usize) -> Option<(&str, View<'_>)>;
     /// The value of the first entry under `key`. Representations where making a value costs
     /// something (a float kept as text is parsed) override it to make only the one found.
@@ -209,22 +234,27 @@ pub struct ObjectRef<'a> {
 }
 
 impl<'a> ArrayRef<'a> {
+    /// Array `id` of `source`.
     pub fn new(source: &'a dyn ArraySource, id: usize) -> ArrayRef<'a> {
         ArrayRef { source, id }
     }
 
+    /// The number of items.
     pub fn len(self) -> usize {
         self.source.len(self.id)
     }
 
+    /// Whether there are no items.
     pub fn is_empty(self) -> bool {
         self.len() == 0
     }
 
+    /// Item `index`, if there is one.
     pub fn at(self, index: usize) -> Option<View<'a>> {
         self.source.at(self.id, index)
     }
 
+    /// The items in order.
     pub fn iter(self) -> impl Iterator<Item = View<'a>> {
         (0..self.len()).filter_map(move |i| self.at(i))
     }
@@ -241,22 +271,27 @@ impl<'a> ArrayRef<'a> {
 }
 
 impl<'a> ObjectRef<'a> {
+    /// Object `id` of `source`.
     pub fn new(source: &'a dyn ObjectSource, id: usize) -> ObjectRef<'a> {
         ObjectRef { source, id }
     }
 
+    /// The number of members.
     pub fn len(self) -> usize {
         self.source.len(self.id)
     }
 
+    /// Whether there are no members.
     pub fn is_empty(self) -> bool {
         self.len() == 0
     }
 
+    /// Member `index`, if there is one.
     pub fn entry(self, index: usize) -> Option<(&'a str, View<'a>)> {
         self.source.entry(self.id, index)
     }
 
+    /// The members in order.
     pub fn iter(self) -> impl Iterator<Item = (&'a str, View<'a>)> {
         (0..self.len()).filter_map(move |i| self.entry(i))
     }
@@ -294,6 +329,7 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The string, if this is one.
     pub fn as_str(self) -> Option<&'a str> {
         match self {
             View::Str(s) => Some(s),
@@ -301,6 +337,7 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The boolean, if this is one.
     pub fn as_bool(self) -> Option<bool> {
         match self {
             View::Bool(b) => Some(b),
@@ -327,6 +364,7 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The array, if this is one.
     pub fn as_array(self) -> Option<ArrayRef<'a>> {
         match self {
             View::Array(items) => Some(items),
@@ -334,6 +372,7 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The object, if this is one.
     pub fn as_object(self) -> Option<ObjectRef<'a>> {
         match self {
             View::Object(map) => Some(map),

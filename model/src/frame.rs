@@ -15,8 +15,9 @@
 //! The payload starts 32 bytes in, so a file read into a 16-byte-aligned buffer has a
 //! 16-byte-aligned payload (zero-copy formats need that).
 
-use crate::codec::{CodecError, Location};
+use crate::error::{CodecError, Location};
 
+/// Bytes of the frame's header: magic, version, flags, payload length and the two checksums.
 pub const HEADER_LEN: usize = 32;
 
 /// A binary format's identity in its header.

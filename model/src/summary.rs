@@ -24,18 +24,23 @@ pub enum FieldKind {
 /// A field a summary adds to the stats report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
+    /// The report field it fills (`total_faces`).
     pub name: String,
+    /// How its counter adds up.
     pub kind: FieldKind,
 }
 
 /// The value of one field, folded over some documents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Counter {
+    /// A count.
     Total(u64),
+    /// Counts by name.
     Tally(BTreeMap<String, u64>),
 }
 
 impl Counter {
+    /// An empty counter of `kind`.
     pub fn new(kind: FieldKind) -> Counter {
         match kind {
             FieldKind::Total => Counter::Total(0),
@@ -102,6 +107,7 @@ impl serde::Serialize for Counter {
 pub trait Summary: Send + Sync {
     /// A short lower-case name (`sportball`).
     fn name(&self) -> &str;
+    /// The version of the summary's implementation, for `plugins list`.
     fn version(&self) -> &str;
     /// One line for `plugins list`.
     fn description(&self) -> &str;
@@ -113,12 +119,18 @@ pub trait Summary: Send + Sync {
 
 /// A summary linked into the binary, registered with `inventory::submit!`.
 pub struct SummaryRegistration {
-    pub(crate) make: fn() -> Box<dyn Summary>,
+    make: fn() -> Box<dyn Summary>,
 }
 
 impl SummaryRegistration {
+    /// A registration of the summary `make` builds.
     pub const fn new(make: fn() -> Box<dyn Summary>) -> SummaryRegistration {
         SummaryRegistration { make }
+    }
+
+    /// Builds the registered summary.
+    pub fn make(&self) -> Box<dyn Summary> {
+        (self.make)()
     }
 }
 

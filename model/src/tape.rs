@@ -9,7 +9,7 @@
 
 use std::cell::RefCell;
 
-use crate::codec::{CodecError, Location};
+use crate::error::{CodecError, Location};
 use crate::value::{ArrayRef, ArraySource, ObjectRef, ObjectSource, Value, View};
 
 #[derive(Debug, Clone, Copy)]
@@ -120,14 +120,17 @@ impl Tape {
         Ok(id)
     }
 
+    /// Appends a null.
     pub fn null(&mut self) -> Result<NodeId, TooLarge> {
         self.push(Node::Null)
     }
 
+    /// Appends a boolean.
     pub fn bool(&mut self, b: bool) -> Result<NodeId, TooLarge> {
         self.push(Node::Bool(b))
     }
 
+    /// Appends a signed integer.
     pub fn int(&mut self, i: i64) -> Result<NodeId, TooLarge> {
         self.push(Node::Int(i))
     }
@@ -140,6 +143,7 @@ impl Tape {
         }
     }
 
+    /// Appends a float, its bits kept.
     pub fn float(&mut self, x: f64) -> Result<NodeId, TooLarge> {
         self.push(Node::Float(x))
     }
@@ -169,11 +173,13 @@ impl Tape {
         Ok((start, len))
     }
 
+    /// Appends a string.
     pub fn string(&mut self, s: &str) -> Result<NodeId, TooLarge> {
         let (start, len) = self.text_range(s)?;
         self.push(Node::Str { start, len })
     }
 
+    /// Opens an array: the values appended until [`Tape::end_array`] are its items.
     pub fn begin_array(&mut self) -> Result<Frame, TooLarge> {
         Ok(Frame {
             node: self.push(Node::Array { start: 0, len: 0 })?,
@@ -186,6 +192,7 @@ impl Tape {
         self.pending_items.push(node);
     }
 
+    /// Closes the array `frame` opened.
     pub fn end_array(&mut self, frame: Frame) -> Result<NodeId, TooLarge> {
         let start = index(self.items.len())?;
         let len = index(self.pending_items.len() - frame.pending)?;
@@ -194,6 +201,7 @@ impl Tape {
         Ok(frame.node)
     }
 
+    /// Opens an object: keys and values appended until [`Tape::end_object`] are its members.
     pub fn begin_object(&mut self) -> Result<Frame, TooLarge> {
         Ok(Frame {
             node: self.push(Node::Object { start: 0, len: 0 })?,
@@ -245,6 +253,7 @@ impl Tape {
         self.pending_members.len() - frame.pending
     }
 
+    /// Closes the object `frame` opened.
     pub fn end_object(&mut self, frame: Frame) -> Result<NodeId, TooLarge> {
         let start = index(self.members.len())?;
         let len = index(self.pending_members.len() - frame.pending)?;
@@ -278,6 +287,7 @@ pub struct TapeView<'a> {
 }
 
 impl<'a> TapeView<'a> {
+    /// The last value appended at the top level, as a view.
     pub fn root(&self) -> View<'_> {
         self.node(self.tape.root)
     }
@@ -574,7 +584,7 @@ mod tests {
         assert_eq!(index(u32::MAX as usize), Ok(u32::MAX));
         assert_eq!(index(u32::MAX as usize + 1), Err(TooLarge));
         let error = CodecError::from(TooLarge);
-        assert_eq!(error.kind, crate::codec::ErrorKind::Unrepresentable);
+        assert_eq!(error.kind, crate::error::ErrorKind::Unrepresentable);
         assert!(error.message.contains("4 GiB"), "{}", error.message);
     }
 

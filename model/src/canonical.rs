@@ -20,7 +20,7 @@
 //! are present, and arrays grow as their elements actually decode. It fills a [`Tape`], on
 //! which packed arrays stay as their bytes until read.
 
-use crate::codec::{CodecError, Location};
+use crate::error::{CodecError, Location};
 use crate::tape::{with_tape, NodeId, Tape};
 use crate::value::{exact_in_f32, Value, View};
 use crate::MAX_DEPTH;

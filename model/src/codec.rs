@@ -1,9 +1,7 @@
-//! The `Codec` trait every sidecar format implements, with the error and warning types codecs
-//! report through. Errors say what is wrong and where (line and column for text, byte offset
-//! for binary); the caller adds the file name.
+//! The `Codec` trait every sidecar format implements, and its registration for codecs linked
+//! into the binary. Codecs report through the types of [`crate::error`].
 
-use std::fmt;
-
+use crate::error::{CodecError, Warning};
 use crate::value::{Value, View};
 
 /// How sure a codec is that some bytes are its format, from their first bytes alone.
@@ -17,105 +15,12 @@ pub enum Detection {
     Certain,
 }
 
-/// A place in a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-    /// 1-based line and column, for text formats.
-    Line { line: usize, column: usize },
-    /// 0-based byte offset, for binary formats.
-    Offset(u64),
-    /// A path inside the document (`/faces/0/bbox`), where no byte position applies.
-    Pointer(String),
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Location::Line { line, column } => write!(f, "line {line}, column {column}"),
-            Location::Offset(offset) => write!(f, "byte offset {offset}"),
-            Location::Pointer(path) => write!(f, "{path}"),
-        }
-    }
-}
-
-/// Why a codec could not read or write a document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The bytes are not a valid document of this format (syntax, truncation, checksum, ...).
-    Malformed,
-    /// The document is valid but holds a value the model cannot keep exactly.
-    Unrepresentable,
-    /// The codec does not do this (writing a read-only format, say).
-    Unsupported,
-}
-
-/// A codec's error: what is wrong, and where when that is known.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct CodecError {
-    pub kind: ErrorKind,
-    pub message: String,
-    pub location: Option<Location>,
-}
-
-impl CodecError {
-    pub fn malformed(message: impl Into<String>, location: Option<Location>) -> CodecError {
-        CodecError {
-            kind: ErrorKind::Malformed,
-            message: message.into(),
-            location,
-        }
-    }
-
-    pub fn unrepresentable(message: impl Into<String>, location: Option<Location>) -> CodecError {
-        CodecError {
-            kind: ErrorKind::Unrepresentable,
-            message: message.into(),
-            location,
-        }
-    }
-
-    pub fn unsupported(message: impl Into<String>) -> CodecError {
-        CodecError {
-            kind: ErrorKind::Unsupported,
-            message: message.into(),
-            location: None,
-        }
-    }
-}
-
-impl fmt::Display for CodecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(location) = &self.location {
-            write!(f, " at {location}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Something worth knowing about a document that does not make it invalid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warning {
-    /// A stable, kebab-case identifier scripts can match on (`non-standard-number`).
-    pub code: &'static str,
-    pub message: String,
-    pub location: Option<Location>,
-}
-
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(location) = &self.location {
-            write!(f, " at {location}")?;
-        }
-        Ok(())
-    }
-}
-
 /// A decoded document and what was noticed while reading it.
 #[derive(Debug, Clone)]
 pub struct Decoded {
+    /// The document.
     pub value: Value,
+    /// What was noticed while reading it, in file order.
     pub warnings: Vec<Warning>,
 }
 
@@ -198,3 +103,22 @@ pub fn written_extension(codec: &dyn Codec) -> &str {
         .or(extensions.first())
         .map_or("out", |e| e.rsplit('.').next().unwrap_or(e))
 }
+
+/// A codec linked into the binary, registered with `inventory::submit!`.
+pub struct CodecRegistration {
+    make: fn() -> Box<dyn Codec>,
+}
+
+impl CodecRegistration {
+    /// A registration of the codec `make` builds.
+    pub const fn new(make: fn() -> Box<dyn Codec>) -> CodecRegistration {
+        CodecRegistration { make }
+    }
+
+    /// Builds the registered codec.
+    pub fn make(&self) -> Box<dyn Codec> {
+        (self.make)()
+    }
+}
+
+inventory::collect!(CodecRegistration);
