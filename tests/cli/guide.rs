@@ -2,17 +2,11 @@
 //! with cargo, and the library it makes is loaded and used to convert and validate.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{assert_exit, assert_python_files_restored, parse, result_for, Tree, BIN};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
+use crate::harness::{
+    assert_exit, assert_python_files_restored, build_crate, parse, result_for, workspace, Tree, BIN,
+};
 
 /// The guide's files: every fenced block tagged `file=PATH`, concatenated per path.
 fn guide_files() -> BTreeMap<String, String> {
@@ -63,25 +57,10 @@ fn the_plugin_guide_builds_a_working_plugin() {
         krate.path().join("Cargo.lock"),
     )
     .unwrap();
-    let target_dir = workspace().join("target/plugin-guide");
-    let build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        // Offline: the guide depends only on crates the workspace's lock pins (copied above),
-        // which the workspace's own build has fetched.
-        .args(["build", "--quiet", "--offline", "--manifest-path"])
-        .arg(krate.path().join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .env_remove("RUSTFLAGS")
-        .output()
-        .unwrap();
-    assert!(
-        build.status.success(),
-        "the guide's crate does not build:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
+    let built = build_crate(&krate.path().join("Cargo.toml"), "plugin-guide");
     let plugins = tempfile::tempdir().unwrap();
     std::fs::copy(
-        target_dir.join("debug/libmy_sidecar_plugin.so"),
+        built.join("libmy_sidecar_plugin.so"),
         plugins.path().join("libmy_sidecar_plugin.so"),
     )
     .unwrap();

@@ -7,6 +7,7 @@ use std::process::Output;
 
 use assert_cmd::Command;
 use serde_json::Value as Json;
+use std::process::Command as Process;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_image-sidecar-rust");
 pub const LEGACY_BIN: &str = env!("CARGO_BIN_EXE_sportball-sidecar-rust");
@@ -206,4 +207,35 @@ pub fn result_for<'a>(report: &'a Json, list: &str, name: &str) -> &'a Json {
         .iter()
         .find(|r| r["file_path"].as_str().unwrap().ends_with(name))
         .unwrap_or_else(|| panic!("no entry for {name} in {list}: {report:#}"))
+}
+
+/// The workspace's root directory.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Builds the crate of `manifest` (outside the workspace) with cargo, offline, into
+/// `target/<target>` of the workspace, and returns that directory's `debug/`. Its lock starts
+/// from the workspace's (the caller copies it when the crate has none), so it depends only on
+/// crates the workspace's own build has fetched.
+pub fn build_crate(manifest: &Path, target: &str) -> PathBuf {
+    let target_dir = workspace().join("target").join(target);
+    let build = Process::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--quiet", "--offline", "--manifest-path"])
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "{} does not build:\n{}",
+        manifest.display(),
+        String::from_utf8_lossy(&build.stderr)
+    );
+    target_dir.join("debug")
 }

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::{assert_exit, assert_python_files_restored, parse, result_for, Tree, BIN};
+use crate::harness::{
+    assert_exit, assert_python_files_restored, build_crate, parse, result_for, workspace, Tree, BIN,
+};
 
 /// A plugin library the test build produced (they are dev-dependencies, built beside the
 /// test binary).
@@ -808,4 +810,74 @@ fn a_pipeline_that_names_plugin_directories_must_be_trusted() {
         .output()
         .unwrap();
     assert_exit(&out, 0, "run a trusted pipeline");
+}
+
+#[test]
+fn a_library_built_against_abi_1_1_with_the_old_author_traits_keeps_working() {
+    let built = build_crate(
+        &workspace().join("tests/plugins/abi-1-1/Cargo.toml"),
+        "abi-1-1",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        built.join("libsidecar_test_abi_1_1.so"),
+        dir.path().join("libsidecar_test_abi_1_1.so"),
+    )
+    .unwrap();
+    let listed = parse(&run(&["plugins", "list"], dir.path()).stdout);
+    assert_eq!(
+        listed["libraries"][0]["name"], "sidecar-test-abi-1-1",
+        "{listed:#}"
+    );
+    assert_eq!(
+        listed["failed"].as_array().map_or(0, Vec::len),
+        0,
+        "{listed:#}"
+    );
+
+    let tree = Tree::new();
+    tree.write("IMG_0001.kv", "kv\nplayer=7\nteam=blue\n");
+    tree.write("IMG_0002.kv", "kv\nteam=red\n");
+    tree.write("IMG_0001.jpg", b"jpg");
+    tree.write("IMG_0002.jpg", b"jpg");
+    let with = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .args(args)
+            .arg("--input")
+            .arg(tree.path())
+            .arg("--no-cache")
+            .arg("--plugin-dir")
+            .arg(dir.path())
+            .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+            .output()
+            .unwrap();
+        assert_exit(&out, 0, format_args!("{args:?}"));
+        parse(&out.stdout)
+    };
+    let validate = with(&[
+        "validate",
+        "--validators",
+        "kv-required",
+        "--option",
+        "kv-required.keys=[\"player\"]",
+    ]);
+    assert_eq!(validate["invalid_files"], 1, "{validate:#}");
+    assert!(result_for(&validate, "results", "IMG_0002.kv")["error"]
+        .as_str()
+        .unwrap()
+        .contains("no `player`"));
+    let stats = with(&["stats"]);
+    assert_eq!(
+        stats["kv_keys"],
+        serde_json::json!({"player": 1, "team": 2}),
+        "{stats:#}"
+    );
+    let converted = with(&["convert", "--format", "bin"]);
+    assert_eq!(converted["converted"], 2, "{converted:#}");
+    let back = with(&["convert", "--format", "kv"]);
+    assert_eq!(back["converted"], 2, "{back:#}");
+    assert_eq!(
+        std::fs::read_to_string(tree.join("IMG_0001.kv")).unwrap(),
+        "kv\nplayer=7\nteam=blue\n"
+    );
 }
