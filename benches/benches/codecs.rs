@@ -160,7 +160,7 @@ fn plugin_call(c: &mut Criterion) {
         .unwrap()
         .to_path_buf();
     let library =
-        sidecar_plugin_api::host::load_library(&deps.join("libsidecar_plugin_cbor.so")).unwrap();
+        sidecar_plugin_host::load_library(&deps.join("libsidecar_plugin_cbor.so")).unwrap();
     let dynamic = library.codecs[0].clone();
     let native: &dyn Codec = &BinaryCodec;
     let head = [0u8; 64];

@@ -3,7 +3,7 @@
 //! Every path named (on the command line, in `IMAGE_SIDECAR_PLUGIN_PATH`, in a pipeline) must
 //! exist, be readable, hold at least one library and be a trusted place: otherwise the run
 //! stops before any work. Each library must itself be trusted (owner and permissions, see
-//! `sidecar_plugin_api::host::trusted`) and pass the scanner (`crate::scan`) before it is
+//! `sidecar_plugin_host::trusted`) and pass the scanner (`crate::scan`) before it is
 //! loaded into this process; one that does not costs one line in the report's
 //! `plugin_errors`, and the others load. Libraries load before any worker starts.
 
@@ -15,7 +15,7 @@ use sidecar_engine::registry::Provenance;
 use sidecar_engine::{
     Check, Codec, CodecError, Decoded, Detection, FileContext, Finding, Registry, Validator, View,
 };
-use sidecar_plugin_api::host::{is_library, load_trusted, trusted, Library, TrustedFile};
+use sidecar_plugin_host::{is_library, load_trusted, trusted, Library, TrustedFile};
 
 use crate::scan::{self, Cache, Scanned};
 

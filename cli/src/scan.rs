@@ -18,8 +18,8 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use sidecar_plugin_api::host::load_from;
-use sidecar_plugin_api::trust::TrustedFile;
+use sidecar_plugin_host::load_from;
+use sidecar_plugin_host::trust::TrustedFile;
 
 /// The hidden first argument that runs the scanner.
 pub const SCAN_COMMAND: &str = "__scan-plugin";

@@ -58,6 +58,40 @@ fn the_plugin_guide_builds_a_working_plugin() {
     )
     .unwrap();
     let built = build_crate(&krate.path().join("Cargo.toml"), "plugin-guide");
+    // A plugin stands on the model and the author half of the API alone.
+    let tree = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--manifest-path",
+        ])
+        .arg(krate.path().join("Cargo.toml"))
+        .output()
+        .unwrap();
+    let tree = String::from_utf8_lossy(&tree.stdout);
+    assert!(tree.contains("sidecar-model"), "{tree}");
+    for machinery in [
+        "sidecar-engine",
+        "sidecar-plugin-host",
+        "rayon",
+        "rustix",
+        "toml",
+        "globset",
+        "lz4_flex",
+        "tempfile",
+        "xxhash-rust",
+    ] {
+        assert!(
+            !tree
+                .lines()
+                .any(|l| l.starts_with(&format!("{machinery} "))),
+            "the guide's plugin depends on {machinery}:\n{tree}"
+        );
+    }
     let plugins = tempfile::tempdir().unwrap();
     std::fs::copy(
         built.join("libmy_sidecar_plugin.so"),

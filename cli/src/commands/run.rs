@@ -132,7 +132,7 @@ pub fn check<T>(
 /// Checks a pipeline file like a plugin library, and that what was read from it is what the
 /// checked file holds.
 fn trusted_text(file: &Path, text: &str) -> Result<(), String> {
-    let opened = sidecar_plugin_api::trust::TrustedFile::open(file)?;
+    let opened = sidecar_plugin_host::trust::TrustedFile::open(file)?;
     match opened.read_to_string() {
         Ok(now) if now == text => Ok(()),
         Ok(_) => Err(format!("{} changed while it was read", file.display())),

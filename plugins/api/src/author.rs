@@ -1,6 +1,7 @@
-//! What a plugin author writes: ordinary Rust traits over the engine's value model, and the
-//! [`export_plugin!`](crate::export_plugin) macro that turns implementations into a library's
-//! root module. Every call that crosses the boundary runs inside `catch_unwind`: a panicking
+//! The author's side of the boundary: the model's own [`Codec`], [`Validator`] and [`Summary`]
+//! traits, implemented exactly as a built-in plugin implements them, are adapted to the stable
+//! ABI here, and the [`export_plugin!`](crate::export_plugin) macro turns implementations into
+//! a library's root module. Every call that crosses the boundary runs inside `catch_unwind`: a panicking
 //! plugin returns an error for that file instead of aborting the tool, and its panic message is
 //! kept for that error rather than printed on the tool's stderr.
 
@@ -13,7 +14,8 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
 use sidecar_model::{
-    canonical, Counter, Detection, Field, FieldKind, FileContext, Finding, Severity, Value, View,
+    canonical, Check, Codec, Counter, Detection, Field, FieldKind, FileContext, Severity, Summary,
+    Validator,
 };
 
 use crate::ffi::{
@@ -21,69 +23,6 @@ use crate::ffi::{
     FfiSummary, FfiSummaryBox, FfiSummary_TO, FfiValidator, FfiValidatorBox, FfiValidator_TO,
     PluginModule, PluginModuleRef,
 };
-
-/// A sidecar format provided by a plugin.
-pub trait SidecarCodec: Send + Sync + 'static {
-    /// Short, lower-case name used on the command line (`cbor`).
-    fn name(&self) -> &str;
-    /// Name used as a key in reports (`Cbor`).
-    fn display_name(&self) -> &str;
-    /// Extensions without the dot, lower case; the first is the one written.
-    fn extensions(&self) -> &[&str];
-    fn version(&self) -> &str;
-    /// Whether the first bytes of a file (`head`, up to 64) look like this format.
-    fn detect(&self, head: &[u8], file_len: u64) -> Detection;
-    /// Reads a whole file. Must return an error, not panic, on bytes it cannot read.
-    fn decode(&self, bytes: &[u8]) -> Result<Value, String>;
-    /// Writes a document; return an error for a value the format cannot keep exactly.
-    fn encode(&self, value: &Value) -> Result<Vec<u8>, String>;
-    /// Whether this codec writes its format.
-    fn can_encode(&self) -> bool {
-        true
-    }
-    /// Whether other programs read files of this format: converting away from it then keeps
-    /// the source unless the user asks otherwise.
-    fn read_by_other_programs(&self) -> bool {
-        false
-    }
-}
-
-/// A validation rule set provided by a plugin.
-pub trait SidecarValidator: Send + Sync + 'static {
-    /// The options once checked, kept between files.
-    type Options: Send + Sync + 'static;
-
-    /// Name used on the command line and in pipelines.
-    fn name(&self) -> &str;
-    fn version(&self) -> &str;
-    /// One line saying what it checks.
-    fn description(&self) -> &str;
-    /// Checks the options (`{}` when none were given); the error says what is wrong.
-    fn configure(&self, options: &serde_json::Value) -> Result<Self::Options, String>;
-    /// Checks one document, adding what it finds to `findings`.
-    fn validate(
-        &self,
-        options: &Self::Options,
-        document: View<'_>,
-        file: &FileContext<'_>,
-        findings: &mut Vec<Finding>,
-    );
-}
-
-/// A stats contributor provided by a plugin: it folds each document into named counters, which
-/// the stats report shows as fields of their own.
-pub trait SidecarSummary: Send + Sync + 'static {
-    /// Short, lower-case name (`ratings`).
-    fn name(&self) -> &str;
-    fn version(&self) -> &str;
-    /// One line saying what it counts.
-    fn description(&self) -> &str;
-    /// The fields it adds to the stats report, in order; their names must not clash with the
-    /// report's own fields or another summary's.
-    fn fields(&self) -> Vec<Field>;
-    /// Adds what one document holds to `counters`: one per field, in the order of `fields`.
-    fn add(&self, document: View<'_>, counters: &mut [Counter]);
-}
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -130,7 +69,7 @@ fn to_rresult<T>(result: Result<T, String>) -> RResult<T, RString> {
 
 struct CodecAdapter<T>(T);
 
-impl<T: SidecarCodec> FfiCodec for CodecAdapter<T> {
+impl<T: Codec + 'static> FfiCodec for CodecAdapter<T> {
     fn name(&self) -> RString {
         guarded_text("name", || self.0.name().into())
     }
@@ -169,43 +108,49 @@ impl<T: SidecarCodec> FfiCodec for CodecAdapter<T> {
         })
         .unwrap_or(true)
     }
+    // ABI 1.x carries the value, not the warnings: a plugin's warnings stay on its side.
     fn decode(&self, bytes: RSlice<'_, u8>) -> RResult<RVec<u8>, RString> {
         to_rresult(guarded("decode", || {
-            let value = self.0.decode(bytes.as_slice())?;
+            let decoded = self.0.decode(bytes.as_slice()).map_err(|e| e.to_string())?;
             let mut out = Vec::new();
-            canonical::encode(value.view(), &mut out);
+            canonical::encode(decoded.value.view(), &mut out);
             Ok(out.into())
         }))
     }
     fn encode(&self, encoded: RSlice<'_, u8>) -> RResult<RVec<u8>, RString> {
         to_rresult(guarded("encode", || {
-            let value = canonical::decode(encoded.as_slice(), 0).map_err(|e| e.to_string())?;
-            self.0.encode(&value).map(RVec::from)
+            let mut out = Vec::new();
+            self.0
+                .encode_canonical(encoded.as_slice(), &mut out)
+                .map_err(|e| e.to_string())?;
+            Ok(out.into())
         }))
     }
 }
 
-struct ValidatorAdapter<T: SidecarValidator> {
+struct ValidatorAdapter<T> {
     inner: T,
-    /// Options already configured, by their JSON text: a run uses one or two.
-    configured: Mutex<Vec<(String, Arc<T::Options>)>>,
+    /// Checks already configured, by the options' JSON text: a run uses one or two.
+    configured: Mutex<Vec<(String, Arc<dyn Check>)>>,
 }
 
-impl<T: SidecarValidator> ValidatorAdapter<T> {
-    fn options(&self, text: &str) -> Result<Arc<T::Options>, String> {
+impl<T: Validator> ValidatorAdapter<T> {
+    /// The check for `text`. The ABI carries no base directory: relative paths in a plugin's
+    /// options reach it as written (`Validator::configure` gets an empty `base_dir`).
+    fn check(&self, text: &str) -> Result<Arc<dyn Check>, String> {
         let mut configured = self.configured.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, options)) = configured.iter().find(|(t, _)| t == text) {
-            return Ok(options.clone());
+        if let Some((_, check)) = configured.iter().find(|(t, _)| t == text) {
+            return Ok(check.clone());
         }
         let json: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("options are not JSON: {e}"))?;
-        let options = Arc::new(self.inner.configure(&json)?);
-        configured.push((text.to_owned(), options.clone()));
-        Ok(options)
+        let check: Arc<dyn Check> = Arc::from(self.inner.configure(&json, Path::new(""))?);
+        configured.push((text.to_owned(), check.clone()));
+        Ok(check)
     }
 }
 
-impl<T: SidecarValidator> FfiValidator for ValidatorAdapter<T> {
+impl<T: Validator + 'static> FfiValidator for ValidatorAdapter<T> {
     fn name(&self) -> RString {
         guarded_text("name", || self.inner.name().into())
     }
@@ -217,7 +162,7 @@ impl<T: SidecarValidator> FfiValidator for ValidatorAdapter<T> {
     }
     fn check_options(&self, options: RStr<'_>) -> RResult<(), RString> {
         to_rresult(guarded("configure", || {
-            self.options(options.as_str()).map(drop)
+            self.check(options.as_str()).map(drop)
         }))
     }
     fn validate(
@@ -227,7 +172,7 @@ impl<T: SidecarValidator> FfiValidator for ValidatorAdapter<T> {
         file: FfiFile<'_>,
     ) -> RResult<RVec<FfiFinding>, RString> {
         to_rresult(guarded("validate", || {
-            let options = self.options(options.as_str())?;
+            let check = self.check(options.as_str())?;
             let value = canonical::decode(encoded.as_slice(), 0).map_err(|e| e.to_string())?;
             let context = FileContext {
                 path: Path::new(file.path.as_str()),
@@ -235,8 +180,7 @@ impl<T: SidecarValidator> FfiValidator for ValidatorAdapter<T> {
                 format: file.format.as_str(),
             };
             let mut findings = Vec::new();
-            self.inner
-                .validate(&options, value.view(), &context, &mut findings);
+            check.check(value.view(), &context, &mut findings);
             Ok(findings
                 .into_iter()
                 .map(|f| FfiFinding {
@@ -257,7 +201,7 @@ struct SummaryAdapter<T> {
     fields: Vec<Field>,
 }
 
-impl<T: SidecarSummary> FfiSummary for SummaryAdapter<T> {
+impl<T: Summary + 'static> FfiSummary for SummaryAdapter<T> {
     fn name(&self) -> RString {
         guarded_text("name", || self.inner.name().into())
     }
@@ -309,7 +253,7 @@ impl<T: SidecarSummary> FfiSummary for SummaryAdapter<T> {
 }
 
 /// Wraps a summary for export. Used by [`export_plugin!`](crate::export_plugin).
-pub fn summary_box<T: SidecarSummary>(summary: T) -> FfiSummaryBox {
+pub fn summary_box<T: Summary + 'static>(summary: T) -> FfiSummaryBox {
     let fields = guarded("fields", || Ok(summary.fields())).unwrap_or_default();
     FfiSummary_TO::from_value(
         SummaryAdapter {
@@ -321,12 +265,12 @@ pub fn summary_box<T: SidecarSummary>(summary: T) -> FfiSummaryBox {
 }
 
 /// Wraps a codec for export. Used by [`export_plugin!`](crate::export_plugin).
-pub fn codec_box<T: SidecarCodec>(codec: T) -> FfiCodecBox {
+pub fn codec_box<T: Codec + 'static>(codec: T) -> FfiCodecBox {
     FfiCodec_TO::from_value(CodecAdapter(codec), TD_Opaque)
 }
 
 /// Wraps a validator for export. Used by [`export_plugin!`](crate::export_plugin).
-pub fn validator_box<T: SidecarValidator>(validator: T) -> FfiValidatorBox {
+pub fn validator_box<T: Validator + 'static>(validator: T) -> FfiValidatorBox {
     FfiValidator_TO::from_value(
         ValidatorAdapter {
             inner: validator,

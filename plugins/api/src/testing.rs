@@ -1,15 +1,16 @@
 //! Test helpers for plugin authors: call them from your crate's `#[test]`s.
 
-use sidecar_model::{canonical, Detection, Value};
-
-use crate::SidecarCodec;
+use sidecar_model::{canonical, Codec, Detection, Value};
 
 /// Encodes `value` with `codec`, checks that the codec detects its own output, decodes it and
 /// compares the result with `value` bit for bit (in the canonical encoding, which tells
 /// `0.0` from `-0.0`, `1` from `1.0`, key order and duplicate keys apart). `convert` makes the
 /// same check on every file it writes.
-pub fn round_trip<C: SidecarCodec>(codec: &C, value: &Value) -> Result<(), String> {
-    let bytes = codec.encode(value)?;
+pub fn round_trip<C: Codec>(codec: &C, value: &Value) -> Result<(), String> {
+    let mut bytes = Vec::new();
+    codec
+        .encode(value.view(), &mut bytes)
+        .map_err(|e| e.to_string())?;
     let head = &bytes[..bytes.len().min(64)];
     if codec.detect(head, bytes.len() as u64) == Detection::No {
         return Err(format!(
@@ -17,7 +18,7 @@ pub fn round_trip<C: SidecarCodec>(codec: &C, value: &Value) -> Result<(), Strin
             codec.name()
         ));
     }
-    let back = codec.decode(&bytes)?;
+    let back = codec.decode(&bytes).map_err(|e| e.to_string())?.value;
     let (mut expected, mut got) = (Vec::new(), Vec::new());
     canonical::encode(value.view(), &mut expected);
     canonical::encode(back.view(), &mut got);
@@ -35,7 +36,7 @@ pub fn round_trip<C: SidecarCodec>(codec: &C, value: &Value) -> Result<(), Strin
 
 /// Feeds `codec` every prefix of `bytes` (truncated files) and checks that it returns, with a
 /// value or an error, without panicking.
-pub fn decode_truncations<C: SidecarCodec>(codec: &C, bytes: &[u8]) -> Result<(), String> {
+pub fn decode_truncations<C: Codec>(codec: &C, bytes: &[u8]) -> Result<(), String> {
     for end in 0..bytes.len() {
         let prefix = &bytes[..end];
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -6,7 +6,7 @@
 //! keys keep their order. Copy this crate to start a codec plugin of your own.
 
 use ciborium::value::{Integer, Value as Cbor};
-use sidecar_plugin_api::{export_plugin, Detection, Map, SidecarCodec, Value};
+use sidecar_plugin_api::{export_plugin, Codec, CodecError, Decoded, Detection, Map, Value, View};
 
 /// CBOR's self-describe tag, written first so that a reader knows the format for certain.
 const SELF_DESCRIBE: u64 = 55799;
@@ -14,7 +14,7 @@ const MAGIC: [u8; 3] = [0xd9, 0xd9, 0xf7];
 
 pub struct CborCodec;
 
-impl SidecarCodec for CborCodec {
+impl Codec for CborCodec {
     fn name(&self) -> &str {
         "cbor"
     }
@@ -34,35 +34,35 @@ impl SidecarCodec for CborCodec {
             Detection::No
         }
     }
-    fn decode(&self, bytes: &[u8]) -> Result<Value, String> {
-        let cbor: Cbor = ciborium::from_reader(bytes).map_err(|e| format!("invalid CBOR: {e}"))?;
+    fn decode(&self, bytes: &[u8]) -> Result<Decoded, CodecError> {
+        let malformed = |message: String| CodecError::malformed(message, None);
+        let cbor: Cbor =
+            ciborium::from_reader(bytes).map_err(|e| malformed(format!("invalid CBOR: {e}")))?;
         let cbor = match cbor {
             Cbor::Tag(SELF_DESCRIBE, inner) => *inner,
             other => other,
         };
-        from_cbor(cbor)
+        Ok(Decoded {
+            value: from_cbor(cbor).map_err(malformed)?,
+            warnings: Vec::new(),
+        })
     }
-    fn encode(&self, value: &Value) -> Result<Vec<u8>, String> {
-        let mut out = Vec::new();
-        ciborium::into_writer(
-            &Cbor::Tag(SELF_DESCRIBE, Box::new(to_cbor(value))),
-            &mut out,
-        )
-        .map_err(|e| format!("cannot write CBOR: {e}"))?;
-        Ok(out)
+    fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        ciborium::into_writer(&Cbor::Tag(SELF_DESCRIBE, Box::new(to_cbor(document))), out)
+            .map_err(|e| CodecError::unrepresentable(format!("cannot write CBOR: {e}"), None))
     }
 }
 
-fn to_cbor(value: &Value) -> Cbor {
-    match value {
-        Value::Null => Cbor::Null,
-        Value::Bool(b) => Cbor::Bool(*b),
-        Value::Int(i) => Cbor::Integer((*i).into()),
-        Value::UInt(u) => Cbor::Integer((*u).into()),
-        Value::Float(x) => Cbor::Float(*x),
-        Value::String(s) => Cbor::Text(s.clone()),
-        Value::Array(items) => Cbor::Array(items.iter().map(to_cbor).collect()),
-        Value::Object(map) => Cbor::Map(
+fn to_cbor(view: View<'_>) -> Cbor {
+    match view {
+        View::Null => Cbor::Null,
+        View::Bool(b) => Cbor::Bool(b),
+        View::Int(i) => Cbor::Integer(i.into()),
+        View::UInt(u) => Cbor::Integer(u.into()),
+        View::Float(x) => Cbor::Float(x),
+        View::Str(s) => Cbor::Text(s.to_owned()),
+        View::Array(items) => Cbor::Array(items.iter().map(to_cbor).collect()),
+        View::Object(map) => Cbor::Map(
             map.iter()
                 .map(|(k, v)| (Cbor::Text(k.to_owned()), to_cbor(v)))
                 .collect(),
@@ -129,9 +129,10 @@ mod tests {
         .into_iter()
         .collect();
         let value = Value::Object(map);
-        let bytes = CborCodec.encode(&value).unwrap();
+        let mut bytes = Vec::new();
+        CborCodec.encode(value.view(), &mut bytes).unwrap();
         assert!(bytes.starts_with(&MAGIC));
-        assert_eq!(CborCodec.decode(&bytes).unwrap(), value);
+        assert_eq!(CborCodec.decode(&bytes).unwrap().value, value);
         sidecar_plugin_api::testing::round_trip(&CborCodec, &value).unwrap();
         sidecar_plugin_api::testing::decode_truncations(&CborCodec, &bytes).unwrap();
     }

@@ -17,9 +17,11 @@
 //! `rating_counts`, the number of sidecars per value of their top-level `rating`, and
 //! `rated_files`, how many have one. Copy this crate to start a plugin of your own.
 
+use std::path::Path;
+
 use sidecar_plugin_api::{
-    export_plugin, Counter, Field, FieldKind, FileContext, Finding, Severity, SidecarSummary,
-    SidecarValidator, View,
+    export_plugin, Check, Counter, Field, FieldKind, FileContext, Finding, Severity, Summary,
+    Validator, View,
 };
 
 pub struct Rules;
@@ -126,9 +128,7 @@ fn matches(view: View<'_>, allowed: &serde_json::Value) -> bool {
     }
 }
 
-impl SidecarValidator for Rules {
-    type Options = Vec<Rule>;
-
+impl Validator for Rules {
     fn name(&self) -> &str {
         "rules"
     }
@@ -138,24 +138,30 @@ impl SidecarValidator for Rules {
     fn description(&self) -> &str {
         "rules read from the options: required values, allowed values, numeric bounds, list sizes"
     }
-    fn configure(&self, options: &serde_json::Value) -> Result<Vec<Rule>, String> {
+    fn configure(
+        &self,
+        options: &serde_json::Value,
+        _base_dir: &Path,
+    ) -> Result<Box<dyn Check>, String> {
         let rules = options
             .get("rules")
             .and_then(|r| r.as_array())
             .ok_or("`rules` needs the option `rules`: a list of rules")?;
-        rules
+        let rules = rules
             .iter()
             .enumerate()
             .map(|(i, spec)| rule(i, spec))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok(Box::new(RuleSet(rules)))
     }
-    fn validate(
-        &self,
-        rules: &Vec<Rule>,
-        document: View<'_>,
-        _file: &FileContext<'_>,
-        findings: &mut Vec<Finding>,
-    ) {
+}
+
+/// The configured rules.
+struct RuleSet(Vec<Rule>);
+
+impl Check for RuleSet {
+    fn check(&self, document: View<'_>, _file: &FileContext<'_>, findings: &mut Vec<Finding>) {
+        let rules = &self.0;
         for rule in rules {
             let mut report = |message: String| {
                 findings.push(Finding {
@@ -208,7 +214,7 @@ fn fmt(bound: Option<f64>) -> String {
 /// Counts sidecars by their top-level `rating`.
 pub struct Ratings;
 
-impl SidecarSummary for Ratings {
+impl Summary for Ratings {
     fn name(&self) -> &str {
         "ratings"
     }

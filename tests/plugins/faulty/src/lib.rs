@@ -3,13 +3,16 @@
 //! validator `panics` panics on every document. The tool must report each as an error for the
 //! file and carry on.
 
+use std::path::Path;
+
 use sidecar_plugin_api::{
-    export_plugin, Detection, FileContext, Finding, SidecarCodec, SidecarValidator, Value, View,
+    export_plugin, Check, Codec, CodecError, Decoded, Detection, FileContext, Finding, Validator,
+    View,
 };
 
 pub struct Faulty;
 
-impl SidecarCodec for Faulty {
+impl Codec for Faulty {
     fn name(&self) -> &str {
         "faulty"
     }
@@ -25,18 +28,18 @@ impl SidecarCodec for Faulty {
     fn detect(&self, _: &[u8], _: u64) -> Detection {
         Detection::No
     }
-    fn decode(&self, bytes: &[u8]) -> Result<Value, String> {
+    fn decode(&self, bytes: &[u8]) -> Result<Decoded, CodecError> {
         panic!("faulty decode of {} bytes", bytes.len())
     }
-    fn encode(&self, _: &Value) -> Result<Vec<u8>, String> {
-        Ok(b"not what was asked".to_vec())
+    fn encode(&self, _: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        out.extend_from_slice(b"not what was asked");
+        Ok(())
     }
 }
 
 pub struct Panics;
 
-impl SidecarValidator for Panics {
-    type Options = ();
+impl Validator for Panics {
     fn name(&self) -> &str {
         "panics"
     }
@@ -46,10 +49,13 @@ impl SidecarValidator for Panics {
     fn description(&self) -> &str {
         "panics on every document"
     }
-    fn configure(&self, _: &serde_json::Value) -> Result<(), String> {
-        Ok(())
+    fn configure(&self, _: &serde_json::Value, _: &Path) -> Result<Box<dyn Check>, String> {
+        Ok(Box::new(Panics))
     }
-    fn validate(&self, _: &(), _: View<'_>, _: &FileContext<'_>, _: &mut Vec<Finding>) {
+}
+
+impl Check for Panics {
+    fn check(&self, _: View<'_>, _: &FileContext<'_>, _: &mut Vec<Finding>) {
         panic!("validator exploded")
     }
 }

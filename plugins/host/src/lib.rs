@@ -1,5 +1,7 @@
-//! The tool's side: loading plugin libraries and presenting their codecs and validators as the
-//! engine's plain traits, so that the rest of the tool never sees abi_stable.
+//! The tool's side of the plugin ABI: checking and loading plugin libraries and presenting their
+//! codecs, validators and summaries as the model's plain traits, so that the rest of the tool
+//! never sees abi_stable. Plugin authors depend on `sidecar-plugin-api` (the author side); only
+//! the tool depends on this crate.
 //!
 //! Each library is loaded on its own, by path (abi_stable's per-type module cache would make
 //! two plugins one), before any worker starts, and never unloaded. A library that cannot be
@@ -16,8 +18,12 @@ use sidecar_model::{
     FileContext, Finding, Severity, Summary, Validator, View,
 };
 
-use crate::ffi::{FfiCodecBox, FfiFile, FfiSummaryBox, FfiValidatorBox, PluginModuleRef};
+pub mod trust;
+
 pub use crate::trust::{trusted, TrustedFile};
+use sidecar_plugin_api::ffi::{
+    FfiCodecBox, FfiFile, FfiSummaryBox, FfiValidatorBox, PluginModuleRef,
+};
 
 /// A library that loaded.
 pub struct Library {
