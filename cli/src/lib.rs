@@ -6,9 +6,9 @@ mod args;
 mod commands;
 mod config;
 mod exit;
+mod invocation;
 mod pipelines;
 mod plugins;
-mod run;
 mod scan;
 mod shard_report;
 

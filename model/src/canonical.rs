@@ -199,16 +199,15 @@ pub fn read(payload: &[u8], base: u64, tape: &mut Tape) -> Result<(), CodecError
             format!("{} unexpected bytes after the value", payload.len() - pos),
             at(pos),
         )),
-        Err(Failure::Bincode(DecodeError::UnexpectedEnd { .. })) => Err(CodecError::malformed(
-            "payload ends in the middle of a value",
-            at(pos),
-        )),
-        Err(Failure::Bincode(error)) => Err(CodecError::malformed(
+        Err(DecodeFailure::Bincode(DecodeError::UnexpectedEnd { .. })) => Err(
+            CodecError::malformed("payload ends in the middle of a value", at(pos)),
+        ),
+        Err(DecodeFailure::Bincode(error)) => Err(CodecError::malformed(
             format!("invalid Binary payload: {error}"),
             at(pos),
         )),
-        Err(Failure::Invalid(message)) => Err(CodecError::malformed(message, at(pos))),
-        Err(Failure::Codec(error)) => Err(error),
+        Err(DecodeFailure::Invalid(message)) => Err(CodecError::malformed(message, at(pos))),
+        Err(DecodeFailure::Codec(error)) => Err(error),
     }
 }
 
@@ -217,31 +216,31 @@ fn d_pos(d: &mut Decoder<'_>) -> usize {
     d.borrow_reader().pos
 }
 
-enum Failure {
+enum DecodeFailure {
     Bincode(DecodeError),
     Invalid(String),
     Codec(CodecError),
 }
 
-impl From<DecodeError> for Failure {
-    fn from(error: DecodeError) -> Failure {
-        Failure::Bincode(error)
+impl From<DecodeError> for DecodeFailure {
+    fn from(error: DecodeError) -> DecodeFailure {
+        DecodeFailure::Bincode(error)
     }
 }
 
-impl From<crate::tape::TooLarge> for Failure {
-    fn from(error: crate::tape::TooLarge) -> Failure {
-        Failure::Codec(error.into())
+impl From<crate::tape::TapeFull> for DecodeFailure {
+    fn from(error: crate::tape::TapeFull) -> DecodeFailure {
+        DecodeFailure::Codec(error.into())
     }
 }
 
-impl From<CodecError> for Failure {
-    fn from(error: CodecError) -> Failure {
-        Failure::Codec(error)
+impl From<CodecError> for DecodeFailure {
+    fn from(error: CodecError) -> DecodeFailure {
+        DecodeFailure::Codec(error)
     }
 }
 
-fn read_node(d: &mut Decoder<'_>, tape: &mut Tape, depth: usize) -> Result<NodeId, Failure> {
+fn read_node(d: &mut Decoder<'_>, tape: &mut Tape, depth: usize) -> Result<NodeId, DecodeFailure> {
     let tag = u8::borrow_decode(d)?;
     Ok(match tag {
         NULL => tape.null()?,
@@ -251,7 +250,7 @@ fn read_node(d: &mut Decoder<'_>, tape: &mut Tape, depth: usize) -> Result<NodeI
         UINT => {
             let u = u64::borrow_decode(d)?;
             if i64::try_from(u).is_ok() {
-                return Err(Failure::Invalid(format!(
+                return Err(DecodeFailure::Invalid(format!(
                     "unsigned integer {u} should have been stored as a signed one"
                 )));
             }
@@ -289,39 +288,40 @@ fn read_node(d: &mut Decoder<'_>, tape: &mut Tape, depth: usize) -> Result<NodeI
             let width = if tag == F32S { 4 } else { 8 };
             let count = read_len(d)?;
             if count == 0 {
-                return Err(Failure::Invalid("empty packed float array".into()));
+                return Err(DecodeFailure::Invalid("empty packed float array".into()));
             }
             let len = count.checked_mul(width).ok_or_else(|| {
-                Failure::Invalid(format!("packed array of {count} floats is too large"))
+                DecodeFailure::Invalid(format!("packed array of {count} floats is too large"))
             })?;
             let start = d_pos(d);
             take(d, len)?;
             tape.packed(start, count, width)?
         }
-        other => return Err(Failure::Invalid(format!("unknown value tag {other}"))),
+        other => return Err(DecodeFailure::Invalid(format!("unknown value tag {other}"))),
     })
 }
 
-fn deeper(depth: usize) -> Result<usize, Failure> {
+fn deeper(depth: usize) -> Result<usize, DecodeFailure> {
     depth
         .checked_sub(1)
-        .ok_or_else(|| Failure::Invalid(format!("nesting deeper than {MAX_DEPTH} levels")))
+        .ok_or_else(|| DecodeFailure::Invalid(format!("nesting deeper than {MAX_DEPTH} levels")))
 }
 
-fn read_len(d: &mut Decoder<'_>) -> Result<usize, Failure> {
+fn read_len(d: &mut Decoder<'_>) -> Result<usize, DecodeFailure> {
     let len = u64::borrow_decode(d)?;
-    usize::try_from(len).map_err(|_| Failure::Invalid(format!("length {len} is too large")))
+    usize::try_from(len).map_err(|_| DecodeFailure::Invalid(format!("length {len} is too large")))
 }
 
-fn take<'a>(d: &mut Decoder<'a>, len: usize) -> Result<&'a [u8], Failure> {
+fn take<'a>(d: &mut Decoder<'a>, len: usize) -> Result<&'a [u8], DecodeFailure> {
     use bincode::de::BorrowDecoder;
     Ok(d.borrow_reader().take_bytes(len)?)
 }
 
-fn read_str<'a>(d: &mut Decoder<'a>) -> Result<&'a str, Failure> {
+fn read_str<'a>(d: &mut Decoder<'a>) -> Result<&'a str, DecodeFailure> {
     let len = read_len(d)?;
     let bytes = take(d, len)?;
-    std::str::from_utf8(bytes).map_err(|e| Failure::Invalid(format!("string is not UTF-8: {e}")))
+    std::str::from_utf8(bytes)
+        .map_err(|e| DecodeFailure::Invalid(format!("string is not UTF-8: {e}")))
 }
 
 #[cfg(test)]

@@ -73,7 +73,7 @@ pub struct Tape {
 
 /// An array or object being built: where its node and its pending children start.
 #[derive(Debug, Clone, Copy)]
-pub struct Frame {
+pub struct OpenContainer {
     node: u32,
     pending: usize,
 }
@@ -84,22 +84,22 @@ pub type NodeId = u32;
 /// A document too large for a tape's 32-bit indices. Kept apart from [`CodecError`] so that
 /// the result of every push stays small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooLarge;
+pub struct TapeFull;
 
-impl From<TooLarge> for CodecError {
-    fn from(_: TooLarge) -> CodecError {
+impl From<TapeFull> for CodecError {
+    fn from(_: TapeFull) -> CodecError {
         CodecError::unrepresentable("a document of 4 GiB or more", Some(Location::Offset(0)))
     }
 }
 
-impl From<TooLarge> for Box<CodecError> {
-    fn from(e: TooLarge) -> Box<CodecError> {
+impl From<TapeFull> for Box<CodecError> {
+    fn from(e: TapeFull) -> Box<CodecError> {
         Box::new(e.into())
     }
 }
 
-fn index(n: usize) -> Result<u32, TooLarge> {
-    u32::try_from(n).map_err(|_| TooLarge)
+fn index(n: usize) -> Result<u32, TapeFull> {
+    u32::try_from(n).map_err(|_| TapeFull)
 }
 
 impl Tape {
@@ -114,29 +114,29 @@ impl Tape {
         self.root = 0;
     }
 
-    fn push(&mut self, node: Node) -> Result<NodeId, TooLarge> {
+    fn push(&mut self, node: Node) -> Result<NodeId, TapeFull> {
         let id = index(self.nodes.len())?;
         self.nodes.push(node);
         Ok(id)
     }
 
     /// Appends a null.
-    pub fn null(&mut self) -> Result<NodeId, TooLarge> {
+    pub fn null(&mut self) -> Result<NodeId, TapeFull> {
         self.push(Node::Null)
     }
 
     /// Appends a boolean.
-    pub fn bool(&mut self, b: bool) -> Result<NodeId, TooLarge> {
+    pub fn bool(&mut self, b: bool) -> Result<NodeId, TapeFull> {
         self.push(Node::Bool(b))
     }
 
     /// Appends a signed integer.
-    pub fn int(&mut self, i: i64) -> Result<NodeId, TooLarge> {
+    pub fn int(&mut self, i: i64) -> Result<NodeId, TapeFull> {
         self.push(Node::Int(i))
     }
 
     /// An unsigned integer, stored as `Int` where it fits (the model's invariant).
-    pub fn uint(&mut self, u: u64) -> Result<NodeId, TooLarge> {
+    pub fn uint(&mut self, u: u64) -> Result<NodeId, TapeFull> {
         match i64::try_from(u) {
             Ok(i) => self.int(i),
             Err(_) => self.push(Node::UInt(u)),
@@ -144,19 +144,19 @@ impl Tape {
     }
 
     /// Appends a float, its bits kept.
-    pub fn float(&mut self, x: f64) -> Result<NodeId, TooLarge> {
+    pub fn float(&mut self, x: f64) -> Result<NodeId, TapeFull> {
         self.push(Node::Float(x))
     }
 
     /// A float whose text, at `range` of the source, is valid and parses to a finite value.
-    pub fn float_text(&mut self, range: std::ops::Range<usize>) -> Result<NodeId, TooLarge> {
+    pub fn float_text(&mut self, range: std::ops::Range<usize>) -> Result<NodeId, TapeFull> {
         let start = index(range.start)?;
         let len = index(range.len())?;
         self.push(Node::FloatText { start, len })
     }
 
     /// `count` packed floats of `width` (4 or 8) bytes at `start` of the source.
-    pub fn packed(&mut self, start: usize, count: usize, width: usize) -> Result<NodeId, TooLarge> {
+    pub fn packed(&mut self, start: usize, count: usize, width: usize) -> Result<NodeId, TapeFull> {
         let start = index(start)?;
         let count = index(count)?;
         self.push(if width == 4 {
@@ -166,7 +166,7 @@ impl Tape {
         })
     }
 
-    fn text_range(&mut self, s: &str) -> Result<(u32, u32), TooLarge> {
+    fn text_range(&mut self, s: &str) -> Result<(u32, u32), TapeFull> {
         let start = index(self.text.len())?;
         let len = index(s.len())?;
         self.text.push_str(s);
@@ -174,14 +174,14 @@ impl Tape {
     }
 
     /// Appends a string.
-    pub fn string(&mut self, s: &str) -> Result<NodeId, TooLarge> {
+    pub fn string(&mut self, s: &str) -> Result<NodeId, TapeFull> {
         let (start, len) = self.text_range(s)?;
         self.push(Node::Str { start, len })
     }
 
     /// Opens an array: the values appended until [`Tape::end_array`] are its items.
-    pub fn begin_array(&mut self) -> Result<Frame, TooLarge> {
-        Ok(Frame {
+    pub fn begin_array(&mut self) -> Result<OpenContainer, TapeFull> {
+        Ok(OpenContainer {
             node: self.push(Node::Array { start: 0, len: 0 })?,
             pending: self.pending_items.len(),
         })
@@ -193,7 +193,7 @@ impl Tape {
     }
 
     /// Closes the array `frame` opened.
-    pub fn end_array(&mut self, frame: Frame) -> Result<NodeId, TooLarge> {
+    pub fn end_array(&mut self, frame: OpenContainer) -> Result<NodeId, TapeFull> {
         let start = index(self.items.len())?;
         let len = index(self.pending_items.len() - frame.pending)?;
         self.items.extend(self.pending_items.drain(frame.pending..));
@@ -202,8 +202,8 @@ impl Tape {
     }
 
     /// Opens an object: keys and values appended until [`Tape::end_object`] are its members.
-    pub fn begin_object(&mut self) -> Result<Frame, TooLarge> {
-        Ok(Frame {
+    pub fn begin_object(&mut self) -> Result<OpenContainer, TapeFull> {
+        Ok(OpenContainer {
             node: self.push(Node::Object { start: 0, len: 0 })?,
             pending: self.pending_members.len(),
         })
@@ -211,7 +211,7 @@ impl Tape {
 
     /// Records a key of the innermost object being built; its value follows with
     /// [`Tape::value_of_key`].
-    pub fn key(&mut self, key: &str) -> Result<(), TooLarge> {
+    pub fn key(&mut self, key: &str) -> Result<(), TapeFull> {
         let (key_start, key_len) = self.text_range(key)?;
         self.pending_members.push(Member {
             key_start,
@@ -229,7 +229,7 @@ impl Tape {
     }
 
     /// The keys of the innermost object being built, but the last one.
-    pub fn earlier_keys(&self, frame: &Frame) -> impl Iterator<Item = &str> {
+    pub fn earlier_keys(&self, frame: &OpenContainer) -> impl Iterator<Item = &str> {
         let pending = &self.pending_members[frame.pending..];
         pending[..pending.len().saturating_sub(1)]
             .iter()
@@ -237,7 +237,7 @@ impl Tape {
     }
 
     /// Whether the innermost object being built already has `key` (before the last one).
-    pub fn has_key(&self, frame: &Frame, key: &str) -> bool {
+    pub fn has_key(&self, frame: &OpenContainer, key: &str) -> bool {
         self.earlier_keys(frame).any(|k| k == key)
     }
 
@@ -249,12 +249,12 @@ impl Tape {
     }
 
     /// Keys of the innermost object being built so far.
-    pub fn pending_keys(&self, frame: &Frame) -> usize {
+    pub fn pending_keys(&self, frame: &OpenContainer) -> usize {
         self.pending_members.len() - frame.pending
     }
 
     /// Closes the object `frame` opened.
-    pub fn end_object(&mut self, frame: Frame) -> Result<NodeId, TooLarge> {
+    pub fn end_object(&mut self, frame: OpenContainer) -> Result<NodeId, TapeFull> {
         let start = index(self.members.len())?;
         let len = index(self.pending_members.len() - frame.pending)?;
         self.members
@@ -582,8 +582,8 @@ mod tests {
     #[test]
     fn a_tape_overflow_is_an_unrepresentable_document() {
         assert_eq!(index(u32::MAX as usize), Ok(u32::MAX));
-        assert_eq!(index(u32::MAX as usize + 1), Err(TooLarge));
-        let error = CodecError::from(TooLarge);
+        assert_eq!(index(u32::MAX as usize + 1), Err(TapeFull));
+        let error = CodecError::from(TapeFull);
         assert_eq!(error.kind, crate::error::ErrorKind::Unrepresentable);
         assert!(error.message.contains("4 GiB"), "{}", error.message);
     }

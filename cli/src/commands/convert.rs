@@ -7,10 +7,10 @@ use sidecar_engine::ops::{Section, Stage};
 use crate::args::ConvertArgs;
 use crate::config::Config;
 use crate::exit::{Exit, UsageError};
-use crate::run::Run;
+use crate::invocation::Invocation;
 
 pub fn run(args: &ConvertArgs) -> anyhow::Result<Exit> {
-    let mut run = Run::new(Config::from_args(&args.common)?)?;
+    let mut run = Invocation::new(Config::from_args(&args.common)?)?;
     let target = run
         .registry()
         .by_name(&args.format)

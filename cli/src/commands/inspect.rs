@@ -6,7 +6,7 @@ use sidecar_engine::ops::inspect::inspect;
 use crate::args::InspectArgs;
 use crate::config::{plugin_dirs, Config, Output};
 use crate::exit::Exit;
-use crate::run::Run;
+use crate::invocation::Invocation;
 
 pub fn run(args: &InspectArgs) -> anyhow::Result<Exit> {
     let config = Config {
@@ -19,7 +19,7 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<Exit> {
             plugin_dirs(&args.plugins),
         )?
     };
-    let mut run = Run::new(config)?;
+    let mut run = Invocation::new(config)?;
     let inspection = inspect(&run.config.input, run.registry(), run.config.max_file_size);
     run.emit(&inspection)?;
     Ok(run.config.verdict(!inspection.is_valid))

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::args::MergeArgs;
 use crate::config::Output;
 use crate::exit::{Exit, UsageError};
-use crate::run;
+use crate::invocation;
 use crate::shard_report::{self, Listed, MAX_SHARDS};
 use sidecar_engine::discover::Shard;
 
@@ -234,7 +234,7 @@ fn merge(pointer: &str, key: &str, values: &[&Value]) -> Result<Value, String> {
 }
 
 pub fn run(args: &MergeArgs) -> anyhow::Result<Exit> {
-    let destination = run::Destination::prepare(&Output::parse(&args.output), None)?;
+    let destination = invocation::Destination::prepare(&Output::parse(&args.output), None)?;
     let mut inputs = read(args)?;
     check(&inputs)?;
     inputs.sort_by_key(|i| shard_of(i).map(|(index, ..)| index).unwrap_or(0));
@@ -248,6 +248,6 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Exit> {
     let refs: Vec<&Value> = reports.iter().collect();
     let merged = merge("", "", &refs)
         .map_err(|field| UsageError(format!("the shards' reports disagree at {field}")))?;
-    run::write_value(&merged, destination)?;
+    invocation::write_value(&merged, destination)?;
     Ok(Exit::Success)
 }

@@ -6,8 +6,8 @@ use sidecar_engine::pipeline::diagnostic::Located;
 use crate::args::{PipelinesAction, PipelinesArgs};
 use crate::config::Output;
 use crate::exit::Exit;
+use crate::invocation;
 use crate::pipelines;
-use crate::run;
 
 #[derive(Serialize)]
 struct ListReport {
@@ -36,7 +36,7 @@ pub fn run(args: &PipelinesArgs) -> anyhow::Result<Exit> {
     let output = Output::parse(&args.output);
     match &args.action {
         PipelinesAction::List => {
-            run::emit(
+            invocation::emit(
                 &ListReport {
                     pipelines: pipelines::list(),
                 },
@@ -46,7 +46,7 @@ pub fn run(args: &PipelinesArgs) -> anyhow::Result<Exit> {
         }
         PipelinesAction::Show { name } => {
             let found = pipelines::find(name)?;
-            run::emit(
+            invocation::emit(
                 &ShowReport {
                     name: found.name,
                     source: found.source,
@@ -91,7 +91,7 @@ pub fn run(args: &PipelinesArgs) -> anyhow::Result<Exit> {
                     }
                 }
             };
-            run::emit(&report, &output)?;
+            invocation::emit(&report, &output)?;
             Ok(if report.valid {
                 Exit::Success
             } else {

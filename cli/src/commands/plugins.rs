@@ -8,8 +8,8 @@ use sidecar_validators::DEFAULT_VALIDATORS;
 use crate::args::PluginsArgs;
 use crate::config::{plugin_dirs, Output};
 use crate::exit::{Exit, UsageError};
+use crate::invocation;
 use crate::plugins::{self, PluginError};
-use crate::run;
 
 #[derive(Serialize)]
 struct CodecInfo {
@@ -134,6 +134,6 @@ pub fn run(args: &PluginsArgs) -> anyhow::Result<Exit> {
             .collect(),
         failed: loaded.errors,
     };
-    run::emit(&report, &Output::parse(&args.output))?;
+    invocation::emit(&report, &Output::parse(&args.output))?;
     Ok(Exit::Success)
 }

@@ -14,9 +14,9 @@ use sidecar_validators::DEFAULT_VALIDATORS;
 use crate::args::{PluginArgs, RunArgs};
 use crate::config::{plugin_dirs, Config, Output};
 use crate::exit::{Exit, UsageError};
+use crate::invocation;
 use crate::pipelines::{self, Found};
 use crate::plugins::{self, Loaded};
-use crate::run;
 
 /// A pipeline that passed every check.
 pub struct Checked<'a> {
@@ -241,19 +241,20 @@ fn execute(
     };
     let registry = &loaded.registry;
     let plan = &checked.resolved.plan;
-    let destination = run::Destination::prepare(&config.output, Some((&config.input, registry)))?;
-    let _lock = run::claim(&config, plan)?;
-    let pool = run::pool(&config)?;
+    let destination =
+        invocation::Destination::prepare(&config.output, Some((&config.input, registry)))?;
+    let _lock = invocation::claim(&config, plan)?;
+    let pool = invocation::pool(&config)?;
     let origin = Origin {
         name: found.name.clone(),
         source: found.source.clone(),
         description: spec.description.clone(),
     };
     let resolved = &checked.resolved;
-    let report = run::with_cache(&config, registry, plan, |records| {
+    let report = invocation::with_cache(&config, registry, plan, |records| {
         if ops::runs_walking(plan) {
-            let (tree, report) = run::on_pool(&pool, 0, |progress| {
-                let walk = |visit: Visit<'_>| run::walk_visiting(&config, registry, visit);
+            let (tree, report) = invocation::on_pool(&pool, 0, |progress| {
+                let walk = |visit: Visit<'_>| invocation::walk_visiting(&config, registry, visit);
                 pipeline::run_walking(
                     resolved,
                     walk,
@@ -264,12 +265,12 @@ fn execute(
                     records,
                 )
             });
-            run::refuse_excluded(&config, &tree)?;
+            invocation::refuse_excluded(&config, &tree)?;
             Ok::<_, UsageError>(report)
         } else {
-            let mut tree = pool.install(|| run::walk(&config, registry, plan))?;
+            let mut tree = pool.install(|| invocation::walk(&config, registry, plan))?;
             resolved.select(&mut tree, &config.input);
-            Ok(run::on_pool(&pool, tree.len(), |progress| {
+            Ok(invocation::on_pool(&pool, tree.len(), |progress| {
                 pipeline::run(
                     resolved,
                     &tree,
@@ -282,13 +283,13 @@ fn execute(
             }))
         }
     })?;
-    let shard = run::shard_info(
+    let shard = invocation::shard_info(
         &config,
         registry,
         plan,
         &format!("pipeline {}", origin.name),
     );
-    run::emit_report(&report, destination, &loaded.errors, shard.as_ref())?;
+    invocation::emit_report(&report, destination, &loaded.errors, shard.as_ref())?;
     Ok(if report.aborted.is_some() {
         Exit::Findings
     } else {

@@ -5,10 +5,10 @@ use sidecar_engine::ops::{Section, Stage};
 use crate::args::CommonArgs;
 use crate::config::Config;
 use crate::exit::Exit;
-use crate::run::Run;
+use crate::invocation::Invocation;
 
 pub fn run(args: &CommonArgs) -> anyhow::Result<Exit> {
-    let mut run = Run::new(Config::from_args(args)?)?;
+    let mut run = Invocation::new(Config::from_args(args)?)?;
     let Section::Stats(report) = run.single_stage(Stage::Stats)? else {
         unreachable!("a stats stage reports statistics");
     };

@@ -10,10 +10,10 @@ use sidecar_validators::DEFAULT_VALIDATORS;
 use crate::args::ValidateArgs;
 use crate::config::Config;
 use crate::exit::{Exit, UsageError};
-use crate::run::Run;
+use crate::invocation::Invocation;
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
-    let mut run = Run::new(Config::from_args(&args.common)?)?;
+    let mut run = Invocation::new(Config::from_args(&args.common)?)?;
     let stage = ValidateStage {
         all_results: args.all_results,
         checks: checks(run.registry(), &args.validators, &args.options)?,

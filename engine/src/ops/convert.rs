@@ -27,7 +27,7 @@ use crate::codec::Codec;
 use crate::discover::Tree;
 use crate::error::CodecError;
 use crate::fsio::{self, Durability, FileMeta, Keep, ReadError, WriteOutcome};
-use crate::ops::{display_path, with_bytes, with_identified, FileState, Flow, ReadFailure};
+use crate::ops::{display_path, with_bytes, with_identified, DocumentError, FileState, Flow};
 use crate::registry::Registry;
 use crate::value::{first_difference, View};
 
@@ -130,7 +130,7 @@ impl Fold {
         self
     }
 
-    fn refused(&mut self, source: &Path, target: Option<&Path>, (status, reason): Refusal) {
+    fn refused(&mut self, source: &Path, target: Option<&Path>, (status, reason): NotConverted) {
         self.entries.push(ConvertEntry {
             file_path: display_path(source),
             target_path: target.map(display_path),
@@ -151,7 +151,7 @@ impl Fold {
         );
     }
 
-    pub(crate) fn unreadable(&mut self, path: &Path, failure: &crate::ops::Failure) {
+    pub(crate) fn unreadable(&mut self, path: &Path, failure: &crate::ops::FailureRecord) {
         self.seen += 1;
         self.refused(
             path,
@@ -190,13 +190,13 @@ impl Fold {
     }
 }
 
-type Refusal = (Status, String);
+type NotConverted = (Status, String);
 
-fn failed(reason: impl Into<String>) -> Refusal {
+fn failed(reason: impl Into<String>) -> NotConverted {
     (Status::Failed, reason.into())
 }
 
-fn skipped(reason: impl Into<String>) -> Refusal {
+fn skipped(reason: impl Into<String>) -> NotConverted {
     (Status::Skipped, reason.into())
 }
 
@@ -331,7 +331,7 @@ impl<'r> ConvertStage<'r> {
         file: &FileState<'_>,
         source: &[u8],
         registry: &Registry,
-    ) -> Result<(), Refusal> {
+    ) -> Result<(), NotConverted> {
         let Some(codec) = registry
             .by_name(file.codec)
             .filter(|c| c.read_by_other_programs() && c.can_encode())
@@ -373,7 +373,7 @@ impl<'r> ConvertStage<'r> {
         document: View<'_>,
         registry: &Registry,
         limit: u64,
-    ) -> Result<u64, Refusal> {
+    ) -> Result<u64, NotConverted> {
         let to = self.target;
         let in_place = file.path == target;
         // Files other programs read stay beside their conversion unless the user says otherwise.
@@ -472,7 +472,7 @@ impl<'r> ConvertStage<'r> {
         canonical_source: &[u8],
         registry: &Registry,
         limit: u64,
-    ) -> Result<(), Refusal> {
+    ) -> Result<(), NotConverted> {
         match canonical_file(registry, target, limit) {
             Ok(existing) if existing == canonical_source => Ok(()),
             Ok(existing) => Err((
@@ -504,7 +504,7 @@ impl<'r> ConvertStage<'r> {
         // Sources of one target are settled in order by one worker: when the first one's new
         // file is withdrawn, the others that relied on it keep their sources.
         let groups: Vec<&[Pending]> = pending.chunk_by(|a, b| a.target() == b.target()).collect();
-        let outcomes: Vec<Vec<Result<(), Refusal>>> = groups
+        let outcomes: Vec<Vec<Result<(), NotConverted>>> = groups
             .par_iter()
             .map(|group| {
                 let mut withdrawn = false;
@@ -536,7 +536,7 @@ impl<'r> ConvertStage<'r> {
 
     /// Removes or swaps out one source; also says whether the target this run created was
     /// withdrawn.
-    fn complete(&self, p: &Pending) -> (Result<(), Refusal>, bool) {
+    fn complete(&self, p: &Pending) -> (Result<(), NotConverted>, bool) {
         let outcome = match &p.kind {
             PendingKind::Remove { target, created } => match retire(&p.source, &p.read, p.digest) {
                 Ok(Settled::Done) => Ok(()),
@@ -589,7 +589,7 @@ fn sync_filesystems(pending: &[Pending]) -> std::io::Result<()> {
 }
 
 /// The batch could not be flushed: sources stay, upgrades are not swapped in.
-fn abandon(p: &Pending, error: &std::io::Error) -> Result<(), Refusal> {
+fn abandon(p: &Pending, error: &std::io::Error) -> Result<(), NotConverted> {
     if let PendingKind::Replace { ino } = p.kind {
         remove_if_inode(&fsio::parked_path(&p.source), ino);
     }
@@ -704,10 +704,10 @@ fn swap_in(source: &Path, read: &FileMeta, digest: u128, ino: u64) -> std::io::R
 }
 
 /// The canonical encoding of the document in a file.
-fn canonical_file(registry: &Registry, path: &Path, limit: u64) -> Result<Vec<u8>, ReadFailure> {
+fn canonical_file(registry: &Registry, path: &Path, limit: u64) -> Result<Vec<u8>, DocumentError> {
     with_identified(registry, path, limit, |identified, bytes, _| {
         let codec = identified.codec;
-        canonical_of(codec, bytes).map_err(|error| ReadFailure::Codec {
+        canonical_of(codec, bytes).map_err(|error| DocumentError::Codec {
             format: codec.display_name().to_owned(),
             recognized: true,
             error,
@@ -736,7 +736,7 @@ fn verify(
     codec: &dyn Codec,
     canonical_source: &[u8],
     limit: u64,
-) -> Result<(), Refusal> {
+) -> Result<(), NotConverted> {
     with_bytes(staged, limit, |bytes, _| {
         let back = canonical_of(codec, bytes)
             .map_err(|e| failed(format!("read-back of the new file failed: {e}")))?;

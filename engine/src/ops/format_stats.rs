@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::ops::stats::count;
-use crate::ops::Failure;
+use crate::ops::FailureRecord;
 use crate::registry::Registry;
 
 #[derive(Debug, Serialize)]
@@ -55,7 +55,7 @@ impl Fold {
         }
     }
 
-    pub(crate) fn unreadable(&mut self, failure: &Failure) {
+    pub(crate) fn unreadable(&mut self, failure: &FailureRecord) {
         match (&failure.format, failure.recognized) {
             (Some(format), true) => count(&mut self.files, format, 1),
             _ => self.unrecognized += 1,

@@ -11,7 +11,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use crate::codec::Detection;
-use crate::ops::{display_path, with_identified, ReadFailure};
+use crate::ops::{display_path, with_identified, DocumentError};
 use crate::registry::Registry;
 use crate::value::{Value, View};
 
@@ -103,7 +103,7 @@ pub fn inspect(path: &Path, registry: &Registry, limit: u64) -> Inspection {
                 inspection.warnings = warnings.iter().map(ToString::to_string).collect();
                 inspection.value = Value::from_view(view, usize::MAX).ok().map(AsJson);
             })
-            .map_err(|error| ReadFailure::Codec {
+            .map_err(|error| DocumentError::Codec {
                 format: codec.display_name().to_owned(),
                 recognized: identified.by_content != Detection::No,
                 error,

@@ -70,7 +70,7 @@ impl FileResult {
         }
     }
 
-    fn unreadable(path: &Path, failure: &Failure) -> FileResult {
+    fn unreadable(path: &Path, failure: &FailureRecord) -> FileResult {
         FileResult {
             file_path: display_path(path),
             is_valid: false,
@@ -83,7 +83,7 @@ impl FileResult {
 
 /// A file that could not be read, as the stages record it.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct Failure {
+pub struct FailureRecord {
     pub message: String,
     /// The format a codec was asked to read it as, when one was.
     pub format: Option<String>,
@@ -91,14 +91,14 @@ pub struct Failure {
     pub recognized: bool,
 }
 
-impl From<&ReadFailure> for Failure {
-    fn from(failure: &ReadFailure) -> Failure {
-        Failure {
+impl From<&DocumentError> for FailureRecord {
+    fn from(failure: &DocumentError) -> FailureRecord {
+        FailureRecord {
             message: failure.to_string(),
             format: failure.format(),
             recognized: matches!(
                 failure,
-                ReadFailure::Codec {
+                DocumentError::Codec {
                     recognized: true,
                     ..
                 }
@@ -121,7 +121,7 @@ pub enum StageRecord {
 pub enum FileRecord {
     /// Its format is not among the plan's.
     Filtered,
-    Unreadable(Failure),
+    Unreadable(FailureRecord),
     /// A directory-level result file, not a sidecar.
     DirectoryFile,
     Read {
@@ -135,7 +135,7 @@ pub enum FileRecord {
 
 /// Why a file could not be read as a document.
 #[derive(Debug)]
-pub enum ReadFailure {
+pub enum DocumentError {
     Read(ReadError),
     /// No codec claims the file's extension or content.
     Unrecognized,
@@ -147,22 +147,22 @@ pub enum ReadFailure {
     },
 }
 
-impl ReadFailure {
+impl DocumentError {
     pub fn format(&self) -> Option<String> {
         match self {
-            ReadFailure::Codec { format, .. } => Some(format.clone()),
+            DocumentError::Codec { format, .. } => Some(format.clone()),
             _ => None,
         }
     }
 }
 
-impl std::fmt::Display for ReadFailure {
+impl std::fmt::Display for DocumentError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ReadFailure::Read(ReadError::Io(e)) => write!(f, "cannot read the file: {e}"),
-            ReadFailure::Read(e) => write!(f, "{e}"),
-            ReadFailure::Unrecognized => f.write_str("no registered format recognises this file"),
-            ReadFailure::Codec { error, .. } => write!(f, "{error}"),
+            DocumentError::Read(ReadError::Io(e)) => write!(f, "cannot read the file: {e}"),
+            DocumentError::Read(e) => write!(f, "{e}"),
+            DocumentError::Unrecognized => f.write_str("no registered format recognises this file"),
+            DocumentError::Codec { error, .. } => write!(f, "{error}"),
         }
     }
 }
@@ -194,16 +194,16 @@ pub fn with_identified<T>(
     registry: &Registry,
     path: &Path,
     limit: u64,
-    f: impl FnOnce(Identified<'_>, &[u8], &FileMeta) -> Result<T, ReadFailure>,
-) -> Result<T, ReadFailure> {
+    f: impl FnOnce(Identified<'_>, &[u8], &FileMeta) -> Result<T, DocumentError>,
+) -> Result<T, DocumentError> {
     with_bytes(path, limit, |bytes, meta| {
         let head = &bytes[..bytes.len().min(DETECT_BYTES)];
         let identified = registry
             .identify(path, head, bytes.len() as u64)
-            .ok_or(ReadFailure::Unrecognized)?;
+            .ok_or(DocumentError::Unrecognized)?;
         f(identified, bytes, meta)
     })
-    .unwrap_or_else(|e| Err(ReadFailure::Read(e)))
+    .unwrap_or_else(|e| Err(DocumentError::Read(e)))
 }
 
 /// The warning for a file whose extension names another format than its content.
@@ -778,7 +778,7 @@ impl<'p, 'r> Pass<'p, 'r> {
                 recognized: recognized_by_content(&identified),
                 warnings: mismatch_warning(path, &identified).into_iter().collect(),
             };
-            let failure = |error| ReadFailure::Codec {
+            let failure = |error| DocumentError::Codec {
                 format: codec.display_name().to_owned(),
                 recognized: recognized_by_content(&identified),
                 error,
@@ -802,7 +802,7 @@ impl<'p, 'r> Pass<'p, 'r> {
         let reached = match outcome {
             Ok(reached) => reached,
             Err(failure) => {
-                let failure = Failure::from(&failure);
+                let failure = FailureRecord::from(&failure);
                 let reached = self.unreadable(candidate, &failure, folds);
                 record = Some(FileRecord::Unreadable(failure));
                 reached
@@ -1017,7 +1017,7 @@ impl<'p, 'r> Pass<'p, 'r> {
     fn unreadable(
         &self,
         candidate: Candidate<'_>,
-        failure: &Failure,
+        failure: &FailureRecord,
         folds: &mut Folds,
     ) -> Reached {
         for (i, stage) in self.plan.stages.iter().enumerate() {

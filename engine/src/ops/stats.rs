@@ -9,7 +9,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use crate::discover::{Candidate, Tree};
-use crate::ops::{Failure, FileResult};
+use crate::ops::{FailureRecord, FileResult};
 use crate::registry::Registry;
 use crate::summary::Counter;
 use crate::value::View;
@@ -141,7 +141,7 @@ impl Fold {
         count(&mut self.bytes_by_format, format, len);
     }
 
-    pub(crate) fn unreadable(&mut self, candidate: Candidate<'_>, failure: &Failure) {
+    pub(crate) fn unreadable(&mut self, candidate: Candidate<'_>, failure: &FailureRecord) {
         self.sidecars += 1;
         self.without_image += u64::from(!candidate.has_image);
         self.errors

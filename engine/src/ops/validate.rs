@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::discover::Tree;
-use crate::ops::{display_path, Failure, FileResult, FileState, Flow};
+use crate::ops::{display_path, FailureRecord, FileResult, FileState, Flow};
 use crate::validator::{Check, FileContext, Severity};
 use crate::value::View;
 
@@ -137,7 +137,7 @@ impl Fold {
         self
     }
 
-    pub(crate) fn unreadable(&mut self, path: &std::path::Path, failure: &Failure) {
+    pub(crate) fn unreadable(&mut self, path: &std::path::Path, failure: &FailureRecord) {
         self.total += 1;
         self.results.push(FileResult::unreadable(path, failure));
     }

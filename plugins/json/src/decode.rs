@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use jiter::{Jiter, JiterError, Peek};
-use sidecar_model::tape::{Frame, NodeId, Tape};
+use sidecar_model::tape::{NodeId, OpenContainer, Tape};
 use sidecar_model::{CodecError, Location, Warning, MAX_DEPTH};
 
 /// Objects up to this size are checked for duplicate keys by a linear scan; larger ones hash.
@@ -174,7 +174,7 @@ impl Reader<'_, '_> {
 
 /// Whether the key just recorded repeats an earlier key of the object being built: a linear
 /// scan for small objects, a set of the keys for large ones.
-fn is_duplicate(tape: &Tape, frame: &Frame, seen: &mut Option<HashSet<String>>) -> bool {
+fn is_duplicate(tape: &Tape, frame: &OpenContainer, seen: &mut Option<HashSet<String>>) -> bool {
     let key = tape.last_key();
     if tape.pending_keys(frame) <= LINEAR_KEY_SCAN {
         return tape.has_key(frame, key);

@@ -21,7 +21,7 @@ use crate::exit::UsageError;
 use crate::plugins::{self, Loaded, PluginError};
 
 /// One single-command run: its settings, its plugins and where its report goes.
-pub struct Run {
+pub struct Invocation {
     pub config: Config,
     pub loaded: Loaded,
     destination: Option<Destination>,
@@ -31,14 +31,14 @@ pub struct Run {
     shard: std::sync::Mutex<Option<ShardInfo>>,
 }
 
-impl Run {
+impl Invocation {
     /// Loads the built-in plugins and the plugin directories, and prepares the report's
     /// destination (refused before any work if it is unusable).
-    pub fn new(config: Config) -> anyhow::Result<Run> {
+    pub fn new(config: Config) -> anyhow::Result<Invocation> {
         let loaded = plugins::load(&config.plugin_dirs, plugins::Mode::Load).map_err(UsageError)?;
         let destination =
             Destination::prepare(&config.output, Some((&config.input, &loaded.registry)))?;
-        Ok(Run {
+        Ok(Invocation {
             config,
             loaded,
             destination: Some(destination),
