@@ -1046,3 +1046,6 @@ impl<'p, 'r> Pass<'p, 'r> {
         Reached::Done
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,289 @@
+//! The pass on its own: real trees in temporary directories, read with the JSON codec, folded
+//! by every kind of stage; skipped files, directory-level files, unreadable and filtered files;
+//! the same report from records as from reading, and on any number of workers.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use crate::discover::{discover, Rules};
+use crate::ops::validate::ValidateStage;
+use crate::registry::Provenance;
+use crate::validator::{Check, FileContext, Finding, Validator};
+
+/// Fails every document with a top-level `bad` key.
+struct NoBad;
+
+impl Validator for NoBad {
+    fn name(&self) -> &str {
+        "no-bad"
+    }
+    fn version(&self) -> &str {
+        "0"
+    }
+    fn description(&self) -> &str {
+        "no top-level `bad`"
+    }
+    fn configure(&self, _: &serde_json::Value, _: &Path) -> Result<Box<dyn Check>, String> {
+        Ok(Box::new(NoBad))
+    }
+}
+
+impl Check for NoBad {
+    fn check(&self, document: View<'_>, _: &FileContext<'_>, findings: &mut Vec<Finding>) {
+        if document.get("bad").is_some() {
+            findings.push(Finding::error("has `bad`", "/bad"));
+        }
+    }
+}
+
+fn registry() -> Registry {
+    let mut registry = Registry::default();
+    registry
+        .add(Arc::new(sidecar_json::JsonCodec), Provenance::BuiltIn)
+        .unwrap();
+    registry
+}
+
+/// A tree: two good sidecars (one with an image), one failing `no-bad`, one that is not JSON,
+/// a directory-level file, and a file no format claims.
+fn tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("a/IMG_1.json", r#"{"n": 1}"#);
+    write("a/IMG_1.jpg", "jpg");
+    write("a/IMG_2.json", r#"{"n": 2}"#);
+    write("b/IMG_3.json", r#"{"bad": true}"#);
+    write("b/IMG_4.json", r#"{"n": "#);
+    write("b/game_detection.json", r#"{"games": []}"#);
+    write("b/notes.txt", "notes");
+    dir
+}
+
+fn validate_stage() -> ValidateStage {
+    ValidateStage {
+        all_results: true,
+        checks: vec![validate::NamedCheck::configure(
+            &NoBad,
+            &serde_json::json!({}),
+            Path::new(""),
+        )
+        .unwrap()],
+        on_error: validate::OnError::SkipFile,
+    }
+}
+
+fn plan(stages: Vec<Stage<'_>>) -> Plan<'_> {
+    Plan {
+        stages,
+        formats: Vec::new(),
+        max_file_size: 1 << 20,
+    }
+}
+
+/// The sections as JSON, without timings, for comparing passes.
+fn comparable(report: &PassReport) -> serde_json::Value {
+    let mut sections = serde_json::to_value(&report.sections).unwrap();
+    for section in sections.as_array_mut().unwrap() {
+        section
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("elapsed_seconds");
+    }
+    sections
+}
+
+fn paths(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let path = r["file_path"]
+                .as_str()
+                .unwrap_or_else(|| r.as_str().unwrap());
+            Path::new(path)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn every_stage_folds_every_kind_of_file() {
+    let dir = tree();
+    let registry = registry();
+    let tree = discover(dir.path(), &registry, &Rules::default(), &[]);
+    let report = run(
+        &tree,
+        &registry,
+        &plan(vec![
+            Stage::Validate(validate_stage()),
+            Stage::Stats,
+            Stage::FormatStats,
+        ]),
+        &(),
+    );
+    let sections = comparable(&report);
+    let validate = &sections[0];
+    assert_eq!(validate["total_files"], 4, "{validate:#}");
+    assert_eq!(validate["valid_files"], 2);
+    assert_eq!(validate["invalid_files"], 2);
+    assert_eq!(
+        paths(&validate["results"]),
+        ["IMG_1.json", "IMG_2.json", "IMG_3.json", "IMG_4.json"]
+    );
+    assert_eq!(paths(&validate["directory_files"]), ["game_detection.json"]);
+    // A file the validator fails goes no further; one that does not decode reaches stats as
+    // an unreadable sidecar.
+    let stats = &sections[1];
+    assert_eq!(stats["total_sidecars"], 3, "{stats:#}");
+    assert_eq!(stats["unreadable_sidecars"], 1);
+    assert_eq!(stats["files_by_format"], serde_json::json!({"Json": 2}));
+    assert_eq!(stats["sidecars_without_image"], 2);
+    let formats = &sections[2];
+    assert_eq!(formats["format_distribution"]["Json"], 3, "{formats:#}");
+    assert_eq!(report.filtered_files, 0);
+    assert!(report.aborted.is_none());
+}
+
+#[test]
+fn an_aborting_stage_stops_before_anything_else_runs() {
+    let dir = tree();
+    let registry = registry();
+    let tree = discover(dir.path(), &registry, &Rules::default(), &[]);
+    let mut stage = validate_stage();
+    stage.on_error = validate::OnError::Abort;
+    let report = run(
+        &tree,
+        &registry,
+        &plan(vec![Stage::Validate(stage), Stage::Stats]),
+        &(),
+    );
+    let aborted = report.aborted.as_ref().expect("aborted");
+    assert!(aborted.file_path.ends_with("IMG_3.json"), "{aborted:?}");
+    assert_eq!(report.not_processed, tree.len() as u64);
+    assert_eq!(
+        comparable(&report)[1]["total_sidecars"],
+        0,
+        "stats never ran"
+    );
+}
+
+#[test]
+fn a_format_filter_leaves_files_out_and_counts_them() {
+    let dir = tree();
+    let registry = registry();
+    let tree = discover(dir.path(), &registry, &Rules::default(), &[]);
+    let mut only = plan(vec![Stage::FormatStats]);
+    only.formats = vec!["bin".into()];
+    let report = run(&tree, &registry, &only, &());
+    assert_eq!(comparable(&report)[0]["total_files"], 0);
+    assert!(report.filtered_files >= 3, "{}", report.filtered_files);
+}
+
+/// Records kept in memory, as the results cache keeps them on disk.
+#[derive(Default)]
+struct Kept(Mutex<Vec<(std::path::PathBuf, FileRecord)>>);
+
+impl Records for Kept {
+    fn lookup(&self, candidate: Candidate<'_>, _: &Path) -> Option<FileRecord> {
+        let kept = self.0.lock().unwrap();
+        kept.iter()
+            .find(|(rel, _)| rel == candidate.rel)
+            .map(|(_, record)| record.clone())
+    }
+    fn store(&self, candidate: Candidate<'_>, _: &FileMeta, record: FileRecord) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((candidate.rel.to_path_buf(), record));
+    }
+}
+
+#[test]
+fn records_fold_to_the_report_reading_makes() {
+    let dir = tree();
+    let registry = registry();
+    let tree = discover(dir.path(), &registry, &Rules::default(), &[]);
+    let stages = || {
+        plan(vec![
+            Stage::Validate(validate_stage()),
+            Stage::Stats,
+            Stage::FormatStats,
+        ])
+    };
+    let kept = Kept::default();
+    let read = run_with_records(&tree, &registry, &stages(), &(), Some(&kept));
+    assert_eq!(read.cached_files, 0);
+    assert!(!kept.0.lock().unwrap().is_empty(), "records were left");
+    // Remove the files: a second pass can only have its answers from the records.
+    for entry in [
+        "a/IMG_1.json",
+        "a/IMG_2.json",
+        "b/IMG_3.json",
+        "b/IMG_4.json",
+    ] {
+        std::fs::write(dir.path().join(entry), "gone").unwrap();
+    }
+    let replayed = run_with_records(&tree, &registry, &stages(), &(), Some(&kept));
+    assert_eq!(replayed.cached_files, kept.0.lock().unwrap().len() as u64);
+    assert_eq!(comparable(&replayed), comparable(&read));
+}
+
+#[test]
+fn the_report_does_not_depend_on_the_number_of_workers() {
+    let dir = tree();
+    let registry = registry();
+    let tree = discover(dir.path(), &registry, &Rules::default(), &[]);
+    let reports: Vec<serde_json::Value> = [1, 2, 4]
+        .into_iter()
+        .map(|workers| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(workers)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                comparable(&run(
+                    &tree,
+                    &registry,
+                    &plan(vec![
+                        Stage::Validate(validate_stage()),
+                        Stage::Stats,
+                        Stage::FormatStats,
+                    ]),
+                    &(),
+                ))
+            })
+        })
+        .collect();
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(reports[0], reports[2]);
+}
+
+#[test]
+fn walking_and_folding_as_the_walk_goes_agree_with_walking_first() {
+    let dir = tree();
+    let registry = registry();
+    let rules = Rules::default();
+    let walked = discover(dir.path(), &registry, &rules, &[]);
+    let stages = || plan(vec![Stage::Validate(validate_stage()), Stage::Stats]);
+    let first = run(&walked, &registry, &stages(), &());
+    let plan = stages();
+    assert!(runs_walking(&plan));
+    let (_, going, kept) = run_walking(
+        |visit| crate::discover::discover_visiting(dir.path(), &registry, &rules, &[], visit),
+        &|_| true,
+        &registry,
+        &plan,
+        &(),
+        None,
+    );
+    assert_eq!(kept, walked.len() as u64);
+    assert_eq!(comparable(&going), comparable(&first));
+}
