@@ -1,10 +1,12 @@
-//! The sidecar engine: a lossless value model, the `Codec` and `Validator` traits that plugins
-//! implement, a registry that built-in plugins join at link time, format detection, tree discovery with image pairing,
-//! and the operations (validate, stats, convert, format-stats) that fold over a tree in parallel.
+//! The sidecar engine: the machinery of a run over a tree, on the model of `sidecar-model`
+//! (re-exported here, so that a user of the engine needs one dependency): a registry that
+//! built-in plugins join at link time, format detection, tree discovery with image pairing,
+//! safe file handling, the results cache, the pass with its stages (validate, stats, convert,
+//! format-stats) folding over a tree in parallel, and pipelines.
 //!
-//! The engine names no format and no rule set. Codecs and validators live in plugin crates and
-//! register themselves through [`inventory`] (built in) or are loaded from dynamic libraries by
-//! the plugin API crate; the registry treats both alike.
+//! The engine names no format and no rule set. Codecs, validators and summaries live in plugin
+//! crates and register themselves through [`inventory`] (built in) or are loaded from dynamic
+//! libraries by the plugin host crate; the registry treats both alike.
 
 pub mod cache;
 pub mod discover;

@@ -201,7 +201,7 @@ fn skipped(reason: impl Into<String>) -> NotConverted {
 }
 
 /// Puts parked files of an interrupted run back under their names where those are free;
-/// returns how many. The others are judged by [`ConvertStage::settle_parked`].
+/// returns how many. The others are judged by `ConvertStage::settle_parked`.
 pub fn restore_parked(parked: &[PathBuf]) -> u64 {
     parked
         .iter()

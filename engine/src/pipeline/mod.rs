@@ -4,7 +4,7 @@
 //!
 //! [`spec::parse`] reads a file and finds every problem that needs no registry; [`resolve`]
 //! judges the names (formats, validators, globs) against the run's registry and turns the spec
-//! into an [`ops::Plan`](crate::ops::Plan); [`run`] executes it and builds the report.
+//! into an [`ops::Plan`]; [`run`] executes it and builds the report.
 
 pub mod diagnostic;
 pub mod spec;

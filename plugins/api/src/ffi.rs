@@ -3,8 +3,9 @@
 //! Binary format's payload, specified in `docs/formats.md`); options cross as JSON text.
 //!
 //! Plugin authors do not use these directly: [`crate::export_plugin!`] builds them from the
-//! ordinary Rust traits [`crate::SidecarCodec`], [`crate::SidecarValidator`] and
-//! [`crate::SidecarSummary`].
+//! model's traits [`crate::Codec`], [`crate::Validator`] and [`crate::Summary`]. Changing any of
+//! them changes the ABI: `tests/plugins/abi-1-1` is built against a frozen copy of this file and
+//! must keep loading.
 
 use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;
