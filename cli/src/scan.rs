@@ -111,11 +111,15 @@ impl Cache {
     /// have written is ignored, and `notices` says so.
     pub fn open(notices: &mut Vec<String>) -> Cache {
         let file = crate::config::cache_dir().map(|d| d.join("plugin-scan.json"));
+        let mut keep_file = false;
         let bytes = file.as_ref().and_then(|f| {
-            sidecar_engine::fsio::read_private(f, MAX_CACHE_BYTES).unwrap_or_else(|reason| {
+            sidecar_engine::fsio::read_private(f, MAX_CACHE_BYTES).unwrap_or_else(|refused| {
                 notices.push(format!(
-                    "the plugin scan cache is not used: {reason}; every library is scanned again"
+                    "the plugin scan cache is not used: {}; every library is scanned again",
+                    refused.reason
                 ));
+                // A file in the user's own directory is replaced by the next save.
+                keep_file = !refused.replaceable;
                 None
             })
         });
@@ -123,7 +127,7 @@ impl Cache {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
         Cache {
-            file,
+            file: file.filter(|_| !keep_file),
             entries,
             dirty: false,
         }

@@ -18,7 +18,8 @@
 //! - A cache file is believed only if it and its directory belong to the user running the tool
 //!   and nobody else can write them, and it is a regular file of at most [`MAX_CACHE_BYTES`]
 //!   (`fsio::read_private`): a record says a file is valid, so another user must not be able
-//!   to forge one. Otherwise the run goes without a cache and [`ResultsCache::notice`] says why.
+//!   to forge one. Otherwise the run goes without a cache and [`ResultsCache::notice`] says why;
+//!   a file the user's own directory holds is then replaced by a private one.
 //!
 //! On disk: `ISRCACH2`, a bincode header (fingerprint, start time, entry count, the entries'
 //! length), the entries compressed as one LZ4 block (each entry its length, then path below
@@ -152,6 +153,8 @@ pub struct ResultsCache {
     new_entries: AtomicU64,
     /// Why the cache file on disk is not used, when it is not.
     notice: Option<String>,
+    /// The file is not to be replaced either (its directory is not the user's own).
+    keep_file: bool,
 }
 
 fn seconds_and_nanos(time: SystemTime) -> (i64, i64) {
@@ -191,13 +194,21 @@ impl ResultsCache {
             new: Mutex::new(Vec::new()),
             new_entries: AtomicU64::new(0),
             notice: None,
+            keep_file: false,
         };
         let bytes = match crate::fsio::read_private(&cache.file, MAX_CACHE_BYTES) {
             Ok(bytes) => bytes.unwrap_or_default(),
-            Err(reason) => {
+            Err(refused) => {
                 cache.notice = Some(format!(
-                    "the results cache is not used: {reason}; this run reads every file"
+                    "the results cache is not used: {}; this run reads every file{}",
+                    refused.reason,
+                    if refused.replaceable {
+                        " and writes a new cache"
+                    } else {
+                        ""
+                    }
                 ));
+                cache.keep_file = !refused.replaceable;
                 Vec::new()
             }
         };
@@ -252,9 +263,10 @@ impl ResultsCache {
     /// Writes the records of this run (atomically); a failure only costs the next run a read,
     /// and the error says what it was. When the run used every loaded record and read no file,
     /// the cache file already says all this run would write (its start time included, which
-    /// the racy rule needs), and is left as it is. A file that was not believed is left too.
+    /// the racy rule needs), and is left as it is. A file that was not believed is replaced when
+    /// its directory is the user's own, and left alone otherwise.
     pub fn save(self) -> Result<(), String> {
-        if self.notice.is_some() {
+        if self.keep_file {
             return Ok(());
         }
         let new = self.new.into_inner().unwrap_or_else(|e| e.into_inner());

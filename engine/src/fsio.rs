@@ -208,23 +208,40 @@ pub fn read_into(path: &Path, buf: &mut Vec<u8>, limit: u64) -> Result<FileMeta,
     Ok(FileMeta::of(&meta))
 }
 
+/// Why a file this tool keeps for itself is not used.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{reason}")]
+pub struct NotPrivate {
+    pub reason: String,
+    /// Its directory is the user's own, so a new file may replace it (the next save does).
+    pub replaceable: bool,
+}
+
 /// Reads a file this tool keeps for itself (a cache), if it is to be believed: a regular file
 /// of at most `limit` bytes, owned by the user running the tool, in a directory of theirs, and
 /// neither writable by anyone else (as root, a file of another user is never read). `Ok(None)`
 /// when there is no such file; the error says why an existing one is not used. Opened without
 /// following a link and without blocking, so a FIFO or a huge sparse file costs nothing.
-pub fn read_private(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
+pub fn read_private(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, NotPrivate> {
     let me = rustix::process::geteuid().as_raw();
     let dir = parent(path);
+    let in_dir = |reason: String| NotPrivate {
+        reason,
+        replaceable: false,
+    };
+    let in_file = |reason: String| NotPrivate {
+        reason,
+        replaceable: true,
+    };
     match std::fs::metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(format!(
+            return Err(in_dir(format!(
                 "cannot inspect its directory {}: {e}",
                 dir.display()
-            ))
+            )))
         }
-        Ok(meta) => private_place(dir, &meta, me)?,
+        Ok(meta) => private_place(dir, &meta, me).map_err(in_dir)?,
     }
     let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOFOLLOW;
     let file = match OpenOptions::new()
@@ -235,37 +252,37 @@ pub fn read_private(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> 
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            return Err(format!("{} is a symbolic link", path.display()))
+            return Err(in_file(format!("{} is a symbolic link", path.display())))
         }
-        Err(e) => return Err(format!("cannot open {}: {e}", path.display())),
+        Err(e) => return Err(in_file(format!("cannot open {}: {e}", path.display()))),
     };
     let meta = file
         .metadata()
-        .map_err(|e| format!("cannot inspect {}: {e}", path.display()))?;
+        .map_err(|e| in_file(format!("cannot inspect {}: {e}", path.display())))?;
     if !meta.is_file() {
-        return Err(format!(
+        return Err(in_file(format!(
             "{} is {}",
             path.display(),
             kind_of(meta.file_type())
-        ));
+        )));
     }
-    private_place(path, &meta, me)?;
+    private_place(path, &meta, me).map_err(in_file)?;
     if meta.len() > limit {
-        return Err(format!(
+        return Err(in_file(format!(
             "{} holds {} bytes, over the limit of {limit}",
             path.display(),
             meta.len()
-        ));
+        )));
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .map_err(|e| in_file(format!("cannot read {}: {e}", path.display())))?;
     if bytes.len() as u64 > limit {
-        return Err(format!(
+        return Err(in_file(format!(
             "{} grew past the limit of {limit} bytes",
             path.display()
-        ));
+        )));
     }
     Ok(Some(bytes))
 }

@@ -2,8 +2,8 @@
 //! panic, abort or hang, and a decoded value must survive its own re-encoding where the
 //! format writes.
 
-use sidecar_engine::frame::FrameSpec;
-use sidecar_engine::Codec;
+use sidecar_model::frame::FrameSpec;
+use sidecar_model::Codec;
 
 /// Runs every reading entry point of `codec` on `bytes`.
 pub fn exercise(codec: &dyn Codec, bytes: &[u8]) {

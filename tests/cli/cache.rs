@@ -328,7 +328,12 @@ fn a_cache_others_could_have_written_is_never_believed() {
     assert_eq!(report["cached_files"], 0, "a world-writable cache file");
     assert_eq!(stderr.lines().count(), 1, "said once: {stderr}");
     assert!(stderr.contains("writable by others"), "{stderr}");
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // The user's own directory holds it: the run replaced it with a private cache.
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "replaced: {mode:o}");
+    let (report, stderr) = run_noting(&tree, &["stats"]);
+    assert_eq!(report["cached_files"], 308, "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
 
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
     let (report, stderr) = run_noting(&tree, &["stats"]);
