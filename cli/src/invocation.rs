@@ -89,13 +89,7 @@ impl Invocation {
             .into_iter()
             .next()
             .expect("one stage, one section");
-        let elapsed = match &mut section {
-            Section::Validate(r) => &mut r.elapsed_seconds,
-            Section::Convert(r) => &mut r.elapsed_seconds,
-            Section::Stats(r) => &mut r.elapsed_seconds,
-            Section::FormatStats(r) => &mut r.elapsed_seconds,
-        };
-        *elapsed = report.elapsed_seconds;
+        *section.elapsed_seconds_mut() = report.elapsed_seconds;
         Ok(section)
     }
 

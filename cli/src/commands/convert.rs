@@ -1,8 +1,8 @@
 //! `convert`: see `sidecar_engine::ops::convert`.
 
 use sidecar_engine::fsio::Durability;
-use sidecar_engine::ops::convert::ConvertStage;
-use sidecar_engine::ops::{Section, Stage};
+use sidecar_engine::ops::convert::{ConvertReport, ConvertStage};
+use sidecar_engine::ops::Stage;
 
 use crate::args::ConvertArgs;
 use crate::config::Config;
@@ -39,9 +39,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<Exit> {
             Durability::parse(&args.sync).expect("clap checks the sync mode")
         },
     };
-    let Section::Convert(report) = run.single_stage(Stage::Convert(stage))? else {
-        unreachable!("a convert stage reports conversion");
-    };
+    let report: ConvertReport = run.single_stage(Stage::Convert(stage))?.try_into()?;
     run.emit(&report)?;
     Ok(run.config.verdict(report.failed + report.conflicts > 0))
 }

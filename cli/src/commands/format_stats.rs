@@ -1,6 +1,7 @@
 //! `format-stats`: see `sidecar_engine::ops::format_stats`.
 
-use sidecar_engine::ops::{Section, Stage};
+use sidecar_engine::ops::format_stats::FormatStatsReport;
+use sidecar_engine::ops::Stage;
 
 use crate::args::CommonArgs;
 use crate::config::Config;
@@ -9,9 +10,7 @@ use crate::invocation::Invocation;
 
 pub fn run(args: &CommonArgs) -> anyhow::Result<Exit> {
     let mut run = Invocation::new(Config::from_args(args)?)?;
-    let Section::FormatStats(report) = run.single_stage(Stage::FormatStats)? else {
-        unreachable!("a format-stats stage reports formats");
-    };
+    let report: FormatStatsReport = run.single_stage(Stage::FormatStats)?.try_into()?;
     run.emit(&report)?;
     Ok(run.config.verdict(report.unrecognized_files > 0))
 }

@@ -1,6 +1,7 @@
 //! `stats`: see `sidecar_engine::ops::stats`.
 
-use sidecar_engine::ops::{Section, Stage};
+use sidecar_engine::ops::stats::StatsReport;
+use sidecar_engine::ops::Stage;
 
 use crate::args::CommonArgs;
 use crate::config::Config;
@@ -9,9 +10,7 @@ use crate::invocation::Invocation;
 
 pub fn run(args: &CommonArgs) -> anyhow::Result<Exit> {
     let mut run = Invocation::new(Config::from_args(args)?)?;
-    let Section::Stats(report) = run.single_stage(Stage::Stats)? else {
-        unreachable!("a stats stage reports statistics");
-    };
+    let report: StatsReport = run.single_stage(Stage::Stats)?.try_into()?;
     run.emit(&report)?;
     Ok(run.config.verdict(!report.errors.is_empty()))
 }

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use sidecar_engine::ops::validate::{NamedCheck, ValidateStage};
-use sidecar_engine::ops::{Section, Stage};
+use sidecar_engine::ops::validate::{NamedCheck, ValidateReport, ValidateStage};
+use sidecar_engine::ops::Stage;
 use sidecar_engine::Registry;
 use sidecar_validators::DEFAULT_VALIDATORS;
 
@@ -19,9 +19,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
         checks: checks(run.registry(), &args.validators, &args.options)?,
         on_error: Default::default(),
     };
-    let Section::Validate(report) = run.single_stage(Stage::Validate(stage))? else {
-        unreachable!("a validate stage reports validation");
-    };
+    let report: ValidateReport = run.single_stage(Stage::Validate(stage))?.try_into()?;
     run.emit(&report)?;
     Ok(run.config.verdict(report.invalid_files > 0))
 }

@@ -329,6 +329,59 @@ pub enum Section {
     FormatStats(format_stats::FormatStatsReport),
 }
 
+impl Section {
+    /// The stage's kind, as its command is named.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Section::Validate(_) => "validate",
+            Section::Convert(_) => "convert",
+            Section::Stats(_) => "stats",
+            Section::FormatStats(_) => "format-stats",
+        }
+    }
+
+    /// The seconds the stage's report states.
+    pub fn elapsed_seconds_mut(&mut self) -> &mut f64 {
+        match self {
+            Section::Validate(r) => &mut r.elapsed_seconds,
+            Section::Convert(r) => &mut r.elapsed_seconds,
+            Section::Stats(r) => &mut r.elapsed_seconds,
+            Section::FormatStats(r) => &mut r.elapsed_seconds,
+        }
+    }
+}
+
+/// A section of another kind of stage than the report asked for.
+#[derive(Debug, thiserror::Error)]
+#[error("the pass made a {found} report where a {wanted} report was asked for")]
+pub struct OtherSection {
+    pub wanted: &'static str,
+    pub found: &'static str,
+}
+
+/// Each stage's typed report from its section: a command that ran one stage takes its report
+/// with `try_into`.
+macro_rules! report_of_section {
+    ($($variant:ident => $report:ty, $kind:literal;)*) => {$(
+        impl TryFrom<Section> for $report {
+            type Error = OtherSection;
+            fn try_from(section: Section) -> Result<$report, OtherSection> {
+                match section {
+                    Section::$variant(report) => Ok(report),
+                    other => Err(OtherSection { wanted: $kind, found: other.kind() }),
+                }
+            }
+        }
+    )*};
+}
+
+report_of_section! {
+    Validate => validate::ValidateReport, "validate";
+    Convert => convert::ConvertReport, "convert";
+    Stats => stats::StatsReport, "stats";
+    FormatStats => format_stats::FormatStatsReport, "format-stats";
+}
+
 /// Why a pass stopped early.
 #[derive(Debug, Clone, Serialize)]
 pub struct Aborted {

@@ -287,3 +287,24 @@ fn walking_and_folding_as_the_walk_goes_agree_with_walking_first() {
     assert_eq!(kept, walked.len() as u64);
     assert_eq!(comparable(&going), comparable(&first));
 }
+
+#[test]
+fn a_section_gives_its_own_report_and_names_another_kind() {
+    let dir = tree();
+    let registry = registry();
+    let tree = discover(dir.path(), &registry, &Rules::default(), &[]);
+    let mut report = run(&tree, &registry, &plan(vec![Stage::Stats]), &());
+    let section = report.sections.pop().unwrap();
+    let stats: Result<stats::StatsReport, _> = section.try_into();
+    assert_eq!(
+        stats.unwrap().total_sidecars,
+        4,
+        "no validate stage skips IMG_3"
+    );
+    let mut report = run(&tree, &registry, &plan(vec![Stage::FormatStats]), &());
+    let wrong: Result<validate::ValidateReport, _> = report.sections.pop().unwrap().try_into();
+    assert_eq!(
+        wrong.unwrap_err().to_string(),
+        "the pass made a format-stats report where a validate report was asked for"
+    );
+}
