@@ -60,7 +60,7 @@ impl Serialize for StatsReport {
 /// What the summaries found in one document: per summary, one counter per field.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
-    #[serde(with = "crate::cache::counters")]
+    #[serde(with = "counters")]
     pub counters: Vec<Vec<Counter>>,
 }
 
@@ -199,5 +199,51 @@ pub(crate) fn count(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
         None => {
             map.insert(key.to_owned(), n);
         }
+    }
+}
+
+/// Counters as the cache stores them: tagged, where a report writes them bare (a number or a
+/// map), which a format without types on disk could not read back.
+pub(crate) mod counters {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::summary::Counter;
+
+    #[derive(Serialize, Deserialize)]
+    enum Tagged<T> {
+        Total(u64),
+        Tally(T),
+    }
+
+    pub fn serialize<S: Serializer>(counters: &[Vec<Counter>], s: S) -> Result<S::Ok, S::Error> {
+        let tagged: Vec<Vec<Tagged<_>>> = counters
+            .iter()
+            .map(|summary| {
+                summary
+                    .iter()
+                    .map(|c| match c {
+                        Counter::Total(n) => Tagged::Total(*n),
+                        Counter::Tally(map) => Tagged::Tally(map),
+                    })
+                    .collect()
+            })
+            .collect();
+        tagged.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<Counter>>, D::Error> {
+        let tagged = Vec::<Vec<Tagged<_>>>::deserialize(d)?;
+        Ok(tagged
+            .into_iter()
+            .map(|summary| {
+                summary
+                    .into_iter()
+                    .map(|c| match c {
+                        Tagged::Total(n) => Counter::Total(n),
+                        Tagged::Tally(map) => Counter::Tally(map),
+                    })
+                    .collect()
+            })
+            .collect())
     }
 }
