@@ -57,7 +57,7 @@ fn the_plugin_guide_builds_a_working_plugin() {
         krate.path().join("Cargo.lock"),
     )
     .unwrap();
-    let built = build_crate(&krate.path().join("Cargo.toml"), "plugin-guide");
+    let built = build_crate(&krate.path().join("Cargo.toml"), "plugin-builds");
     // A plugin stands on the model and the author half of the API alone.
     let tree = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([

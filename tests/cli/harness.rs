@@ -218,7 +218,8 @@ pub fn workspace() -> PathBuf {
 }
 
 /// Builds the crate of `manifest` (outside the workspace) with cargo, offline, into
-/// `target/<target>` of the workspace, and returns that directory's `debug/`. Its lock starts
+/// `target/<target>` of the workspace (crates built alike share one, so their dependencies are
+/// built once), and returns that directory's `debug/`. Its lock starts
 /// from the workspace's (the caller copies it when the crate has none), so it depends only on
 /// crates the workspace's own build has fetched.
 pub fn build_crate(manifest: &Path, target: &str) -> PathBuf {

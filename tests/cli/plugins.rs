@@ -816,7 +816,7 @@ fn a_pipeline_that_names_plugin_directories_must_be_trusted() {
 fn a_library_built_against_abi_1_1_with_the_old_author_traits_keeps_working() {
     let built = build_crate(
         &workspace().join("tests/plugins/abi-1-1/Cargo.toml"),
-        "abi-1-1",
+        "plugin-builds",
     );
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
