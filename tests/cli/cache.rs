@@ -11,17 +11,7 @@ use serde_json::Value as Json;
 use crate::harness::{assert_exit, data, parse, without_timings, Tree, BIN};
 
 fn run(tree: &Tree, args: &[&str]) -> Json {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--input")
-        .arg(tree.path())
-        .env("XDG_CACHE_HOME", tree.cache())
-        .env("IMAGE_SIDECAR_TEST_CACHE_SLACK_NS", "0")
-        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
-        .output()
-        .unwrap();
-    assert_exit(&out, 0, format_args!("{args:?}"));
-    parse(&out.stdout)
+    run_noting(tree, args).0
 }
 
 /// A tree of a few hundred sidecars of every example kind, in several directories.

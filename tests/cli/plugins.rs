@@ -781,14 +781,17 @@ fn a_pipeline_that_names_plugin_directories_must_be_trusted() {
     )
     .unwrap();
     let tree = Tree::examples();
-    let out = std::process::Command::new(BIN)
-        .arg("run")
-        .arg(&pipeline)
-        .arg("--input")
-        .arg(tree.path())
-        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
-        .output()
-        .unwrap();
+    let run_pipeline = |pipeline: &Path| {
+        std::process::Command::new(BIN)
+            .arg("run")
+            .arg(pipeline)
+            .arg("--input")
+            .arg(tree.path())
+            .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+            .output()
+            .unwrap()
+    };
+    let out = run_pipeline(&pipeline);
     assert_exit(&out, 2, "run an untrusted pipeline");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -801,15 +804,7 @@ fn a_pipeline_that_names_plugin_directories_must_be_trusted() {
     let mine = tempfile::tempdir().unwrap();
     let trusted = mine.path().join("p.toml");
     std::fs::copy(&pipeline, &trusted).unwrap();
-    let out = std::process::Command::new(BIN)
-        .arg("run")
-        .arg(&trusted)
-        .arg("--input")
-        .arg(tree.path())
-        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
-        .output()
-        .unwrap();
-    assert_exit(&out, 0, "run a trusted pipeline");
+    assert_exit(&run_pipeline(&trusted), 0, "run a trusted pipeline");
 }
 
 #[test]

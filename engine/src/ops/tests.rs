@@ -77,6 +77,15 @@ fn validate_stage() -> ValidateStage {
     }
 }
 
+/// Validate, stats and format-stats, in that order.
+fn reading_stages() -> Plan<'static> {
+    plan(vec![
+        Stage::Validate(validate_stage()),
+        Stage::Stats,
+        Stage::FormatStats,
+    ])
+}
+
 fn plan(stages: Vec<Stage<'_>>) -> Plan<'_> {
     Plan {
         stages,
@@ -119,16 +128,7 @@ fn every_stage_folds_every_kind_of_file() {
     let dir = tree();
     let registry = registry();
     let tree = discover(dir.path(), &registry, &Rules::default(), &[]);
-    let report = run(
-        &tree,
-        &registry,
-        &plan(vec![
-            Stage::Validate(validate_stage()),
-            Stage::Stats,
-            Stage::FormatStats,
-        ]),
-        &(),
-    );
+    let report = run(&tree, &registry, &reading_stages(), &());
     let sections = comparable(&report);
     let validate = &sections[0];
     assert_eq!(validate["total_files"], 4, "{validate:#}");
@@ -211,15 +211,8 @@ fn records_fold_to_the_report_reading_makes() {
     let dir = tree();
     let registry = registry();
     let tree = discover(dir.path(), &registry, &Rules::default(), &[]);
-    let stages = || {
-        plan(vec![
-            Stage::Validate(validate_stage()),
-            Stage::Stats,
-            Stage::FormatStats,
-        ])
-    };
     let kept = Kept::default();
-    let read = run_with_records(&tree, &registry, &stages(), &(), Some(&kept));
+    let read = run_with_records(&tree, &registry, &reading_stages(), &(), Some(&kept));
     assert_eq!(read.cached_files, 0);
     assert!(!kept.0.lock().unwrap().is_empty(), "records were left");
     // Remove the files: a second pass can only have its answers from the records.
@@ -231,7 +224,7 @@ fn records_fold_to_the_report_reading_makes() {
     ] {
         std::fs::write(dir.path().join(entry), "gone").unwrap();
     }
-    let replayed = run_with_records(&tree, &registry, &stages(), &(), Some(&kept));
+    let replayed = run_with_records(&tree, &registry, &reading_stages(), &(), Some(&kept));
     assert_eq!(replayed.cached_files, kept.0.lock().unwrap().len() as u64);
     assert_eq!(comparable(&replayed), comparable(&read));
 }
@@ -248,18 +241,7 @@ fn the_report_does_not_depend_on_the_number_of_workers() {
                 .num_threads(workers)
                 .build()
                 .unwrap();
-            pool.install(|| {
-                comparable(&run(
-                    &tree,
-                    &registry,
-                    &plan(vec![
-                        Stage::Validate(validate_stage()),
-                        Stage::Stats,
-                        Stage::FormatStats,
-                    ]),
-                    &(),
-                ))
-            })
+            pool.install(|| comparable(&run(&tree, &registry, &reading_stages(), &())))
         })
         .collect();
     assert_eq!(reports[0], reports[1]);
