@@ -1,5 +1,5 @@
-//! The Binary codec (`.bin`): the engine's canonical encoding (bincode 2, varint integers,
-//! little endian, float arrays packed) inside the engine's checksummed frame. The byte layout is
+//! The Binary codec (`.bin`): the model's canonical encoding (bincode 2, varint integers,
+//! little endian, float arrays packed) inside the model's checksummed frame. The byte layout is
 //! specified in `docs/formats.md`.
 
 use sidecar_model::canonical;

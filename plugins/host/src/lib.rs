@@ -152,7 +152,7 @@ fn with_encoded<T>(view: View<'_>, f: impl FnOnce(&[u8]) -> T) -> T {
     })
 }
 
-/// A library's codec as an engine codec.
+/// A library's codec as a model codec.
 struct DynCodec {
     inner: FfiCodecBox,
     name: String,
@@ -244,7 +244,7 @@ impl Codec for DynCodec {
     }
 }
 
-/// A library's validator as an engine validator.
+/// A library's validator as a model validator.
 struct DynValidator {
     inner: Arc<FfiValidatorBox>,
     name: String,
@@ -326,7 +326,7 @@ impl Check for DynCheck {
     }
 }
 
-/// A library's summary as an engine summary.
+/// A library's summary as a model summary.
 struct DynSummary {
     inner: FfiSummaryBox,
     name: String,

@@ -1,7 +1,7 @@
 //! The archived tree: what an Rkyv file's payload holds, and the [`View`] over it.
 //!
 //! Containers are wrapped in local newtypes so that their archived forms can implement the
-//! engine's access traits.
+//! model's access traits.
 
 use rkyv::{Archive, Serialize};
 use sidecar_model::value::{exact_in_f32, ArrayRef, ArraySource, ObjectRef, ObjectSource};

@@ -1,4 +1,4 @@
-//! The Rkyv codec (`.rkyv`): an rkyv 0.8 archive of the value tree inside the engine's
+//! The Rkyv codec (`.rkyv`): an rkyv 0.8 archive of the value tree inside the model's
 //! checksummed frame. Validation and statistics read the archive in place through validated
 //! zero-copy access; only `decode` (for conversion) builds an owned value. Arrays whose elements
 //! are all floats are archived packed, as in the Binary format. Layout: `docs/formats.md`.
