@@ -213,9 +213,7 @@ impl Records for Loading<'_> {
 
 /// Whether a plan changes files.
 fn converts(plan: &Plan<'_>) -> bool {
-    plan.stages
-        .iter()
-        .any(|s| matches!(s, Stage::Convert(c) if !c.dry_run))
+    plan.stages.iter().any(Stage::changes_files)
 }
 
 /// A converting run claims its tree (and refuses to start if another run has it); the shards
@@ -223,11 +221,7 @@ fn converts(plan: &Plan<'_>) -> bool {
 /// would judge only its own files.
 pub fn claim(config: &Config, plan: &Plan<'_>) -> Result<Option<TreeLock>, UsageError> {
     let sharded = config.rules.shard.is_some_and(|s| s.count > 1);
-    if sharded
-        && plan.stages.iter().any(|s| {
-            matches!(s, Stage::Validate(v) if v.on_error == sidecar_engine::ops::validate::OnError::Abort)
-        })
-    {
+    if sharded && plan.stages.iter().any(|s| s.aborts()) {
         return Err(UsageError(
             "--shard cannot split a pipeline whose validate stage aborts on errors: each shard would see only its own files; use on_error = \"skip-file\", or run it whole".into(),
         ));

@@ -61,6 +61,13 @@ pub struct ConvertEntry {
     pub reason: String,
 }
 
+impl ConvertReport {
+    /// Whether a file failed or was in conflict.
+    pub fn has_findings(&self) -> bool {
+        self.failed + self.conflicts > 0
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct ConvertReport {
     pub target_format: String,
@@ -238,6 +245,18 @@ enum Settled {
 }
 
 impl<'r> ConvertStage<'r> {
+    /// The stage and its settings as text.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "convert {} dry={} keep={} shared={} sync={:?}\n",
+            self.target.name(),
+            self.dry_run,
+            self.keep_source,
+            self.remove_shared_sources,
+            self.durability
+        )
+    }
+
     /// `dir/stem.ext`: the source's name with its last extension replaced by the target's, so
     /// that `IMG.CR3.json` becomes `IMG.CR3.bin` and `IMG.json` becomes `IMG.bin`.
     pub fn target_path(&self, source: &Path) -> PathBuf {

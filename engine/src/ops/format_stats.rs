@@ -10,6 +10,13 @@ use crate::ops::stats::count;
 use crate::ops::FailureRecord;
 use crate::registry::Registry;
 
+impl FormatStatsReport {
+    /// Whether a file was in no known format.
+    pub fn has_findings(&self) -> bool {
+        self.unrecognized_files > 0
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct FormatStatsReport {
     pub total_files: u64,

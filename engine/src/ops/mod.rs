@@ -273,47 +273,67 @@ pub struct Plan<'r> {
     pub max_file_size: u64,
 }
 
-impl Plan<'_> {
-    /// Whether what this plan makes of a file may be kept in the results cache: it changes
-    /// nothing, and every check can say what its results depend on.
+impl Stage<'_> {
+    /// The stage's kind, as its command is named.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Stage::Validate(_) => "validate",
+            Stage::Convert(_) => "convert",
+            Stage::Stats => "stats",
+            Stage::FormatStats => "format-stats",
+        }
+    }
+
+    /// Whether what it makes of a file may be kept in the results cache: it changes nothing,
+    /// and its results depend on the file alone (or say on what else).
     pub fn cacheable(&self) -> bool {
-        self.stages.iter().all(|stage| match stage {
+        match self {
+            Stage::Validate(v) => v.cacheable(),
             Stage::Convert(_) => false,
-            Stage::Validate(v) => v.checks.iter().all(|c| c.fingerprint.is_some()),
             Stage::Stats | Stage::FormatStats => true,
-        })
+        }
+    }
+
+    /// Whether it can run as the walk goes: it changes no file (converting groups sources
+    /// across directories) and does not abort (aborting checks every file first).
+    pub fn runs_walking(&self) -> bool {
+        match self {
+            Stage::Convert(_) => false,
+            stage => !stage.aborts(),
+        }
+    }
+
+    /// Whether a file that fails it stops the whole pass.
+    pub fn aborts(&self) -> bool {
+        matches!(self, Stage::Validate(v) if v.on_error == validate::OnError::Abort)
+    }
+
+    /// Whether it writes, replaces or removes files (a conversion that is not a dry run).
+    pub fn changes_files(&self) -> bool {
+        matches!(self, Stage::Convert(c) if !c.dry_run)
+    }
+
+    /// The stage and its settings as text: what a cached result depends on.
+    pub fn fingerprint(&self) -> String {
+        match self {
+            Stage::Validate(v) => v.fingerprint(),
+            Stage::Convert(c) => c.fingerprint(),
+            Stage::Stats | Stage::FormatStats => format!("{}\n", self.kind()),
+        }
+    }
+}
+
+impl Plan<'_> {
+    /// Whether what this plan makes of a file may be kept in the results cache.
+    pub fn cacheable(&self) -> bool {
+        self.stages.iter().all(Stage::cacheable)
     }
 
     /// The stages and their settings as text: what a cached result depends on.
     pub fn fingerprint(&self) -> String {
         let mut text = format!("formats {:?} max {}\n", self.formats, self.max_file_size);
         for stage in &self.stages {
-            match stage {
-                Stage::Validate(v) => {
-                    text.push_str(&format!(
-                        "validate all={} abort={}",
-                        v.all_results,
-                        v.on_error == validate::OnError::Abort
-                    ));
-                    for check in &v.checks {
-                        text.push_str(&format!(
-                            " [{}]",
-                            check.fingerprint.as_deref().unwrap_or("uncached")
-                        ));
-                    }
-                    text.push('\n');
-                }
-                Stage::Convert(c) => text.push_str(&format!(
-                    "convert {} dry={} keep={} shared={} sync={:?}\n",
-                    c.target.name(),
-                    c.dry_run,
-                    c.keep_source,
-                    c.remove_shared_sources,
-                    c.durability
-                )),
-                Stage::Stats => text.push_str("stats\n"),
-                Stage::FormatStats => text.push_str("format-stats\n"),
-            }
+            text.push_str(&stage.fingerprint());
         }
         text
     }
@@ -330,6 +350,17 @@ pub enum Section {
 }
 
 impl Section {
+    /// Whether the stage found a file invalid, unreadable, failed, in conflict or in no
+    /// known format (what `--strict` turns into exit 1).
+    pub fn has_findings(&self) -> bool {
+        match self {
+            Section::Validate(r) => r.has_findings(),
+            Section::Convert(r) => r.has_findings(),
+            Section::Stats(r) => r.has_findings(),
+            Section::FormatStats(r) => r.has_findings(),
+        }
+    }
+
     /// The stage's kind, as its command is named.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -547,11 +578,7 @@ pub fn run(
 /// groups sources across directories) and no stage aborts (aborting checks every file before
 /// anything else runs).
 pub fn runs_walking(plan: &Plan<'_>) -> bool {
-    plan.stages.iter().all(|stage| match stage {
-        Stage::Convert(_) => false,
-        Stage::Validate(v) => v.on_error != validate::OnError::Abort,
-        Stage::Stats | Stage::FormatStats => true,
-    })
+    plan.stages.iter().all(Stage::runs_walking)
 }
 
 /// How many of one directory's files a worker takes at a time when the pass runs as the walk
@@ -616,10 +643,7 @@ pub fn run_with_records(
         Stage::Convert(c) => Some(c),
         _ => None,
     });
-    let aborting = plan
-        .stages
-        .iter()
-        .any(|s| matches!(s, Stage::Validate(v) if v.on_error == validate::OnError::Abort));
+    let aborting = plan.stages.iter().any(Stage::aborts);
     if aborting {
         let check = Pass::new(registry, plan, Phase::Check, None);
         let folds = check.over(tree, false, &|_| {});
@@ -792,9 +816,7 @@ impl<'p, 'r> Pass<'p, 'r> {
     fn runs(&self, stage: &Stage<'_>) -> bool {
         match self.phase {
             Phase::Full => true,
-            Phase::Check => {
-                matches!(stage, Stage::Validate(v) if v.on_error == validate::OnError::Abort)
-            }
+            Phase::Check => stage.aborts(),
         }
     }
 

@@ -14,6 +14,13 @@ use crate::registry::Registry;
 use crate::summary::Counter;
 use crate::value::View;
 
+impl StatsReport {
+    /// Whether a sidecar could not be read.
+    pub fn has_findings(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}
+
 #[derive(Debug)]
 pub struct StatsReport {
     /// Per-image sidecars, readable or not (directory-level files excluded).

@@ -96,6 +96,13 @@ pub struct ValidateStage {
     pub on_error: OnError,
 }
 
+impl ValidateReport {
+    /// Whether a file was found invalid.
+    pub fn has_findings(&self) -> bool {
+        self.invalid_files > 0
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct ValidateReport {
     pub total_files: u64,
@@ -172,6 +179,28 @@ pub struct Outcome {
 }
 
 impl ValidateStage {
+    /// The stage and its settings as text: what a cached result depends on.
+    pub fn fingerprint(&self) -> String {
+        let mut text = format!(
+            "validate all={} abort={}",
+            self.all_results,
+            self.on_error == OnError::Abort
+        );
+        for check in &self.checks {
+            text.push_str(&format!(
+                " [{}]",
+                check.fingerprint.as_deref().unwrap_or("uncached")
+            ));
+        }
+        text.push('\n');
+        text
+    }
+
+    /// Whether every check can say what its results depend on.
+    pub fn cacheable(&self) -> bool {
+        self.checks.iter().all(|c| c.fingerprint.is_some())
+    }
+
     /// Checks one document.
     pub(crate) fn outcome(&self, file: &FileState<'_>, view: View<'_>) -> Outcome {
         let context = FileContext {

@@ -118,13 +118,7 @@ pub fn resolve<'r>(
             KindSpec::FormatStats => Some(Stage::FormatStats),
         };
         if let Some(resolved) = resolved {
-            let kind = match resolved {
-                Stage::Validate(_) => "validate",
-                Stage::Convert(_) => "convert",
-                Stage::Stats => "stats",
-                Stage::FormatStats => "format-stats",
-            };
-            names.push((stage.name.clone(), kind));
+            names.push((stage.name.clone(), resolved.kind()));
             stages.push(resolved);
         }
     }
@@ -435,11 +429,6 @@ fn report(
 impl PipelineReport {
     /// Whether any stage found a file invalid, unreadable, failed or in conflict.
     pub fn has_findings(&self) -> bool {
-        self.stages.0.iter().any(|(_, s)| match &s.section {
-            Section::Validate(r) => r.invalid_files > 0,
-            Section::Convert(r) => r.failed + r.conflicts > 0,
-            Section::Stats(r) => !r.errors.is_empty(),
-            Section::FormatStats(r) => r.unrecognized_files > 0,
-        })
+        self.stages.0.iter().any(|(_, s)| s.section.has_findings())
     }
 }
