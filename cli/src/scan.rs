@@ -85,9 +85,10 @@ pub fn child(loader_path: &Path) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// One cached scan.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Entry {
+/// What identifies the library a scan was made of: the file as opened, its bytes, and the
+/// tool that scanned it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
     dev: u64,
     ino: u64,
     size: u64,
@@ -95,6 +96,12 @@ struct Entry {
     ctime_ns: i128,
     hash: u128,
     tool: String,
+}
+
+/// One cached scan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    stamp: Stamp,
     outcome: Result<Scanned, String>,
 }
 
@@ -158,12 +165,12 @@ pub type Source = &'static str;
 
 /// The cache's key and stamp of a checked library: its real path, and its identity and bytes
 /// as opened.
-fn identity(path: &Path, library: &TrustedFile) -> Option<(String, Entry)> {
+fn identity(path: &Path, library: &TrustedFile) -> Option<(String, Stamp)> {
     let real = std::fs::canonicalize(path).ok()?;
     let id = library.identity();
     Some((
         real.to_string_lossy().into_owned(),
-        Entry {
+        Stamp {
             dev: id.dev,
             ino: id.ino,
             size: id.size,
@@ -171,31 +178,8 @@ fn identity(path: &Path, library: &TrustedFile) -> Option<(String, Entry)> {
             ctime_ns: id.ctime_ns,
             hash: library.content_hash().ok()?,
             tool: env!("CARGO_PKG_VERSION").to_owned(),
-            outcome: Err(String::new()),
         },
     ))
-}
-
-impl Entry {
-    fn same_library(&self, other: &Entry) -> bool {
-        (
-            self.dev,
-            self.ino,
-            self.size,
-            self.mtime_ns,
-            self.ctime_ns,
-            self.hash,
-            &self.tool,
-        ) == (
-            other.dev,
-            other.ino,
-            other.size,
-            other.mtime_ns,
-            other.ctime_ns,
-            other.hash,
-            &other.tool,
-        )
-    }
 }
 
 /// What a checked library holds, from the cache or a scanner process.
@@ -206,13 +190,16 @@ pub fn scan(
 ) -> (Result<Scanned, String>, Source) {
     let id = identity(path, library);
     if let Some((key, stamp)) = &id {
-        if let Some(entry) = cache.entries.get(key).filter(|e| e.same_library(stamp)) {
+        if let Some(entry) = cache.entries.get(key).filter(|e| e.stamp == *stamp) {
             return (entry.outcome.clone(), "cached");
         }
     }
     let outcome = run_scanner(library);
-    if let Some((key, mut entry)) = id {
-        entry.outcome = outcome.clone();
+    if let Some((key, stamp)) = id {
+        let entry = Entry {
+            stamp,
+            outcome: outcome.clone(),
+        };
         cache.entries.insert(key, entry);
         cache.dirty = true;
     }

@@ -21,10 +21,11 @@
 //!   to forge one. Otherwise the run goes without a cache and [`ResultsCache::notice`] says why;
 //!   a file the user's own directory holds is then replaced by a private one.
 //!
-//! On disk: `ISRCACH2`, a bincode header (fingerprint, start time, entry count, the entries'
+//! On disk: `ISRCACH3`, a bincode header (fingerprint, start time, entry count, the entries'
 //! length), the entries compressed as one LZ4 block (each entry its length, then path below
-//! the input, identity and record in bincode; paths and counter names repeat from file to
-//! file, so the block is a fifth of their size), and a CRC-32 of everything before it.
+//! the input, identity, whether the image was there, and record in bincode; paths and counter
+//! names repeat from file to file, so the block is a fifth of their size), and a CRC-32 of
+//! everything before it.
 //! Loading decodes paths and identities only; a record is decoded when its file turns out
 //! unchanged, and its bytes are copied as they are into the next cache. A run in which every
 //! record was used and no file was read leaves the cache file as it is.
@@ -129,7 +130,7 @@ impl ResultsCache {
     /// `started` (before it looked at any file: the next run trusts only records of files
     /// older than that). Whatever is wrong with the file (missing, truncated, garbage, another
     /// fingerprint) gives an empty cache; a file that is not to be believed (see the module
-    /// doc) also gives a [`ResultsCache::notice`], and is not replaced.
+    /// doc) also gives a [`ResultsCache::notice`].
     pub fn open(
         file: PathBuf,
         fingerprint: u128,
