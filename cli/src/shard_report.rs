@@ -281,6 +281,6 @@ impl Context<'_> {
 }
 
 /// A key as a JSON pointer token.
-fn escape(key: &str) -> String {
+pub fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }

@@ -200,7 +200,7 @@ fn merge(pointer: &str, key: &str, values: &[&Value]) -> Result<Value, String> {
             let mut merged = Map::new();
             for key in keys {
                 let present: Vec<&Value> = objects.iter().filter_map(|o| o.get(key)).collect();
-                let at = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                let at = format!("{pointer}/{}", shard_report::escape(key));
                 merged.insert(key.clone(), merge(&at, key, &present)?);
             }
             Value::Object(merged)

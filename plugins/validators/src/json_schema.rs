@@ -78,11 +78,12 @@ impl jsonschema::Retrieve for FileRetriever {
         &self,
         uri: &jsonschema::Uri<String>,
     ) -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>> {
+        use std::os::unix::ffi::OsStringExt;
         if uri.scheme().as_str() != "file" {
             return Err(format!("{uri}: only files are read for `$ref`, never the network").into());
         }
-        let path = percent_decoded(uri.path().as_str());
-        let bytes = read_schema(&path)?;
+        let path = std::ffi::OsString::from_vec(uri.path().decode().to_bytes().into_owned());
+        let bytes = read_schema(Path::new(&path))?;
         self.retrieved
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -143,40 +144,18 @@ fn fingerprint(bytes: &[u8]) -> u64 {
 
 /// `file://` and the path, its bytes outside the unreserved set percent-encoded.
 fn file_uri(path: &Path) -> String {
+    use percent_encoding::{percent_encode, NON_ALPHANUMERIC};
     use std::os::unix::ffi::OsStrExt;
-    let mut uri = String::from("file://");
-    for &b in path.as_os_str().as_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
-            uri.push(b as char);
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
-    uri
-}
-
-fn percent_decoded(path: &str) -> std::path::PathBuf {
-    use std::os::unix::ffi::OsStringExt;
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    std::ffi::OsString::from_vec(out).into()
+    const KEPT: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    format!(
+        "file://{}",
+        percent_encode(path.as_os_str().as_bytes(), KEPT)
+    )
 }
 
 struct SchemaCheck {
@@ -258,6 +237,39 @@ mod tests {
         assert!(findings
             .iter()
             .any(|f| f.location.as_deref() == Some("/score")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_ref_beside_the_schema_is_read_and_named_in_what_results_depend_on() {
+        let dir = std::env::temp_dir().join(format!("schema ref %20 {}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("schema.json"),
+            r#"{"type": "object", "properties": {"score": {"$ref": "defs%20%C3%A9.json"}}}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("defs é.json"), r#"{"type": "string"}"#).unwrap();
+        let check = JsonSchema
+            .configure(&serde_json::json!({"schema": "schema.json"}), &dir)
+            .unwrap();
+        let doc: Map = [("score".to_owned(), Value::Float(2.5))]
+            .into_iter()
+            .collect();
+        let file = FileContext {
+            path: Path::new("x.json"),
+            has_image: true,
+            format: "Json",
+        };
+        let mut findings = Vec::new();
+        check.check(Value::Object(doc).view(), &file, &mut findings);
+        assert_eq!(
+            findings.len(),
+            1,
+            "the referenced type applies: {findings:?}"
+        );
+        let depends = check.depends_on().unwrap();
+        assert!(depends.contains("defs%20%C3%A9.json="), "{depends}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
