@@ -357,24 +357,19 @@ impl<'r> ConvertStage<'r> {
         else {
             return Ok(());
         };
-        let name = codec.display_name();
         let mut encoded = Vec::new();
-        codec
+        let back = codec
             .encode_canonical(source, &mut encoded)
-            .and_then(|()| canonical_of(codec, &encoded))
-            .map_err(|e| e.to_string())
-            .and_then(|back| {
-                if back == source {
-                    Ok(())
-                } else {
-                    Err(format!("it differs at {}", difference(&back, source)))
-                }
-            })
-            .map_err(|why| {
-                failed(format!(
-                    "the source would be removed, but {name} cannot be written back from its value ({why}): nothing written; convert with --keep-source to keep it"
-                ))
-            })
+            .and_then(|()| canonical_of(codec, &encoded));
+        let why = match back {
+            Ok(back) if back == source => return Ok(()),
+            Ok(back) => format!("it differs at {}", difference(&back, source)),
+            Err(e) => e.to_string(),
+        };
+        Err(failed(format!(
+            "the source would be removed, but {} cannot be written back from its value ({why}): nothing written; convert with --keep-source to keep it",
+            codec.display_name()
+        )))
     }
 
     /// Converts one file; returns the target's size. What is left to do (removing the source,
