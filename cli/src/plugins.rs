@@ -89,7 +89,12 @@ pub fn load(paths: &[PathBuf], mode: Mode) -> Result<Loaded, String> {
     let mut loaded = Vec::new();
     let mut scans = Vec::new();
     let mut notices = Vec::new();
-    let mut cache = Cache::open(&mut notices);
+    // The scan cache is read only when there is a library to look up in it.
+    let mut cache = if libraries.is_empty() {
+        Cache::none()
+    } else {
+        Cache::open(&mut notices)
+    };
     for path in libraries {
         let fail = |reason: String| PluginError {
             path: path.to_string_lossy().into_owned(),

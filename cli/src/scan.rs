@@ -113,6 +113,15 @@ pub struct Cache {
 }
 
 impl Cache {
+    /// No cache: nothing read, nothing written.
+    pub fn none() -> Cache {
+        Cache {
+            file: None,
+            entries: BTreeMap::new(),
+            dirty: false,
+        }
+    }
+
     /// `$XDG_CACHE_HOME/image-sidecar-rust/plugin-scan.json` (by default under `~/.cache`). A
     /// missing, unreadable or foreign file is an empty cache; one that others own or could
     /// have written is ignored, and `notices` says so.

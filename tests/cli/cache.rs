@@ -441,4 +441,6 @@ fn forged_by_nobody_in_a_shared_cache_directory() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("owned by uid 65534"), "{stderr}");
+    // One line, the results cache's: a run without plugins does not look at the scan cache.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
