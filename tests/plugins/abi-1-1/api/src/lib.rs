@@ -9,6 +9,8 @@ pub use author::{
     SidecarValidator,
 };
 pub use serde_json;
+pub use sidecar_model::canonical;
+pub use sidecar_model::value::{ArrayRef, ObjectRef};
 pub use sidecar_model::{
     Counter, Detection, Field, FieldKind, FileContext, Finding, Map, Severity, Value, View,
 };
