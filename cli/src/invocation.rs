@@ -13,7 +13,9 @@ use sidecar_engine::cache::{cache_file, ResultsCache};
 use sidecar_engine::discover::{discover, discover_visiting, Candidate, Tree, Visit, WalkError};
 use sidecar_engine::fsio::{FileMeta, ReportFile, TreeLock};
 use sidecar_engine::ops::convert::restore_parked;
-use sidecar_engine::ops::{self, FileRecord, Plan, Progress, Records, Section, Stage};
+use sidecar_engine::ops::{
+    self, FileRecord, OtherSection, Plan, Progress, Records, Section, Stage, StageKind,
+};
 use sidecar_engine::{report_path, Registry};
 
 use crate::config::{Config, Output};
@@ -51,11 +53,16 @@ impl Invocation {
         &self.loaded.registry
     }
 
-    /// Walks the input and runs one stage over it; the section's `elapsed_seconds` is the
+    /// Walks the input and runs one stage over it; its report's `elapsed_seconds` is the
     /// run's wall-clock time.
-    pub fn single_stage(&self, stage: Stage<'_>) -> anyhow::Result<Section> {
+    pub fn single_stage<'r, S>(&self, stage: S) -> anyhow::Result<S::Report>
+    where
+        S: StageKind<'r>,
+        Stage<'r>: From<S>,
+        S::Report: TryFrom<Section, Error = OtherSection>,
+    {
         let plan = Plan {
-            stages: vec![stage],
+            stages: vec![Stage::from(stage)],
             formats: Vec::new(),
             max_file_size: self.config.max_file_size,
         };
@@ -90,7 +97,7 @@ impl Invocation {
             .next()
             .expect("one stage, one section");
         *section.elapsed_seconds_mut() = report.elapsed_seconds;
-        Ok(section)
+        Ok(section.try_into()?)
     }
 
     /// Writes the report, with the plugin load failures of the run (and, for commands that

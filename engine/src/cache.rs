@@ -433,7 +433,7 @@ mod tests {
                         Counter::Total(3),
                     ]],
                 }),
-                StageRecord::FormatStats,
+                StageRecord::FormatStats(()),
             ],
         }
     }

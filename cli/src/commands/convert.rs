@@ -1,8 +1,7 @@
 //! `convert`: see `sidecar_engine::ops::convert`.
 
 use sidecar_engine::fsio::Durability;
-use sidecar_engine::ops::convert::{ConvertReport, ConvertStage};
-use sidecar_engine::ops::Stage;
+use sidecar_engine::ops::convert::ConvertStage;
 
 use crate::args::ConvertArgs;
 use crate::config::Config;
@@ -39,7 +38,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<Exit> {
             Durability::parse(&args.sync).expect("clap checks the sync mode")
         },
     };
-    let report: ConvertReport = run.single_stage(Stage::Convert(stage))?.try_into()?;
+    let report = run.single_stage(stage)?;
     run.emit(&report)?;
     Ok(run.config.verdict(report.failed + report.conflicts > 0))
 }

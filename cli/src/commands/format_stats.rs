@@ -1,7 +1,6 @@
 //! `format-stats`: see `sidecar_engine::ops::format_stats`.
 
-use sidecar_engine::ops::format_stats::FormatStatsReport;
-use sidecar_engine::ops::Stage;
+use sidecar_engine::ops::format_stats::FormatStatsStage;
 
 use crate::args::CommonArgs;
 use crate::config::Config;
@@ -10,7 +9,7 @@ use crate::invocation::Invocation;
 
 pub fn run(args: &CommonArgs) -> anyhow::Result<Exit> {
     let mut run = Invocation::new(Config::from_args(args)?)?;
-    let report: FormatStatsReport = run.single_stage(Stage::FormatStats)?.try_into()?;
+    let report = run.single_stage(FormatStatsStage)?;
     run.emit(&report)?;
     Ok(run.config.verdict(report.unrecognized_files > 0))
 }

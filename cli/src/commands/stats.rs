@@ -1,7 +1,6 @@
 //! `stats`: see `sidecar_engine::ops::stats`.
 
-use sidecar_engine::ops::stats::StatsReport;
-use sidecar_engine::ops::Stage;
+use sidecar_engine::ops::stats::StatsStage;
 
 use crate::args::CommonArgs;
 use crate::config::Config;
@@ -10,7 +9,7 @@ use crate::invocation::Invocation;
 
 pub fn run(args: &CommonArgs) -> anyhow::Result<Exit> {
     let mut run = Invocation::new(Config::from_args(args)?)?;
-    let report: StatsReport = run.single_stage(Stage::Stats)?.try_into()?;
+    let report = run.single_stage(StatsStage)?;
     run.emit(&report)?;
     Ok(run.config.verdict(!report.errors.is_empty()))
 }

@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use sidecar_engine::ops::validate::{NamedCheck, ValidateReport, ValidateStage};
-use sidecar_engine::ops::Stage;
+use sidecar_engine::ops::validate::{NamedCheck, ValidateStage};
 use sidecar_engine::Registry;
 use sidecar_validators::DEFAULT_VALIDATORS;
 
@@ -19,7 +18,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
         checks: checks(run.registry(), &args.validators, &args.options)?,
         on_error: Default::default(),
     };
-    let report: ValidateReport = run.single_stage(Stage::Validate(stage))?.try_into()?;
+    let report = run.single_stage(stage)?;
     run.emit(&report)?;
     Ok(run.config.verdict(report.invalid_files > 0))
 }

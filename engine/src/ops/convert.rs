@@ -24,10 +24,13 @@ use serde::Serialize;
 
 use crate::canonical;
 use crate::codec::Codec;
-use crate::discover::Tree;
+use crate::discover::{Candidate, Tree};
 use crate::error::CodecError;
 use crate::fsio::{self, Durability, FileMeta, Keep, ReadError, WriteOutcome};
-use crate::ops::{display_path, with_bytes, with_identified, DocumentError, FileState, Flow};
+use crate::ops::{
+    display_path, with_bytes, with_identified, DocumentError, FailureRecord, FileState, Flow,
+    PassContext, RecordedFile, StageKind,
+};
 use crate::registry::Registry;
 use crate::value::{first_difference, View};
 
@@ -126,17 +129,15 @@ pub struct Fold {
     converted: u64,
     entries: Vec<ConvertEntry>,
     pending: Vec<Pending>,
+    /// Temporary files of an interrupted run removed before the pass.
+    removed_temporaries: u64,
 }
 
-impl Fold {
-    pub(crate) fn merge(mut self, other: Fold) -> Fold {
-        self.seen += other.seen;
-        self.converted += other.converted;
-        self.entries.extend(other.entries);
-        self.pending.extend(other.pending);
-        self
-    }
+/// Convert keeps no record of a file: what it did is not cached, it changes files.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub enum NoRecord {}
 
+impl Fold {
     fn refused(&mut self, source: &Path, target: Option<&Path>, (status, reason): NotConverted) {
         self.entries.push(ConvertEntry {
             file_path: display_path(source),
@@ -145,10 +146,96 @@ impl Fold {
             reason,
         });
     }
+}
 
-    pub(crate) fn directory_file(&mut self, path: &Path) {
-        self.seen += 1;
-        self.refused(
+impl<'r> StageKind<'r> for ConvertStage<'r> {
+    type Fold = Fold;
+    type Record = NoRecord;
+    type Report = ConvertReport;
+
+    fn fingerprint(&self) -> String {
+        format!(
+            "convert {} dry={} keep={} shared={} sync={:?}\n",
+            self.target.name(),
+            self.dry_run,
+            self.keep_source,
+            self.remove_shared_sources,
+            self.durability
+        )
+    }
+
+    fn cacheable(&self) -> bool {
+        false
+    }
+
+    fn changes_files(&self) -> bool {
+        !self.dry_run
+    }
+
+    /// Sources sharing a target are converted in path order, so the report does not depend
+    /// on timing.
+    fn groups_by_stem(&self) -> bool {
+        true
+    }
+
+    /// Removes the temporary files an interrupted run left (in a dry run, only counts them),
+    /// before anything is written. Only a run holding the tree's lock gets here, so no live
+    /// run owns them.
+    fn begin(&self, tree: &Tree) -> Fold {
+        let removed_temporaries = tree
+            .temporaries
+            .iter()
+            .filter(|t| self.dry_run || std::fs::remove_file(t).is_ok())
+            .count() as u64;
+        Fold {
+            removed_temporaries,
+            ..Fold::default()
+        }
+    }
+
+    fn apply<'f>(
+        &self,
+        fold: &mut Fold,
+        file: &mut FileState<'f>,
+        document: Option<View<'_>>,
+        context: PassContext<'_>,
+    ) -> (Option<NoRecord>, Flow)
+    where
+        'r: 'f,
+    {
+        let document = document.expect("conversion reads the document");
+        fold.seen += 1;
+        let target = self.target_path(file.path);
+        let (registry, limit) = (context.registry, context.max_file_size);
+        match self.convert(fold, file, &target, document, registry, limit) {
+            Ok(bytes) => {
+                fold.converted += 1;
+                file.codec = self.target.name();
+                file.format = self.target.display_name();
+                file.len = bytes;
+                file.recognized = true;
+            }
+            Err(refusal) => fold.refused(file.path, Some(&target), refusal),
+        }
+        if fold.pending.len() >= BATCH {
+            self.settle_batch(fold);
+        }
+        (None, Flow::Continue)
+    }
+
+    fn replay(
+        &self,
+        _: &mut Fold,
+        record: &NoRecord,
+        _: RecordedFile<'_>,
+        _: PassContext<'_>,
+    ) -> Flow {
+        match *record {}
+    }
+
+    fn directory_file(&self, fold: &mut Fold, path: &Path) {
+        fold.seen += 1;
+        fold.refused(
             path,
             None,
             (
@@ -158,40 +245,86 @@ impl Fold {
         );
     }
 
-    pub(crate) fn unreadable(&mut self, path: &Path, failure: &crate::ops::FailureRecord) {
-        self.seen += 1;
-        self.refused(
-            path,
+    fn unreadable(
+        &self,
+        fold: &mut Fold,
+        candidate: Candidate<'_>,
+        failure: &FailureRecord,
+    ) -> Flow {
+        fold.seen += 1;
+        fold.refused(
+            &candidate.path(),
             None,
             failed(format!("cannot read the source: {}", failure.message)),
         );
+        Flow::Continue
     }
 
-    pub(crate) fn finish(
-        mut self,
+    fn merge(mut mine: Fold, theirs: Fold) -> Fold {
+        mine.seen += theirs.seen;
+        mine.converted += theirs.converted;
+        mine.entries.extend(theirs.entries);
+        mine.pending.extend(theirs.pending);
+        mine.removed_temporaries += theirs.removed_temporaries;
+        mine
+    }
+
+    /// Parked files whose original name is taken again: a copy equal in values to the file
+    /// now there is removed; a different one is kept and reported.
+    fn settle(&self, fold: &mut Fold, tree: &Tree, context: PassContext<'_>) {
+        let limit = context.max_file_size;
+        for path in &tree.parked {
+            let Some(original) = fsio::unparked_path(path) else {
+                continue;
+            };
+            let same = canonical_file(context.registry, path, limit)
+                .ok()
+                .zip(canonical_file(context.registry, &original, limit).ok())
+                .is_some_and(|(a, b)| a == b);
+            if same && !self.dry_run && std::fs::remove_file(path).is_ok() {
+                continue;
+            }
+            if !same {
+                fold.refused(
+                    path,
+                    Some(&original),
+                    (
+                        Status::Conflict,
+                        format!(
+                            "left by an interrupted run, and {} differs from it; both kept: compare them and remove one",
+                            display_path(&original)
+                        ),
+                    ),
+                );
+            }
+        }
+    }
+
+    fn finish(
+        &self,
+        mut fold: Fold,
         tree: &Tree,
-        stage: &ConvertStage<'_>,
-        removed_temporaries: u64,
+        _: PassContext<'_>,
         elapsed_seconds: f64,
     ) -> ConvertReport {
-        stage.settle(&mut self);
+        self.settle_batch(&mut fold);
         for error in &tree.walk_errors {
-            self.seen += 1;
-            self.refused(&error.path, None, failed(error.message.clone()));
+            fold.seen += 1;
+            fold.refused(&error.path, None, failed(error.message.clone()));
         }
-        self.entries.sort_by(|a, b| a.file_path.cmp(&b.file_path));
-        let count = |status| self.entries.iter().filter(|e| e.status == status).count() as u64;
+        fold.entries.sort_by(|a, b| a.file_path.cmp(&b.file_path));
+        let count = |status| fold.entries.iter().filter(|e| e.status == status).count() as u64;
         ConvertReport {
-            target_format: stage.target.display_name().to_owned(),
-            dry_run: stage.dry_run,
-            total_files: self.seen,
-            converted: self.converted,
+            target_format: self.target.display_name().to_owned(),
+            dry_run: self.dry_run,
+            total_files: fold.seen,
+            converted: fold.converted,
             skipped: count(Status::Skipped),
             failed: count(Status::Failed),
             conflicts: count(Status::Conflict),
-            removed_temporaries,
+            removed_temporaries: fold.removed_temporaries,
             restored_files: tree.restored_files,
-            results: self.entries,
+            results: fold.entries,
             elapsed_seconds,
         }
     }
@@ -208,7 +341,7 @@ fn skipped(reason: impl Into<String>) -> NotConverted {
 }
 
 /// Puts parked files of an interrupted run back under their names where those are free;
-/// returns how many. The others are judged by `ConvertStage::settle_parked`.
+/// returns how many. The others are judged when the pass settles (`StageKind::settle`).
 pub fn restore_parked(parked: &[PathBuf]) -> u64 {
     parked
         .iter()
@@ -245,18 +378,6 @@ enum Settled {
 }
 
 impl<'r> ConvertStage<'r> {
-    /// The stage and its settings as text.
-    pub fn fingerprint(&self) -> String {
-        format!(
-            "convert {} dry={} keep={} shared={} sync={:?}\n",
-            self.target.name(),
-            self.dry_run,
-            self.keep_source,
-            self.remove_shared_sources,
-            self.durability
-        )
-    }
-
     /// `dir/stem.ext`: the source's name with its last extension replaced by the target's, so
     /// that `IMG.CR3.json` becomes `IMG.CR3.bin` and `IMG.json` becomes `IMG.bin`.
     pub fn target_path(&self, source: &Path) -> PathBuf {
@@ -265,80 +386,6 @@ impl<'r> ConvertStage<'r> {
         name.push(".");
         name.push(extension);
         source.with_file_name(name)
-    }
-
-    /// Removes the temporary files an interrupted run left (in a dry run, only counts them).
-    /// Only a run holding the tree's lock calls this, so no live run owns them.
-    pub(crate) fn remove_temporaries(&self, temporaries: &[PathBuf]) -> u64 {
-        temporaries
-            .iter()
-            .filter(|t| self.dry_run || std::fs::remove_file(t).is_ok())
-            .count() as u64
-    }
-
-    /// Parked files whose original name is taken again: a copy equal in values to the file
-    /// now there is removed; a different one is kept and reported.
-    pub(crate) fn settle_parked(
-        &self,
-        fold: &mut Fold,
-        parked: &[PathBuf],
-        registry: &Registry,
-        limit: u64,
-    ) {
-        for path in parked {
-            let Some(original) = fsio::unparked_path(path) else {
-                continue;
-            };
-            let same = canonical_file(registry, path, limit)
-                .ok()
-                .zip(canonical_file(registry, &original, limit).ok())
-                .is_some_and(|(a, b)| a == b);
-            if same && !self.dry_run && std::fs::remove_file(path).is_ok() {
-                continue;
-            }
-            if !same {
-                fold.refused(
-                    path,
-                    Some(&original),
-                    (
-                        Status::Conflict,
-                        format!(
-                            "left by an interrupted run, and {} differs from it; both kept: compare them and remove one",
-                            display_path(&original)
-                        ),
-                    ),
-                );
-            }
-        }
-    }
-
-    pub(crate) fn apply<'f>(
-        &self,
-        fold: &mut Fold,
-        file: &mut FileState<'f>,
-        document: View<'_>,
-        registry: &Registry,
-        limit: u64,
-    ) -> Flow
-    where
-        'r: 'f,
-    {
-        fold.seen += 1;
-        let target = self.target_path(file.path);
-        match self.convert(fold, file, &target, document, registry, limit) {
-            Ok(bytes) => {
-                fold.converted += 1;
-                file.codec = self.target.name();
-                file.format = self.target.display_name();
-                file.len = bytes;
-                file.recognized = true;
-            }
-            Err(refusal) => fold.refused(file.path, Some(&target), refusal),
-        }
-        if fold.pending.len() >= BATCH {
-            self.settle(fold);
-        }
-        Flow::Continue
     }
 
     /// Refuses to remove a source of a format other programs read (XMP) unless that format can
@@ -505,7 +552,7 @@ impl<'r> ConvertStage<'r> {
 
     /// Completes the queued conversions: flushes their new files to disk, then removes (or
     /// swaps out) each source that is still the file that was read.
-    fn settle(&self, fold: &mut Fold) {
+    fn settle_batch(&self, fold: &mut Fold) {
         let pending = std::mem::take(&mut fold.pending);
         if pending.is_empty() {
             return;

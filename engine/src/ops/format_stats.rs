@@ -6,9 +6,16 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::discover::{Candidate, Tree};
 use crate::ops::stats::count;
-use crate::ops::FailureRecord;
-use crate::registry::Registry;
+use crate::ops::{
+    display_path, FailureRecord, FileState, Flow, PassContext, RecordedFile, StageKind,
+};
+use crate::value::View;
+
+/// The format-stats stage; it has no settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FormatStatsStage;
 
 impl FormatStatsReport {
     /// Whether a file was in no known format.
@@ -36,61 +43,99 @@ pub struct Fold {
     files: BTreeMap<String, u64>,
     bytes: BTreeMap<String, u64>,
     unrecognized: u64,
-    pub(crate) directory_files: Vec<String>,
+    directory_files: Vec<String>,
 }
 
-impl Fold {
-    pub(crate) fn merge(mut self, other: Fold) -> Fold {
-        for (k, n) in other.files {
-            *self.files.entry(k).or_default() += n;
-        }
-        for (k, n) in other.bytes {
-            *self.bytes.entry(k).or_default() += n;
-        }
-        self.unrecognized += other.unrecognized;
-        self.directory_files.extend(other.directory_files);
-        self
+impl<'r> StageKind<'r> for FormatStatsStage {
+    type Fold = Fold;
+    /// Everything it keeps of a file is what every record holds (format, size, recognised).
+    type Record = ();
+    type Report = FormatStatsReport;
+
+    fn fingerprint(&self) -> String {
+        "format-stats\n".to_owned()
+    }
+
+    /// A file's format is decided by its content before any stage runs.
+    fn needs_document(&self) -> bool {
+        false
+    }
+
+    fn apply<'f>(
+        &self,
+        fold: &mut Fold,
+        file: &mut FileState<'f>,
+        _: Option<View<'_>>,
+        context: PassContext<'_>,
+    ) -> (Option<()>, Flow)
+    where
+        'r: 'f,
+    {
+        (
+            Some(()),
+            self.replay(fold, &(), RecordedFile::of(file), context),
+        )
     }
 
     /// Folds one readable file: its format when its content named one.
-    pub(crate) fn record(&mut self, recognized: bool, format: &str, len: u64) {
-        if recognized {
-            count(&mut self.files, format, 1);
-            count(&mut self.bytes, format, len);
+    fn replay(&self, fold: &mut Fold, _: &(), file: RecordedFile<'_>, _: PassContext<'_>) -> Flow {
+        if file.recognized {
+            count(&mut fold.files, file.format, 1);
+            count(&mut fold.bytes, file.format, file.len);
         } else {
-            self.unrecognized += 1;
+            fold.unrecognized += 1;
         }
+        Flow::Continue
     }
 
-    pub(crate) fn unreadable(&mut self, failure: &FailureRecord) {
+    fn directory_file(&self, fold: &mut Fold, path: &std::path::Path) {
+        fold.directory_files.push(display_path(path));
+    }
+
+    /// A file whose content named its format counts under it even when it does not decode.
+    fn unreadable(&self, fold: &mut Fold, _: Candidate<'_>, failure: &FailureRecord) -> Flow {
         match (&failure.format, failure.recognized) {
-            (Some(format), true) => count(&mut self.files, format, 1),
-            _ => self.unrecognized += 1,
+            (Some(format), true) => count(&mut fold.files, format, 1),
+            _ => fold.unrecognized += 1,
         }
+        Flow::Continue
     }
 
-    pub(crate) fn finish(
-        mut self,
-        tree: &crate::discover::Tree,
-        registry: &Registry,
+    fn merge(mut mine: Fold, theirs: Fold) -> Fold {
+        for (k, n) in theirs.files {
+            *mine.files.entry(k).or_default() += n;
+        }
+        for (k, n) in theirs.bytes {
+            *mine.bytes.entry(k).or_default() += n;
+        }
+        mine.unrecognized += theirs.unrecognized;
+        mine.directory_files.extend(theirs.directory_files);
+        mine
+    }
+
+    fn finish(
+        &self,
+        mut fold: Fold,
+        tree: &Tree,
+        context: PassContext<'_>,
         elapsed_seconds: f64,
     ) -> FormatStatsReport {
-        self.unrecognized += tree.unrecognized.len() as u64;
-        for codec in registry.codecs() {
-            self.files
+        fold.unrecognized += tree.unrecognized.len() as u64;
+        for codec in context.registry.codecs() {
+            fold.files
                 .entry(codec.display_name().to_owned())
                 .or_default();
-            self.bytes
+            fold.bytes
                 .entry(codec.display_name().to_owned())
                 .or_default();
         }
-        self.directory_files.sort();
+        fold.directory_files.sort();
         FormatStatsReport {
-            total_files: self.files.values().sum::<u64>() + self.unrecognized,
-            format_distribution: self.files,
-            bytes_by_format: self.bytes,
-            unrecognized_files: self.unrecognized,
-            directory_files: self.directory_files,
+            total_files: fold.files.values().sum::<u64>() + fold.unrecognized,
+            format_distribution: fold.files,
+            bytes_by_format: fold.bytes,
+            unrecognized_files: fold.unrecognized,
+            directory_files: fold.directory_files,
             elapsed_seconds,
         }
     }

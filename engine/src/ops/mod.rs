@@ -12,6 +12,7 @@
 pub mod convert;
 pub mod format_stats;
 pub mod inspect;
+pub mod stage;
 pub mod stats;
 pub mod validate;
 
@@ -29,6 +30,20 @@ use crate::error::{CodecError, Warning};
 use crate::fsio::{self, FileMeta, ReadError};
 use crate::registry::{Identified, Registry, DETECT_BYTES};
 use crate::value::View;
+
+pub use stage::{PassContext, RecordedFile, StageKind};
+
+stage::stages! {
+    'r;
+    /// Every sidecar decodes and passes the configured validators.
+    Validate(validate::ValidateStage) => "validate", validate::Outcome, validate::ValidateReport;
+    /// What a collection holds: counts, formats, and the summaries' fields.
+    Stats(stats::StatsStage) => "stats", stats::Outcome, stats::StatsReport;
+    /// How many sidecars there are of each format, by content.
+    FormatStats(format_stats::FormatStatsStage) => "format-stats", (), format_stats::FormatStatsReport;
+    /// Each sidecar rewritten in the target format, checked, and its source removed.
+    Convert(convert::ConvertStage<'r>) => "convert", convert::NoRecord, convert::ConvertReport;
+}
 
 /// Reports progress to whoever shows it (a progress bar on a terminal, or nobody).
 pub trait Progress: Sync {
@@ -105,14 +120,6 @@ impl From<&DocumentError> for FailureRecord {
             ),
         }
     }
-}
-
-/// What one stage made of one readable file, before it is folded into the stage's report.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub enum StageRecord {
-    Validate(validate::Outcome),
-    Stats(stats::Outcome),
-    FormatStats,
 }
 
 /// What a pass made of one file: enough to fold it into every stage's report again without
@@ -256,14 +263,6 @@ pub enum Flow {
     Abort(String),
 }
 
-/// One stage of a pass.
-pub enum Stage<'r> {
-    Validate(validate::ValidateStage),
-    Convert(convert::ConvertStage<'r>),
-    Stats,
-    FormatStats,
-}
-
 /// The stages of a pass and which files they see.
 pub struct Plan<'r> {
     pub stages: Vec<Stage<'r>>,
@@ -271,56 +270,6 @@ pub struct Plan<'r> {
     pub formats: Vec<String>,
     /// Files larger than this many bytes are reported, not read.
     pub max_file_size: u64,
-}
-
-impl Stage<'_> {
-    /// The stage's kind, as its command is named.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Stage::Validate(_) => "validate",
-            Stage::Convert(_) => "convert",
-            Stage::Stats => "stats",
-            Stage::FormatStats => "format-stats",
-        }
-    }
-
-    /// Whether what it makes of a file may be kept in the results cache: it changes nothing,
-    /// and its results depend on the file alone (or say on what else).
-    pub fn cacheable(&self) -> bool {
-        match self {
-            Stage::Validate(v) => v.cacheable(),
-            Stage::Convert(_) => false,
-            Stage::Stats | Stage::FormatStats => true,
-        }
-    }
-
-    /// Whether it can run as the walk goes: it changes no file (converting groups sources
-    /// across directories) and does not abort (aborting checks every file first).
-    pub fn runs_walking(&self) -> bool {
-        match self {
-            Stage::Convert(_) => false,
-            stage => !stage.aborts(),
-        }
-    }
-
-    /// Whether a file that fails it stops the whole pass.
-    pub fn aborts(&self) -> bool {
-        matches!(self, Stage::Validate(v) if v.on_error == validate::OnError::Abort)
-    }
-
-    /// Whether it writes, replaces or removes files (a conversion that is not a dry run).
-    pub fn changes_files(&self) -> bool {
-        matches!(self, Stage::Convert(c) if !c.dry_run)
-    }
-
-    /// The stage and its settings as text: what a cached result depends on.
-    pub fn fingerprint(&self) -> String {
-        match self {
-            Stage::Validate(v) => v.fingerprint(),
-            Stage::Convert(c) => c.fingerprint(),
-            Stage::Stats | Stage::FormatStats => format!("{}\n", self.kind()),
-        }
-    }
 }
 
 impl Plan<'_> {
@@ -339,78 +288,12 @@ impl Plan<'_> {
     }
 }
 
-/// A stage's report.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum Section {
-    Validate(validate::ValidateReport),
-    Convert(convert::ConvertReport),
-    Stats(stats::StatsReport),
-    FormatStats(format_stats::FormatStatsReport),
-}
-
-impl Section {
-    /// Whether the stage found a file invalid, unreadable, failed, in conflict or in no
-    /// known format (what `--strict` turns into exit 1).
-    pub fn has_findings(&self) -> bool {
-        match self {
-            Section::Validate(r) => r.has_findings(),
-            Section::Convert(r) => r.has_findings(),
-            Section::Stats(r) => r.has_findings(),
-            Section::FormatStats(r) => r.has_findings(),
-        }
-    }
-
-    /// The stage's kind, as its command is named.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Section::Validate(_) => "validate",
-            Section::Convert(_) => "convert",
-            Section::Stats(_) => "stats",
-            Section::FormatStats(_) => "format-stats",
-        }
-    }
-
-    /// The seconds the stage's report states.
-    pub fn elapsed_seconds_mut(&mut self) -> &mut f64 {
-        match self {
-            Section::Validate(r) => &mut r.elapsed_seconds,
-            Section::Convert(r) => &mut r.elapsed_seconds,
-            Section::Stats(r) => &mut r.elapsed_seconds,
-            Section::FormatStats(r) => &mut r.elapsed_seconds,
-        }
-    }
-}
-
 /// A section of another kind of stage than the report asked for.
 #[derive(Debug, thiserror::Error)]
 #[error("the pass made a {found} report where a {wanted} report was asked for")]
 pub struct OtherSection {
     pub wanted: &'static str,
     pub found: &'static str,
-}
-
-/// Each stage's typed report from its section: a command that ran one stage takes its report
-/// with `try_into`.
-macro_rules! report_of_section {
-    ($($variant:ident => $report:ty, $kind:literal;)*) => {$(
-        impl TryFrom<Section> for $report {
-            type Error = OtherSection;
-            fn try_from(section: Section) -> Result<$report, OtherSection> {
-                match section {
-                    Section::$variant(report) => Ok(report),
-                    other => Err(OtherSection { wanted: $kind, found: other.kind() }),
-                }
-            }
-        }
-    )*};
-}
-
-report_of_section! {
-    Validate => validate::ValidateReport, "validate";
-    Convert => convert::ConvertReport, "convert";
-    Stats => stats::StatsReport, "stats";
-    FormatStats => format_stats::FormatStatsReport, "format-stats";
 }
 
 /// Why a pass stopped early.
@@ -443,14 +326,10 @@ pub trait Records: Sync {
     fn store(&self, candidate: Candidate<'_>, meta: &FileMeta, record: FileRecord);
 }
 
-/// The stages' accumulators: one typed list per kind of stage, each in plan order, so that
-/// merging two workers' folds pairs like with like by construction.
+/// The stages' accumulators, in plan order, with what the pass counts itself.
 #[derive(Default)]
-struct Folds {
-    validate: Vec<validate::Fold>,
-    convert: Vec<convert::Fold>,
-    stats: Vec<stats::Fold>,
-    format_stats: Vec<format_stats::Fold>,
+struct Folds<'p, 'r> {
+    stages: Vec<StageFold<'p, 'r>>,
     /// Time spent in each stage, in plan order.
     nanos: Vec<u128>,
     filtered: u64,
@@ -459,50 +338,25 @@ struct Folds {
     cached: u64,
 }
 
-/// Where each stage's accumulator is: its index among the stages of its kind.
-fn slots(plan: &Plan<'_>) -> Vec<usize> {
-    let mut seen = [0usize; 4];
-    plan.stages
-        .iter()
-        .map(|stage| {
-            let kind = match stage {
-                Stage::Validate(_) => 0,
-                Stage::Convert(_) => 1,
-                Stage::Stats => 2,
-                Stage::FormatStats => 3,
-            };
-            seen[kind] += 1;
-            seen[kind] - 1
-        })
-        .collect()
-}
-
-/// Merges two lists of one kind's folds, element by element.
-fn merge_all<F>(mine: &mut Vec<F>, theirs: Vec<F>, merge: fn(F, F) -> F) {
-    let held = std::mem::take(mine);
-    *mine = held
-        .into_iter()
-        .zip(theirs)
-        .map(|(a, b)| merge(a, b))
-        .collect();
-}
-
-impl Folds {
-    fn new(plan: &Plan<'_>) -> Folds {
-        let mut folds = Folds::default();
-        for stage in &plan.stages {
-            match stage {
-                Stage::Validate(_) => folds.validate.push(Default::default()),
-                Stage::Convert(_) => folds.convert.push(Default::default()),
-                Stage::Stats => folds.stats.push(Default::default()),
-                Stage::FormatStats => folds.format_stats.push(Default::default()),
-            }
-            folds.nanos.push(0);
-        }
-        folds
+impl<'p, 'r> Folds<'p, 'r> {
+    fn new(plan: &'p Plan<'r>) -> Folds<'p, 'r> {
+        Folds::of(plan, plan.stages.iter().map(Stage::fold).collect())
     }
 
-    fn merge(mut self, other: Folds) -> Folds {
+    /// What the full pass starts from: each stage's [`StageKind::begin`].
+    fn begin(plan: &'p Plan<'r>, tree: &Tree) -> Folds<'p, 'r> {
+        Folds::of(plan, plan.stages.iter().map(|s| s.begin(tree)).collect())
+    }
+
+    fn of(plan: &Plan<'r>, stages: Vec<StageFold<'p, 'r>>) -> Folds<'p, 'r> {
+        Folds {
+            stages,
+            nanos: vec![0; plan.stages.len()],
+            ..Folds::default()
+        }
+    }
+
+    fn merge(mut self, other: Folds<'p, 'r>) -> Folds<'p, 'r> {
         // The reduction's identity holds no stage yet.
         if self.nanos.is_empty() {
             return other;
@@ -510,14 +364,12 @@ impl Folds {
         if other.nanos.is_empty() {
             return self;
         }
-        merge_all(&mut self.validate, other.validate, validate::Fold::merge);
-        merge_all(&mut self.convert, other.convert, convert::Fold::merge);
-        merge_all(&mut self.stats, other.stats, stats::Fold::merge);
-        merge_all(
-            &mut self.format_stats,
-            other.format_stats,
-            format_stats::Fold::merge,
-        );
+        let mine = std::mem::take(&mut self.stages);
+        self.stages = mine
+            .into_iter()
+            .zip(other.stages)
+            .map(|(a, b)| a.merge(b))
+            .collect();
         for (mine, theirs) in self.nanos.iter_mut().zip(other.nanos) {
             *mine += theirs;
         }
@@ -525,18 +377,6 @@ impl Folds {
         self.not_processed += other.not_processed;
         self.cached += other.cached;
         self
-    }
-
-    /// Records a directory-level file with the stage at `slot` of `stage`'s kind.
-    fn directory_file(&mut self, stage: &Stage<'_>, slot: usize, path: &Path) {
-        match stage {
-            Stage::Validate(_) => self.validate[slot].directory_files.push(display_path(path)),
-            Stage::Convert(_) => self.convert[slot].directory_file(path),
-            Stage::Stats => self.stats[slot].directory_files.push(display_path(path)),
-            Stage::FormatStats => self.format_stats[slot]
-                .directory_files
-                .push(display_path(path)),
-        }
     }
 }
 
@@ -598,6 +438,7 @@ pub fn run_walking(
     records: Option<&dyn Records>,
 ) -> (Tree, PassReport, u64) {
     let started = Instant::now();
+    let records = records.filter(|_| plan.cacheable());
     let pass = Pass::new(registry, plan, Phase::Full, records);
     // One accumulator per chunk at work at once: taken for a chunk, put back after.
     let spare: Mutex<Vec<Folds>> = Mutex::new(Vec::new());
@@ -624,12 +465,12 @@ pub fn run_walking(
         .unwrap_or_else(|e| e.into_inner())
         .into_iter()
         .fold(Folds::default(), Folds::merge);
-    let report = finish(&tree, registry, plan, folds, 0, started);
+    let report = finish(&tree, registry, plan, folds, started);
     (tree, report, kept.into_inner())
 }
 
 /// [`run`], folding unchanged files from `records` and leaving the records of the files read.
-/// Plans that convert do not use records.
+/// Plans that are not [`Plan::cacheable`] (those that convert) do not use records.
 pub fn run_with_records(
     tree: &Tree,
     registry: &Registry,
@@ -638,42 +479,37 @@ pub fn run_with_records(
     records: Option<&dyn Records>,
 ) -> PassReport {
     let started = Instant::now();
-    let records = records.filter(|_| !plan.stages.iter().any(|s| matches!(s, Stage::Convert(_))));
-    let convert = plan.stages.iter().find_map(|s| match s {
-        Stage::Convert(c) => Some(c),
-        _ => None,
-    });
-    let aborting = plan.stages.iter().any(Stage::aborts);
-    if aborting {
+    let records = records.filter(|_| plan.cacheable());
+    if plan.stages.iter().any(Stage::aborts) {
         let check = Pass::new(registry, plan, Phase::Check, None);
-        let folds = check.over(tree, false, &|_| {});
+        let folds = check.over(tree, &|_| {});
         let aborted = check
             .aborted
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
         if let Some(aborted) = aborted {
-            let mut report = finish(tree, registry, plan, folds, 0, started);
+            let mut report = finish(tree, registry, plan, folds, started);
             report.not_processed = tree.len() as u64 - report.filtered_files;
             report.aborted = Some(aborted);
             return report;
         }
     }
-    let cleanup = convert.map_or(0, |c| c.remove_temporaries(&tree.temporaries));
+    let begun = Folds::begin(plan, tree);
     let pass = Pass::new(registry, plan, Phase::Full, records);
-    let mut folds = pass.over(tree, convert.is_some(), &|n| progress.advance(n));
-    if let (Some(convert), Some(fold)) = (convert, folds.convert.first_mut()) {
-        convert.settle_parked(fold, &tree.parked, registry, plan.max_file_size);
+    let mut folds = begun.merge(pass.over(tree, &|n| progress.advance(n)));
+    let context = pass.context();
+    for fold in &mut folds.stages {
+        fold.settle(tree, context);
     }
-    finish(tree, registry, plan, folds, cleanup, started)
+    finish(tree, registry, plan, folds, started)
 }
 
 /// Turns the folds into the stages' sections, in plan order.
-fn finish(
+fn finish<'p, 'r>(
     tree: &Tree,
     registry: &Registry,
-    plan: &Plan<'_>,
-    folds: Folds,
-    removed_temporaries: u64,
+    plan: &'p Plan<'r>,
+    folds: Folds<'p, 'r>,
     started: Instant,
 ) -> PassReport {
     let folds = if folds.nanos.is_empty() {
@@ -681,41 +517,15 @@ fn finish(
     } else {
         folds
     };
-    const ONE_EACH: &str = "Folds::new makes one fold per stage";
-    let mut validate = folds.validate.into_iter();
-    let mut convert = folds.convert.into_iter();
-    let mut stats = folds.stats.into_iter();
-    let mut format_stats = folds.format_stats.into_iter();
-    let sections = plan
+    let context = PassContext {
+        registry,
+        max_file_size: plan.max_file_size,
+    };
+    let sections = folds
         .stages
-        .iter()
+        .into_iter()
         .zip(&folds.nanos)
-        .map(|(stage, nanos)| {
-            let seconds = *nanos as f64 / 1e9;
-            match stage {
-                Stage::Validate(_) => {
-                    Section::Validate(validate.next().expect(ONE_EACH).finish(tree, seconds))
-                }
-                Stage::Convert(stage) => Section::Convert(convert.next().expect(ONE_EACH).finish(
-                    tree,
-                    stage,
-                    removed_temporaries,
-                    seconds,
-                )),
-                Stage::Stats => Section::Stats(
-                    stats
-                        .next()
-                        .expect(ONE_EACH)
-                        .finish(tree, registry, seconds),
-                ),
-                Stage::FormatStats => Section::FormatStats(
-                    format_stats
-                        .next()
-                        .expect(ONE_EACH)
-                        .finish(tree, registry, seconds),
-                ),
-            }
-        })
+        .map(|(fold, nanos)| fold.finish(tree, context, *nanos as f64 / 1e9))
         .collect();
     PassReport {
         sections,
@@ -730,8 +540,6 @@ fn finish(
 struct Pass<'p, 'r> {
     registry: &'p Registry,
     plan: &'p Plan<'r>,
-    /// Each stage's index among the folds of its kind.
-    slots: Vec<usize>,
     phase: Phase,
     /// Where file records are found and kept (the results cache), if anywhere.
     records: Option<&'p dyn Records>,
@@ -756,21 +564,27 @@ impl<'p, 'r> Pass<'p, 'r> {
         Pass {
             registry,
             plan,
-            slots: slots(plan),
             phase,
             records,
             aborted: Mutex::new(None),
         }
     }
 
+    fn context(&self) -> PassContext<'p> {
+        PassContext {
+            registry: self.registry,
+            max_file_size: self.plan.max_file_size,
+        }
+    }
+
     /// Every candidate through the stages, on the current pool.
-    fn over(&self, tree: &Tree, grouped: bool, advance: &(dyn Fn(u64) + Sync)) -> Folds {
-        let step = |mut folds: Folds, candidate: Candidate<'_>| {
+    fn over(&self, tree: &Tree, advance: &(dyn Fn(u64) + Sync)) -> Folds<'p, 'r> {
+        let step = |mut folds: Folds<'p, 'r>, candidate: Candidate<'_>| {
             self.process(candidate, &mut folds);
             advance(1);
             folds
         };
-        let folds = if grouped {
+        let folds = if self.plan.stages.iter().any(Stage::groups_by_stem) {
             // Sources that share a target (`X.json`, `X.rkyv` → `X.bin`) are converted in path
             // order by one worker: grouped by their path without its last extension, which is
             // what the target replaces. Only references are sorted, so no path is copied.
@@ -803,13 +617,8 @@ impl<'p, 'r> Pass<'p, 'r> {
     }
 
     fn needs_document(&self, candidate: Candidate<'_>) -> bool {
-        // Only format counts of paired files can do without reading the document.
-        !candidate.has_image
-            || self
-                .plan
-                .stages
-                .iter()
-                .any(|s| !matches!(s, Stage::FormatStats))
+        // Only stages that count paired files without reading them can do without it.
+        !candidate.has_image || self.plan.stages.iter().any(Stage::needs_document)
     }
 
     /// Whether this phase runs `stage`.
@@ -820,7 +629,20 @@ impl<'p, 'r> Pass<'p, 'r> {
         }
     }
 
-    fn process(&self, candidate: Candidate<'_>, folds: &mut Folds) {
+    /// The stages this phase runs, with their accumulators.
+    fn running<'f>(
+        &self,
+        folds: &'f mut Folds<'p, 'r>,
+    ) -> impl Iterator<Item = (&'f mut StageFold<'p, 'r>, &'f mut u128)> + use<'f, 'p, 'r, '_> {
+        self.plan
+            .stages
+            .iter()
+            .zip(folds.stages.iter_mut().zip(folds.nanos.iter_mut()))
+            .filter(|(stage, _)| self.runs(stage))
+            .map(|(_, fold)| fold)
+    }
+
+    fn process(&self, candidate: Candidate<'_>, folds: &mut Folds<'p, 'r>) {
         let full = candidate.path();
         let path = full.as_path();
         if let Some(record) = self.records.and_then(|r| r.lookup(candidate, path)) {
@@ -904,52 +726,21 @@ impl<'p, 'r> Pass<'p, 'r> {
         }
     }
 
-    /// What a stage's failure means in this phase: in the full pass, which runs only after the
-    /// check phase passed, a file that fails (it changed in between) is skipped.
-    fn flow(&self, flow: Flow) -> Flow {
+    /// What a stage's decision means for the file in this phase: in the full pass, which runs
+    /// only after the check phase passed, a file that fails (it changed in between) is skipped.
+    /// `None`: on to the next stage.
+    fn after(&self, flow: Flow) -> Option<Reached> {
         match (flow, self.phase) {
-            (Flow::Abort(_), Phase::Full) => Flow::SkipFile,
-            (flow, _) => flow,
+            (Flow::Continue, _) => None,
+            (Flow::SkipFile, _) | (Flow::Abort(_), Phase::Full) => Some(Reached::Done),
+            (Flow::Abort(reason), Phase::Check) => Some(Reached::Aborted(reason)),
         }
     }
 
     /// Records a directory-level file with every stage that runs.
-    fn directory_file(&self, path: &Path, folds: &mut Folds) {
-        for (i, stage) in self.plan.stages.iter().enumerate() {
-            if self.runs(stage) {
-                folds.directory_file(stage, self.slots[i], path);
-            }
-        }
-    }
-
-    /// Folds one stage's record of a readable file.
-    #[allow(clippy::too_many_arguments)]
-    fn fold_stage(
-        &self,
-        stage: &Stage<'_>,
-        slot: usize,
-        record: &StageRecord,
-        path: &Path,
-        has_image: bool,
-        format: &str,
-        len: u64,
-        recognized: bool,
-        folds: &mut Folds,
-    ) -> Flow {
-        match (stage, record) {
-            (Stage::Validate(stage), StageRecord::Validate(outcome)) => {
-                stage.record(&mut folds.validate[slot], path, format, outcome)
-            }
-            (Stage::Stats, StageRecord::Stats(outcome)) => {
-                folds.stats[slot].record(has_image, format, len, outcome, self.registry);
-                Flow::Continue
-            }
-            (Stage::FormatStats, StageRecord::FormatStats) => {
-                folds.format_stats[slot].record(recognized, format, len);
-                Flow::Continue
-            }
-            // A record made by another plan; the cache's fingerprint keeps this from happening.
-            _ => Flow::SkipFile,
+    fn directory_file(&self, path: &Path, folds: &mut Folds<'p, 'r>) {
+        for (fold, _) in self.running(folds) {
+            fold.directory_file(path);
         }
     }
 
@@ -959,7 +750,7 @@ impl<'p, 'r> Pass<'p, 'r> {
         candidate: Candidate<'_>,
         path: &Path,
         record: &FileRecord,
-        folds: &mut Folds,
+        folds: &mut Folds<'p, 'r>,
     ) -> Reached {
         match record {
             FileRecord::Filtered => Reached::Filtered,
@@ -974,28 +765,17 @@ impl<'p, 'r> Pass<'p, 'r> {
                 recognized,
                 stages,
             } => {
-                let running = self
-                    .plan
-                    .stages
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, stage)| self.runs(stage));
-                for ((i, stage), stage_record) in running.zip(stages) {
-                    let flow = self.fold_stage(
-                        stage,
-                        self.slots[i],
-                        stage_record,
-                        path,
-                        candidate.has_image,
-                        format,
-                        *len,
-                        *recognized,
-                        folds,
-                    );
-                    match self.flow(flow) {
-                        Flow::Continue => {}
-                        Flow::SkipFile => return Reached::Done,
-                        Flow::Abort(reason) => return Reached::Aborted(reason),
+                let file = RecordedFile {
+                    path,
+                    has_image: candidate.has_image,
+                    format,
+                    len: *len,
+                    recognized: *recognized,
+                };
+                let context = self.context();
+                for ((fold, _), stage_record) in self.running(folds).zip(stages) {
+                    if let Some(reached) = self.after(fold.replay(stage_record, file, context)) {
+                        return reached;
                     }
                 }
                 Reached::Done
@@ -1008,7 +788,7 @@ impl<'p, 'r> Pass<'p, 'r> {
         &self,
         state: &mut FileState<'s>,
         view: Option<View<'_>>,
-        folds: &mut Folds,
+        folds: &mut Folds<'p, 'r>,
         keep: bool,
     ) -> (Reached, Option<FileRecord>)
     where
@@ -1018,72 +798,30 @@ impl<'p, 'r> Pass<'p, 'r> {
             self.directory_file(state.path, folds);
             return (Reached::Done, keep.then_some(FileRecord::DirectoryFile));
         }
-        let mut records = Vec::new();
+        // The file's record is made only if every stage that ran made one.
+        let mut records = keep.then(Vec::new);
         let (format, len, recognized) = (state.format, state.len, state.recognized);
+        let context = self.context();
         let mut reached = Reached::Done;
-        for (i, stage) in self.plan.stages.iter().enumerate() {
-            if !self.runs(stage) {
-                continue;
-            }
-            let slot = self.slots[i];
+        for (fold, nanos) in self.running(folds) {
             let started = Instant::now();
-            let record = match stage {
-                Stage::Validate(stage) => StageRecord::Validate(
-                    stage.outcome(state, view.expect("validation reads the document")),
-                ),
-                Stage::Stats => StageRecord::Stats(stats::Outcome::of(
-                    view.expect("statistics read the document"),
-                    self.registry,
-                )),
-                Stage::FormatStats => StageRecord::FormatStats,
-                Stage::Convert(stage) => {
-                    let flow = stage.apply(
-                        &mut folds.convert[slot],
-                        state,
-                        view.expect("conversion reads the document"),
-                        self.registry,
-                        self.plan.max_file_size,
-                    );
-                    folds.nanos[i] += started.elapsed().as_nanos();
-                    match self.flow(flow) {
-                        Flow::Continue => continue,
-                        Flow::SkipFile => break,
-                        Flow::Abort(reason) => {
-                            reached = Reached::Aborted(reason);
-                            break;
-                        }
-                    }
-                }
-            };
-            let flow = self.fold_stage(
-                stage,
-                slot,
-                &record,
-                state.path,
-                state.has_image,
-                state.format,
-                state.len,
-                state.recognized,
-                folds,
-            );
-            folds.nanos[i] += started.elapsed().as_nanos();
-            if keep {
-                records.push(record);
+            let (record, flow) = fold.apply(state, view, context);
+            *nanos += started.elapsed().as_nanos();
+            match (record, records.as_mut()) {
+                (Some(record), Some(kept)) => kept.push(record),
+                (Some(_), None) => {}
+                (None, _) => records = None,
             }
-            match self.flow(flow) {
-                Flow::Continue => {}
-                Flow::SkipFile => break,
-                Flow::Abort(reason) => {
-                    reached = Reached::Aborted(reason);
-                    break;
-                }
+            if let Some(end) = self.after(flow) {
+                reached = end;
+                break;
             }
         }
-        let record = keep.then(|| FileRecord::Read {
+        let record = records.map(|stages| FileRecord::Read {
             format: format.to_owned(),
             len,
             recognized,
-            stages: records,
+            stages,
         });
         (reached, record)
     }
@@ -1093,29 +831,11 @@ impl<'p, 'r> Pass<'p, 'r> {
         &self,
         candidate: Candidate<'_>,
         failure: &FailureRecord,
-        folds: &mut Folds,
+        folds: &mut Folds<'p, 'r>,
     ) -> Reached {
-        for (i, stage) in self.plan.stages.iter().enumerate() {
-            if !self.runs(stage) {
-                continue;
-            }
-            let slot = self.slots[i];
-            match stage {
-                Stage::Validate(stage) => {
-                    folds.validate[slot].unreadable(&candidate.path(), failure);
-                    if stage.on_error == validate::OnError::Abort {
-                        return match self.phase {
-                            Phase::Check => Reached::Aborted(format!(
-                                "cannot read the file: {}",
-                                failure.message
-                            )),
-                            Phase::Full => Reached::Done,
-                        };
-                    }
-                }
-                Stage::Convert(_) => folds.convert[slot].unreadable(&candidate.path(), failure),
-                Stage::Stats => folds.stats[slot].unreadable(candidate, failure),
-                Stage::FormatStats => folds.format_stats[slot].unreadable(failure),
+        for (fold, _) in self.running(folds) {
+            if let Some(reached) = self.after(fold.unreadable(candidate, failure)) {
+                return reached;
             }
         }
         Reached::Done

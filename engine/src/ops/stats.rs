@@ -9,10 +9,16 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use crate::discover::{Candidate, Tree};
-use crate::ops::{FailureRecord, FileResult};
+use crate::ops::{
+    display_path, FailureRecord, FileResult, FileState, Flow, PassContext, RecordedFile, StageKind,
+};
 use crate::registry::Registry;
 use crate::summary::Counter;
 use crate::value::View;
+
+/// The stats stage; it has no settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StatsStage;
 
 impl StatsReport {
     /// Whether a sidecar could not be read.
@@ -72,7 +78,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub(crate) fn of(document: View<'_>, registry: &Registry) -> Outcome {
+    fn of(document: View<'_>, registry: &Registry) -> Outcome {
         let mut counters = fresh_counters(registry);
         for (entry, counters) in registry.summary_entries().iter().zip(&mut counters) {
             entry.summary.add(document, counters);
@@ -89,7 +95,7 @@ pub struct Fold {
     files_by_format: BTreeMap<String, u64>,
     bytes_by_format: BTreeMap<String, u64>,
     without_image: u64,
-    pub(crate) directory_files: Vec<String>,
+    directory_files: Vec<String>,
     errors: Vec<FileResult>,
 }
 
@@ -101,78 +107,114 @@ fn fresh_counters(registry: &Registry) -> Vec<Vec<Counter>> {
         .collect()
 }
 
-impl Fold {
-    pub(crate) fn merge(mut self, other: Fold) -> Fold {
-        self.sidecars += other.sidecars;
-        if self.counters.is_empty() {
-            self.counters = other.counters;
+impl<'r> StageKind<'r> for StatsStage {
+    type Fold = Fold;
+    type Record = Outcome;
+    type Report = StatsReport;
+
+    fn fingerprint(&self) -> String {
+        "stats\n".to_owned()
+    }
+
+    fn apply<'f>(
+        &self,
+        fold: &mut Fold,
+        file: &mut FileState<'f>,
+        document: Option<View<'_>>,
+        context: PassContext<'_>,
+    ) -> (Option<Outcome>, Flow)
+    where
+        'r: 'f,
+    {
+        let document = document.expect("statistics read the document");
+        let outcome = Outcome::of(document, context.registry);
+        let flow = self.replay(fold, &outcome, RecordedFile::of(file), context);
+        (Some(outcome), flow)
+    }
+
+    /// Folds one readable sidecar: its format and size, and what the summaries found in it.
+    fn replay(
+        &self,
+        fold: &mut Fold,
+        outcome: &Outcome,
+        file: RecordedFile<'_>,
+        context: PassContext<'_>,
+    ) -> Flow {
+        fold.sidecars += 1;
+        fold.without_image += u64::from(!file.has_image);
+        if fold.counters.is_empty() {
+            fold.counters = fresh_counters(context.registry);
+        }
+        for (mine, found) in fold.counters.iter_mut().zip(&outcome.counters) {
+            for (counter, delta) in mine.iter_mut().zip(found) {
+                counter.merge_from(delta);
+            }
+        }
+        count(&mut fold.files_by_format, file.format, 1);
+        count(&mut fold.bytes_by_format, file.format, file.len);
+        Flow::Continue
+    }
+
+    fn directory_file(&self, fold: &mut Fold, path: &std::path::Path) {
+        fold.directory_files.push(display_path(path));
+    }
+
+    fn unreadable(
+        &self,
+        fold: &mut Fold,
+        candidate: Candidate<'_>,
+        failure: &FailureRecord,
+    ) -> Flow {
+        fold.sidecars += 1;
+        fold.without_image += u64::from(!candidate.has_image);
+        fold.errors
+            .push(FileResult::unreadable(&candidate.path(), failure));
+        Flow::Continue
+    }
+
+    fn merge(mut mine: Fold, theirs: Fold) -> Fold {
+        mine.sidecars += theirs.sidecars;
+        if mine.counters.is_empty() {
+            mine.counters = theirs.counters;
         } else {
-            for (mine, theirs) in self.counters.iter_mut().zip(other.counters) {
+            for (mine, theirs) in mine.counters.iter_mut().zip(theirs.counters) {
                 for (a, b) in mine.iter_mut().zip(theirs) {
                     a.merge(b);
                 }
             }
         }
-        for (k, n) in other.files_by_format {
-            *self.files_by_format.entry(k).or_default() += n;
+        for (k, n) in theirs.files_by_format {
+            *mine.files_by_format.entry(k).or_default() += n;
         }
-        for (k, n) in other.bytes_by_format {
-            *self.bytes_by_format.entry(k).or_default() += n;
+        for (k, n) in theirs.bytes_by_format {
+            *mine.bytes_by_format.entry(k).or_default() += n;
         }
-        self.without_image += other.without_image;
-        self.directory_files.extend(other.directory_files);
-        self.errors.extend(other.errors);
-        self
+        mine.without_image += theirs.without_image;
+        mine.directory_files.extend(theirs.directory_files);
+        mine.errors.extend(theirs.errors);
+        mine
     }
 
-    /// Folds one readable sidecar: its format and size, and what the summaries found in it.
-    pub(crate) fn record(
-        &mut self,
-        has_image: bool,
-        format: &str,
-        len: u64,
-        outcome: &Outcome,
-        registry: &Registry,
-    ) {
-        self.sidecars += 1;
-        self.without_image += u64::from(!has_image);
-        if self.counters.is_empty() {
-            self.counters = fresh_counters(registry);
-        }
-        for (mine, found) in self.counters.iter_mut().zip(&outcome.counters) {
-            for (counter, delta) in mine.iter_mut().zip(found) {
-                counter.merge_from(delta);
-            }
-        }
-        count(&mut self.files_by_format, format, 1);
-        count(&mut self.bytes_by_format, format, len);
-    }
-
-    pub(crate) fn unreadable(&mut self, candidate: Candidate<'_>, failure: &FailureRecord) {
-        self.sidecars += 1;
-        self.without_image += u64::from(!candidate.has_image);
-        self.errors
-            .push(FileResult::unreadable(&candidate.path(), failure));
-    }
-
-    pub(crate) fn finish(
-        mut self,
+    fn finish(
+        &self,
+        mut fold: Fold,
         tree: &Tree,
-        registry: &Registry,
+        context: PassContext<'_>,
         elapsed_seconds: f64,
     ) -> StatsReport {
-        let unreadable = self.errors.len() as u64;
-        self.errors
+        let registry = context.registry;
+        let unreadable = fold.errors.len() as u64;
+        fold.errors
             .extend(tree.walk_errors.iter().map(FileResult::from_walk_error));
-        self.errors.sort_by(|a, b| a.file_path.cmp(&b.file_path));
-        self.directory_files.sort();
-        if self.counters.is_empty() {
-            self.counters = fresh_counters(registry);
+        fold.errors.sort_by(|a, b| a.file_path.cmp(&b.file_path));
+        fold.directory_files.sort();
+        if fold.counters.is_empty() {
+            fold.counters = fresh_counters(registry);
         }
         let summaries = registry
             .summary_entries()
             .iter()
-            .zip(self.counters)
+            .zip(fold.counters)
             .flat_map(|(entry, counters)| {
                 entry
                     .fields
@@ -183,17 +225,17 @@ impl Fold {
             })
             .collect();
         StatsReport {
-            total_sidecars: self.sidecars,
+            total_sidecars: fold.sidecars,
             total_images: tree.images,
             unreadable_sidecars: unreadable,
             summaries,
-            total_bytes: self.bytes_by_format.values().sum(),
-            files_by_format: self.files_by_format,
-            bytes_by_format: self.bytes_by_format,
-            sidecars_without_image: self.without_image,
+            total_bytes: fold.bytes_by_format.values().sum(),
+            files_by_format: fold.files_by_format,
+            bytes_by_format: fold.bytes_by_format,
+            sidecars_without_image: fold.without_image,
             images_without_sidecar: tree.images_without_sidecar,
-            directory_files: self.directory_files,
-            errors: self.errors,
+            directory_files: fold.directory_files,
+            errors: fold.errors,
             elapsed_seconds,
         }
     }

@@ -81,8 +81,8 @@ fn validate_stage() -> ValidateStage {
 fn reading_stages() -> Plan<'static> {
     plan(vec![
         Stage::Validate(validate_stage()),
-        Stage::Stats,
-        Stage::FormatStats,
+        Stage::Stats(stats::StatsStage),
+        Stage::FormatStats(format_stats::FormatStatsStage),
     ])
 }
 
@@ -162,7 +162,10 @@ fn an_aborting_stage_stops_before_anything_else_runs() {
     let report = run(
         &tree,
         &registry,
-        &plan(vec![Stage::Validate(stage), Stage::Stats]),
+        &plan(vec![
+            Stage::Validate(stage),
+            Stage::Stats(stats::StatsStage),
+        ]),
         &(),
     );
     let aborted = report.aborted.as_ref().expect("aborted");
@@ -180,7 +183,7 @@ fn a_format_filter_leaves_files_out_and_counts_them() {
     let dir = tree();
     let registry = registry();
     let tree = discover(dir.path(), &registry, &Rules::default(), &[]);
-    let mut only = plan(vec![Stage::FormatStats]);
+    let mut only = plan(vec![Stage::FormatStats(format_stats::FormatStatsStage)]);
     only.formats = vec!["bin".into()];
     let report = run(&tree, &registry, &only, &());
     assert_eq!(comparable(&report)[0]["total_files"], 0);
@@ -254,7 +257,12 @@ fn walking_and_folding_as_the_walk_goes_agree_with_walking_first() {
     let registry = registry();
     let rules = Rules::default();
     let walked = discover(dir.path(), &registry, &rules, &[]);
-    let stages = || plan(vec![Stage::Validate(validate_stage()), Stage::Stats]);
+    let stages = || {
+        plan(vec![
+            Stage::Validate(validate_stage()),
+            Stage::Stats(stats::StatsStage),
+        ])
+    };
     let first = run(&walked, &registry, &stages(), &());
     let plan = stages();
     assert!(runs_walking(&plan));
@@ -275,7 +283,12 @@ fn a_section_gives_its_own_report_and_names_another_kind() {
     let dir = tree();
     let registry = registry();
     let tree = discover(dir.path(), &registry, &Rules::default(), &[]);
-    let mut report = run(&tree, &registry, &plan(vec![Stage::Stats]), &());
+    let mut report = run(
+        &tree,
+        &registry,
+        &plan(vec![Stage::Stats(stats::StatsStage)]),
+        &(),
+    );
     let section = report.sections.pop().unwrap();
     let stats: Result<stats::StatsReport, _> = section.try_into();
     assert_eq!(
@@ -283,10 +296,33 @@ fn a_section_gives_its_own_report_and_names_another_kind() {
         4,
         "no validate stage skips IMG_3"
     );
-    let mut report = run(&tree, &registry, &plan(vec![Stage::FormatStats]), &());
+    let mut report = run(
+        &tree,
+        &registry,
+        &plan(vec![Stage::FormatStats(format_stats::FormatStatsStage)]),
+        &(),
+    );
     let wrong: Result<validate::ValidateReport, _> = report.sections.pop().unwrap().try_into();
     assert_eq!(
         wrong.unwrap_err().to_string(),
         "the pass made a format-stats report where a validate report was asked for"
     );
+}
+
+/// The results cache stores each stage's record under its kind's position in the registration:
+/// files written before a kind was added must read back as they were written.
+#[test]
+fn record_tags_are_the_ones_cache_files_hold() {
+    let encode =
+        |record: &StageRecord| bincode::serde::encode_to_vec(record, bincode::config::standard());
+    let validate = StageRecord::Validate(validate::Outcome {
+        error: None,
+        warnings: Vec::new(),
+    });
+    assert_eq!(encode(&validate).unwrap(), [0, 0, 0]);
+    let stats = StageRecord::Stats(stats::Outcome {
+        counters: Vec::new(),
+    });
+    assert_eq!(encode(&stats).unwrap(), [1, 0]);
+    assert_eq!(encode(&StageRecord::FormatStats(())).unwrap(), [2]);
 }

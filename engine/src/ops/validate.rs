@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::discover::Tree;
-use crate::ops::{display_path, FailureRecord, FileResult, FileState, Flow};
+use crate::discover::{Candidate, Tree};
+use crate::ops::{
+    display_path, FailureRecord, FileResult, FileState, Flow, PassContext, RecordedFile, StageKind,
+};
 use crate::validator::{Check, FileContext, Severity};
 use crate::value::View;
 
@@ -127,46 +129,8 @@ pub struct Fold {
     valid: u64,
     warnings: u64,
     warning_counts: BTreeMap<String, u64>,
-    pub(crate) directory_files: Vec<String>,
+    directory_files: Vec<String>,
     results: Vec<FileResult>,
-}
-
-impl Fold {
-    pub(crate) fn merge(mut self, other: Fold) -> Fold {
-        self.total += other.total;
-        self.valid += other.valid;
-        self.warnings += other.warnings;
-        for (code, n) in other.warning_counts {
-            *self.warning_counts.entry(code).or_default() += n;
-        }
-        self.directory_files.extend(other.directory_files);
-        self.results.extend(other.results);
-        self
-    }
-
-    pub(crate) fn unreadable(&mut self, path: &std::path::Path, failure: &FailureRecord) {
-        self.total += 1;
-        self.results.push(FileResult::unreadable(path, failure));
-    }
-
-    pub(crate) fn finish(mut self, tree: &Tree, elapsed_seconds: f64) -> ValidateReport {
-        for error in &tree.walk_errors {
-            self.total += 1;
-            self.results.push(FileResult::from_walk_error(error));
-        }
-        self.results.sort_by(|a, b| a.file_path.cmp(&b.file_path));
-        self.directory_files.sort();
-        ValidateReport {
-            total_files: self.total,
-            valid_files: self.valid,
-            invalid_files: self.total - self.valid,
-            warnings: self.warnings,
-            warning_counts: self.warning_counts,
-            directory_files: self.directory_files,
-            results: self.results,
-            elapsed_seconds,
-        }
-    }
 }
 
 /// What validation found in one file: kept in the results cache, folded into the report.
@@ -178,9 +142,12 @@ pub struct Outcome {
     pub warnings: Vec<(String, String)>,
 }
 
-impl ValidateStage {
-    /// The stage and its settings as text: what a cached result depends on.
-    pub fn fingerprint(&self) -> String {
+impl<'r> StageKind<'r> for ValidateStage {
+    type Fold = Fold;
+    type Record = Outcome;
+    type Report = ValidateReport;
+
+    fn fingerprint(&self) -> String {
         let mut text = format!(
             "validate all={} abort={}",
             self.all_results,
@@ -197,12 +164,126 @@ impl ValidateStage {
     }
 
     /// Whether every check can say what its results depend on.
-    pub fn cacheable(&self) -> bool {
+    fn cacheable(&self) -> bool {
         self.checks.iter().all(|c| c.fingerprint.is_some())
     }
 
+    fn aborts(&self) -> bool {
+        self.on_error == OnError::Abort
+    }
+
+    fn apply<'f>(
+        &self,
+        fold: &mut Fold,
+        file: &mut FileState<'f>,
+        document: Option<View<'_>>,
+        context: PassContext<'_>,
+    ) -> (Option<Outcome>, Flow)
+    where
+        'r: 'f,
+    {
+        let outcome = self.outcome(file, document.expect("validation reads the document"));
+        let flow = self.replay(fold, &outcome, RecordedFile::of(file), context);
+        (Some(outcome), flow)
+    }
+
+    /// Folds one file's outcome; says what happens to the file next.
+    fn replay(
+        &self,
+        fold: &mut Fold,
+        outcome: &Outcome,
+        file: RecordedFile<'_>,
+        _: PassContext<'_>,
+    ) -> Flow {
+        let valid = outcome.error.is_none();
+        fold.total += 1;
+        fold.valid += u64::from(valid);
+        fold.warnings += outcome.warnings.len() as u64;
+        for (code, _) in &outcome.warnings {
+            match fold.warning_counts.get_mut(code) {
+                Some(n) => *n += 1,
+                None => {
+                    fold.warning_counts.insert(code.clone(), 1);
+                }
+            }
+        }
+        if self.all_results || !valid {
+            fold.results.push(FileResult {
+                file_path: display_path(file.path),
+                is_valid: valid,
+                format: Some(file.format.to_owned()),
+                error: outcome.error.clone(),
+                warnings: outcome.warnings.iter().map(|(_, m)| m.clone()).collect(),
+            });
+        }
+        match (&outcome.error, self.on_error) {
+            (None, _) => Flow::Continue,
+            (Some(_), OnError::SkipFile) => Flow::SkipFile,
+            (Some(error), OnError::Abort) => Flow::Abort(error.clone()),
+        }
+    }
+
+    fn directory_file(&self, fold: &mut Fold, path: &std::path::Path) {
+        fold.directory_files.push(display_path(path));
+    }
+
+    /// An unreadable file is invalid; it stops the pass where invalid files do.
+    fn unreadable(
+        &self,
+        fold: &mut Fold,
+        candidate: Candidate<'_>,
+        failure: &FailureRecord,
+    ) -> Flow {
+        fold.total += 1;
+        fold.results
+            .push(FileResult::unreadable(&candidate.path(), failure));
+        match self.on_error {
+            OnError::SkipFile => Flow::Continue,
+            OnError::Abort => Flow::Abort(format!("cannot read the file: {}", failure.message)),
+        }
+    }
+
+    fn merge(mut mine: Fold, theirs: Fold) -> Fold {
+        mine.total += theirs.total;
+        mine.valid += theirs.valid;
+        mine.warnings += theirs.warnings;
+        for (code, n) in theirs.warning_counts {
+            *mine.warning_counts.entry(code).or_default() += n;
+        }
+        mine.directory_files.extend(theirs.directory_files);
+        mine.results.extend(theirs.results);
+        mine
+    }
+
+    fn finish(
+        &self,
+        mut fold: Fold,
+        tree: &Tree,
+        _: PassContext<'_>,
+        elapsed_seconds: f64,
+    ) -> ValidateReport {
+        for error in &tree.walk_errors {
+            fold.total += 1;
+            fold.results.push(FileResult::from_walk_error(error));
+        }
+        fold.results.sort_by(|a, b| a.file_path.cmp(&b.file_path));
+        fold.directory_files.sort();
+        ValidateReport {
+            total_files: fold.total,
+            valid_files: fold.valid,
+            invalid_files: fold.total - fold.valid,
+            warnings: fold.warnings,
+            warning_counts: fold.warning_counts,
+            directory_files: fold.directory_files,
+            results: fold.results,
+            elapsed_seconds,
+        }
+    }
+}
+
+impl ValidateStage {
     /// Checks one document.
-    pub(crate) fn outcome(&self, file: &FileState<'_>, view: View<'_>) -> Outcome {
+    fn outcome(&self, file: &FileState<'_>, view: View<'_>) -> Outcome {
         let context = FileContext {
             path: file.path,
             has_image: file.has_image,
@@ -228,42 +309,6 @@ impl ValidateStage {
         Outcome {
             error: (!errors.is_empty()).then(|| summarize(&errors)),
             warnings,
-        }
-    }
-
-    /// Folds one file's outcome; says what happens to the file next.
-    pub(crate) fn record(
-        &self,
-        fold: &mut Fold,
-        path: &std::path::Path,
-        format: &str,
-        outcome: &Outcome,
-    ) -> Flow {
-        let valid = outcome.error.is_none();
-        fold.total += 1;
-        fold.valid += u64::from(valid);
-        fold.warnings += outcome.warnings.len() as u64;
-        for (code, _) in &outcome.warnings {
-            match fold.warning_counts.get_mut(code) {
-                Some(n) => *n += 1,
-                None => {
-                    fold.warning_counts.insert(code.clone(), 1);
-                }
-            }
-        }
-        if self.all_results || !valid {
-            fold.results.push(FileResult {
-                file_path: display_path(path),
-                is_valid: valid,
-                format: Some(format.to_owned()),
-                error: outcome.error.clone(),
-                warnings: outcome.warnings.iter().map(|(_, m)| m.clone()).collect(),
-            });
-        }
-        match (&outcome.error, self.on_error) {
-            (None, _) => Flow::Continue,
-            (Some(_), OnError::SkipFile) => Flow::SkipFile,
-            (Some(error), OnError::Abort) => Flow::Abort(error.clone()),
         }
     }
 }

@@ -18,6 +18,8 @@ use serde::{Serialize, Serializer};
 use crate::discover::{Candidate, Tree};
 use crate::fsio::DEFAULT_MAX_FILE_SIZE;
 use crate::ops::convert::ConvertStage;
+use crate::ops::format_stats::FormatStatsStage;
+use crate::ops::stats::StatsStage;
 use crate::ops::validate::{NamedCheck, ValidateStage};
 use crate::ops::{self, Aborted, Plan, Progress, Records, Section, Stage};
 use crate::pipeline::diagnostic::{did_you_mean, Diagnostic};
@@ -114,8 +116,8 @@ pub fn resolve<'r>(
                     }
                 }
             }
-            KindSpec::Stats => Some(Stage::Stats),
-            KindSpec::FormatStats => Some(Stage::FormatStats),
+            KindSpec::Stats => Some(Stage::Stats(StatsStage)),
+            KindSpec::FormatStats => Some(Stage::FormatStats(FormatStatsStage)),
         };
         if let Some(resolved) = resolved {
             names.push((stage.name.clone(), resolved.kind()));
