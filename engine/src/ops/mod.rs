@@ -8,6 +8,9 @@
 //! soon as it is read, and no list of the tree's files is kept, so memory stays flat however
 //! large the tree. The single commands are one-stage plans; pipelines are longer ones. Reports
 //! list files in path order, whatever the number of workers.
+//!
+//! The pass names no stage: each kind of stage is a module implementing [`StageKind`] (its
+//! accumulator, the record the results cache keeps, its typed report), registered once below.
 
 pub mod convert;
 pub mod format_stats;

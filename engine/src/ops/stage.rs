@@ -1,5 +1,5 @@
 //! What a kind of stage is: the [`StageKind`] trait, which each stage's module implements (its
-//! accumulator, the record the results cache keeps, its typed report), and the [`stages!`]
+//! accumulator, the record the results cache keeps, its typed report), and the `stages!`
 //! registration that turns the list of kinds into the pass's enums.
 //!
 //! The pass (`ops/mod.rs`) knows no kind by name: it hands each file to every stage's
