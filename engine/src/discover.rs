@@ -195,7 +195,9 @@ impl Rules {
         )
     }
 
-    fn is_image(&self, name: &OsStr) -> bool {
+    /// Whether a file of this name is an image (its extension is one of the image extensions,
+    /// compared case-insensitively).
+    pub fn is_image(&self, name: &OsStr) -> bool {
         extension(name).is_some_and(|ext| {
             self.image_extensions
                 .iter()
@@ -808,6 +810,17 @@ fn stem(name: &[u8]) -> &[u8] {
     }
 }
 
+/// Whether a sidecar named `sidecar` describes the image named `image` (both file names in
+/// one directory): by exact stem (`IMG_0001.json` and `IMG_0001.JPG`), by the image's whole
+/// name (`IMG_0001.CR3.json` and `IMG_0001.CR3`), or as a darktable duplicate
+/// (`IMG_0001_01.CR3.xmp` and `IMG_0001.CR3`): the walk's pairing, for one pair.
+pub fn pairs(sidecar: &[u8], image: &[u8]) -> bool {
+    let sidecar_stem = stem(sidecar);
+    sidecar_stem == stem(image)
+        || sidecar_stem == image
+        || duplicate_of(sidecar_stem).is_some_and(|base| base == image)
+}
+
 /// The image a darktable duplicate's stem names: `IMG_0001_01.CR3` → `IMG_0001.CR3` (a
 /// `_` and two digits, the version number darktable writes, before the image's extension).
 fn duplicate_of(stem: &[u8]) -> Option<Vec<u8>> {
@@ -1011,5 +1024,21 @@ mod tests {
         assert_eq!(duplicate_of(b"IMG_0001_x.CR3"), None);
         assert_eq!(duplicate_of(b"IMG_0001"), None);
         assert_eq!(duplicate_of(b"_01.CR3"), None);
+    }
+
+    #[test]
+    fn one_pair_follows_the_walks_conventions() {
+        assert!(pairs(b"IMG_0001.json", b"IMG_0001.JPG"));
+        assert!(pairs(b"IMG_0001.CR3.json", b"IMG_0001.CR3"));
+        assert!(pairs(b"IMG_0001_01.CR3.xmp", b"IMG_0001.CR3"));
+        assert!(pairs(
+            b"20250920_112934.010.json",
+            b"20250920_112934.010.jpg"
+        ));
+        assert!(!pairs(b"IMG_0002.json", b"IMG_0001.jpg"));
+        assert!(
+            !pairs(b"img_0001.json", b"IMG_0001.jpg"),
+            "names compare exactly"
+        );
     }
 }

@@ -499,6 +499,108 @@ impl Staged {
     }
 }
 
+/// A command run just before [`replace_checked`] puts its file in place, for tests that change
+/// the file in between (a concurrent writer made deterministic).
+pub const REPLACE_HOOK_VAR: &str = "IMAGE_SIDECAR_TEST_HOOK_BEFORE_REPLACE";
+
+/// Why [`replace_checked`] left the file as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplaceError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// Another program changed, replaced or removed the file after it was read: its version
+    /// is in place, and nothing of this call's is.
+    #[error(
+        "changed by another program since it was read; its version is kept and nothing was written"
+    )]
+    Changed,
+    /// As [`ReplaceError::Changed`], and a third version that took the file's place meanwhile
+    /// is kept under `kept`.
+    #[error("changed by another program since it was read; its version is kept, another one is kept at {}, and nothing was written", kept.display())]
+    ChangedTwice { kept: PathBuf },
+}
+
+/// Replaces `target`, read as `read` with bytes of fingerprint `read_fingerprint`, by `bytes`,
+/// with the target's permissions, owner and modification-time rules of [`Keep::from_source`]
+/// (less the modification time: the content is new).
+///
+/// The new content is written beside the target and swapped in atomically (readers see the old
+/// file or the new one, never none); then the file swapped out is checked against what was
+/// read. If another program changed it in between, it is swapped back and the call fails:
+/// the other program's version wins, nothing is lost. On file systems that cannot swap, the
+/// target is first moved aside under a parked name, checked, and only then replaced.
+pub fn replace_checked(
+    target: &Path,
+    read: &FileMeta,
+    read_fingerprint: u128,
+    bytes: &[u8],
+) -> Result<(), ReplaceError> {
+    let keep = Keep {
+        mtime: None,
+        ..Keep::from_source(read)
+    };
+    let staged = stage(parent(target), bytes, Durability::None, &keep)?;
+    let ours = staged.inode()?;
+    run_replace_hook();
+    let unchanged = |path: &Path| -> bool {
+        let mut buf = Vec::new();
+        read_into(path, &mut buf, u64::MAX >> 1).is_ok_and(|meta| {
+            meta.identity.same_content(&read.identity) && fingerprint(&buf) == read_fingerprint
+        })
+    };
+    let swapped = match exchange(staged.path(), target) {
+        Ok(swapped) => swapped,
+        // Removed meanwhile: that is the other program's version.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReplaceError::Changed),
+        Err(e) => return Err(e.into()),
+    };
+    if swapped {
+        // The staged name now holds what was at the target.
+        if unchanged(staged.path()) {
+            return Ok(());
+        }
+        exchange(staged.path(), target)?;
+        if std::fs::symlink_metadata(staged.path()).is_ok_and(|m| m.ino() == ours) {
+            return Err(ReplaceError::Changed);
+        }
+        let kept = parked_path(target);
+        staged.park(&kept)?;
+        return Err(ReplaceError::ChangedTwice { kept });
+    }
+    let parked = parked_path(target);
+    match rename_noreplace(target, &parked) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReplaceError::Changed),
+        Err(e) => return Err(e.into()),
+    }
+    if !unchanged(&parked) {
+        return match rename_noreplace(&parked, target) {
+            Ok(()) => Err(ReplaceError::Changed),
+            Err(_) => Err(ReplaceError::ChangedTwice { kept: parked }),
+        };
+    }
+    match staged.commit_new(target)? {
+        WriteOutcome::Written(_) => {
+            std::fs::remove_file(&parked)?;
+            Ok(())
+        }
+        // A new file took the name meanwhile: it stays; the parked copy is what was read.
+        WriteOutcome::Exists => {
+            std::fs::remove_file(&parked)?;
+            Err(ReplaceError::Changed)
+        }
+    }
+}
+
+fn run_replace_hook() {
+    if let Some(command) = std::env::var_os(REPLACE_HOOK_VAR) {
+        let _ = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .status();
+    }
+}
+
 /// `rename(2)` that fails with `AlreadyExists` instead of replacing `to`.
 pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     match rustix::fs::renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
