@@ -12,20 +12,21 @@ RUN := $(BIN) $(if $(WORKERS),--workers $(WORKERS))
 
 .PHONY: build build-rust-sidecar test exiftool wheel test-integration lint install \
         validate-rust stats-rust format-stats convert-binary convert-rkyv benchmark-rust \
-        benchmark-cache benchmark-trust
+        benchmark-cache benchmark-trust benchmark-python
 
 build:
 	cargo build --release --workspace
 
 build-rust-sidecar: build
 
-# Every test: unit, property and integration tests (the real binary on temporary trees), then
-# the Python package, installed into a fresh virtual environment, against the binary built here.
+# Every test: unit, property, doc and integration tests (the real binary on temporary trees),
+# then the Python package (the wheel: native module and command line), installed into a fresh
+# virtual environment, against CPython's json module and the binary built here.
 test: exiftool lint
 	cargo test --workspace --locked
 	cargo build --locked -p image-sidecar-rust
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check ./python pytest
+	$(PYTHON) -m venv --clear $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check ./python pytest hypothesis numpy
 	IMAGE_SIDECAR_RUST=$(CURDIR)/target/debug/image-sidecar-rust $(VENV)/bin/python -m pytest -q python/tests
 
 # The Python wheel, carrying the binary (maturin, see python/pyproject.toml).
@@ -71,6 +72,9 @@ benchmark-rust: build
 
 benchmark-cache:
 	scripts/bench-cache.sh
+
+benchmark-python:
+	scripts/bench-python.sh
 
 benchmark-trust:
 	scripts/bench-trust.sh

@@ -12,13 +12,20 @@ pub enum Exit {
     Usage,
 }
 
-impl From<Exit> for ExitCode {
-    fn from(exit: Exit) -> ExitCode {
-        ExitCode::from(match exit {
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
             Exit::Success => 0,
             Exit::Findings => 1,
             Exit::Usage => 2,
-        })
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
     }
 }
 

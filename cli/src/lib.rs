@@ -28,23 +28,45 @@ use sidecar_rkyv as _;
 use sidecar_validators as _;
 use sidecar_xmp as _;
 
+/// Runs the command line on the process's arguments.
 pub fn main() -> ExitCode {
-    // The plugin scanner: this binary, started by itself on one library (see `scan`).
-    let mut args = std::env::args_os().skip(1);
-    if args.next().is_some_and(|a| a == scan::SCAN_COMMAND) {
-        return match args.next() {
-            Some(path) => scan::child(std::path::Path::new(&path)),
-            None => Exit::Usage.into(),
+    ExitCode::from(main_from(std::env::args_os().collect()))
+}
+
+/// Runs the command line on `args` (the program's name first) and returns its exit code: what
+/// a host that runs it in-process (the Python package's `image-sidecar-rust` script) calls.
+/// Such a host names, with [`set_self_command`], how to start this program again.
+pub fn main_from(args: Vec<std::ffi::OsString>) -> u8 {
+    // The plugin scanner: this program, started by itself on one library (see `scan`).
+    let mut rest = args.iter().skip(1);
+    if rest.next().is_some_and(|a| a == scan::SCAN_COMMAND) {
+        return match rest.next() {
+            Some(path) => scan::child(std::path::Path::new(path)),
+            None => Exit::Usage.code(),
         };
     }
-    let cli = match Cli::try_parse() {
+    let code = run(args);
+    // A host process does not flush Rust's stdout at its exit.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    code
+}
+
+/// How this program is started again (for the plugin scanner): by default the running
+/// executable; a host that runs the command line in-process names its own command (an
+/// interpreter and the arguments that reach [`main_from`]).
+pub fn set_self_command(program: std::ffi::OsString, args: Vec<std::ffi::OsString>) {
+    scan::set_self_command(program, args);
+}
+
+fn run(args: Vec<std::ffi::OsString>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
             return if error.use_stderr() {
-                Exit::Usage.into()
+                Exit::Usage.code()
             } else {
-                Exit::Success.into()
+                Exit::Success.code()
             };
         }
     };
@@ -74,14 +96,14 @@ pub fn main() -> ExitCode {
         Command::Merge(args) => commands::merge::run(args),
     };
     match result {
-        Ok(exit) => exit.into(),
+        Ok(exit) => exit.code(),
         Err(error) => {
             if colour {
                 eprintln!("image-sidecar-rust: \x1b[1;31merror\x1b[0m: {error:#}");
             } else {
                 eprintln!("image-sidecar-rust: error: {error:#}");
             }
-            Exit::Usage.into()
+            Exit::Usage.code()
         }
     }
 }

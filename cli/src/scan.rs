@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -52,7 +52,7 @@ pub struct Scanned {
 /// The child's side: loads the library (at `loader_path`, the descriptor inherited from the
 /// parent that checked it) and prints what it holds. Exit 0 with the result, 3 with the reason
 /// the library does not load; a crash is the parent's to report.
-pub fn child(loader_path: &Path) -> ExitCode {
+pub fn child(loader_path: &Path) -> u8 {
     let outcome: Result<Scanned, String> = load_from(loader_path, loader_path)
         .map(|library| Scanned {
             name: library.name,
@@ -82,7 +82,17 @@ pub fn child(loader_path: &Path) -> ExitCode {
     let code = if outcome.is_ok() { 0 } else { 3 };
     let line = serde_json::to_string(&outcome).unwrap_or_default();
     println!("{LINE_PREFIX}{line}");
-    ExitCode::from(code)
+    code
+}
+
+/// The command that starts this program again, when it is not the running executable.
+static SELF_COMMAND: std::sync::OnceLock<(std::ffi::OsString, Vec<std::ffi::OsString>)> =
+    std::sync::OnceLock::new();
+
+/// Names the command that starts this program again (see `crate::set_self_command`); the
+/// first naming holds.
+pub fn set_self_command(program: std::ffi::OsString, args: Vec<std::ffi::OsString>) {
+    let _ = SELF_COMMAND.set((program, args));
 }
 
 /// What identifies the library a scan was made of: the file as opened, its bytes, and the
@@ -234,9 +244,13 @@ fn signal_name(signal: i32) -> String {
 
 /// Starts the scanner on the checked library's descriptor.
 fn spawn_scanner(library: &TrustedFile) -> std::io::Result<std::process::Child> {
-    let exe = std::env::current_exe()?;
+    let (program, args) = match SELF_COMMAND.get() {
+        Some((program, args)) => (program.clone(), args.clone()),
+        None => (std::env::current_exe()?.into_os_string(), Vec::new()),
+    };
     library.inherited(|| {
-        Command::new(exe)
+        Command::new(program)
+            .args(args)
             .arg(SCAN_COMMAND)
             .arg(library.loader_path())
             .stdin(Stdio::null())

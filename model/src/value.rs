@@ -147,6 +147,11 @@ impl Map {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
+
+    /// The members' values in order, to change them in place.
+    pub fn values_mut(&mut self) -> impl ExactSizeIterator<Item = &mut Value> {
+        self.entries.iter_mut().map(|(_, v)| v)
+    }
 }
 
 impl FromIterator<(String, Value)> for Map {

@@ -1,13 +1,20 @@
-"""Call the image-sidecar-rust binary from Python.
+"""Image sidecar files from Python.
 
-Each method runs one command of the binary and returns its JSON report as a dict (the same
-fields as the command's stdout, documented in the project's README), typed with the
-``TypedDict``s below. The package has no dependencies; it needs the binary, found as
-``ImageSidecarManager`` describes (a wheel built with ``make wheel`` carries it).
+In-process, through the native module: :func:`load`, :func:`loads`, :func:`dump`,
+:func:`dumps`, :func:`detect` and :func:`load_many` read and write every format (JSON exactly as
+``json.dump(obj, f, indent=2)`` writes it, ``NaN`` included; Binary; Rkyv; XMP), and the earlier
+tool's calls keep their names and meanings: :func:`read_data`, :func:`save_data`,
+:func:`create_sidecar`, :func:`find_sidecars`, :func:`get_format_statistics`,
+:func:`set_default_format` and :func:`get_default_format`.
+
+Tree-wide commands (validate, stats, convert, pipelines) run the command line:
+:class:`ImageSidecarManager` returns each command's JSON report as a dict, typed with the
+``TypedDict``s below.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import shutil
@@ -16,9 +23,55 @@ from pathlib import Path
 import sys
 from typing import Any, Dict, List, Mapping, Optional, Sequence, TypedDict, Union
 
+from ._errors import (
+    AmbiguousSidecarError,
+    SidecarChangedError,
+    SidecarDecodeError,
+    SidecarEncodeError,
+    SidecarError,
+    SidecarExistsError,
+    UnknownFormatError,
+)
+from ._native import (
+    create_sidecar,
+    detect,
+    dump,
+    dumps,
+    find_sidecars,
+    get_default_format,
+    get_format_statistics,
+    load,
+    load_many,
+    loads,
+    read_data,
+    save_data,
+    set_default_format,
+)
+
 __all__ = [
-    "ImageSidecarManager",
+    "load",
+    "loads",
+    "dump",
+    "dumps",
+    "detect",
+    "load_many",
+    "read_data",
+    "save_data",
+    "create_sidecar",
+    "find_sidecars",
+    "get_format_statistics",
+    "set_default_format",
+    "get_default_format",
+    "SidecarFormat",
+    "OperationType",
     "SidecarError",
+    "SidecarDecodeError",
+    "SidecarEncodeError",
+    "SidecarExistsError",
+    "SidecarChangedError",
+    "UnknownFormatError",
+    "AmbiguousSidecarError",
+    "ImageSidecarManager",
     "BinaryNotFoundError",
     "CommandError",
     "FindingsError",
@@ -35,6 +88,28 @@ __all__ = [
 __version__ = "0.1.0"
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+class SidecarFormat(str, enum.Enum):
+    """The formats sidecars are written in (``legacy`` is read, never written)."""
+
+    JSON = "json"
+    BINARY = "bin"
+    RKYV = "rkyv"
+    XMP = "xmp"
+
+
+class OperationType(str, enum.Enum):
+    """The sections photo pipelines write, by their keys in a sidecar."""
+
+    FACE_DETECTION = "face_detection"
+    OBJECT_DETECTION = "object_detection"
+    YOLOV8 = "yolov8"
+    BALL_DETECTION = "ball_detection"
+    PLAYER_DETECTION = "player_detection"
+    JERSEY_DETECTION = "jersey_detection"
+    QUALITY_ASSESSMENT = "quality_assessment"
+    GAME_DETECTION = "game_detection"
 
 _NAMES = ("image-sidecar-rust", "sportball-sidecar-rust")
 
@@ -151,10 +226,6 @@ class InspectReport(TypedDict, total=False):
     value: Any
 
 
-class SidecarError(RuntimeError):
-    """Any failure of this package."""
-
-
 class BinaryNotFoundError(SidecarError):
     """The binary could not be found, or the path named is not an executable file."""
 
@@ -191,9 +262,7 @@ def _executable(path: Path) -> bool:
 def _find_binary(explicit: Optional[PathLike]) -> Optional[Path]:
     if explicit is not None:
         path = Path(explicit)
-        if not _executable(path):
-            raise BinaryNotFoundError(f"the image-sidecar-rust binary {path} is not an executable file")
-        return path
+        return path if _executable(path) else None
     from_env = os.environ.get("IMAGE_SIDECAR_RUST")
     if from_env:
         path = Path(from_env)
@@ -230,8 +299,9 @@ def _options(options: Optional[Mapping[str, Mapping[str, Any]]]) -> List[str]:
 class ImageSidecarManager:
     """Runs the image-sidecar-rust binary.
 
-    The binary is, in order: ``rust_binary_path`` (which must be an executable file, or
-    :class:`BinaryNotFoundError` is raised naming it); the environment variable
+    The binary is, in order: ``rust_binary_path`` (if it is not an executable file,
+    ``rust_available`` is False and the first call raises :class:`BinaryNotFoundError` naming
+    it); the environment variable
     ``IMAGE_SIDECAR_RUST``; the one a wheel installed beside this interpreter; ``image-sidecar-rust``
     then ``sportball-sidecar-rust`` on ``PATH``; ``./target/release/…`` and
     ``../image-sidecar-rust/target/release/…``; ``/usr/local/bin/…``. When none is found,
@@ -259,6 +329,11 @@ class ImageSidecarManager:
         cross_file_systems: bool = False,
     ) -> None:
         self._binary = _find_binary(rust_binary_path)
+        self._missing = _HOW_TO_INSTALL
+        if rust_binary_path is not None and self._binary is None:
+            self._missing = (
+                f"the image-sidecar-rust binary {os.fspath(rust_binary_path)} is not an executable file"
+            )
         self._plugin_args: List[str] = []
         for directory in plugin_dirs:
             self._plugin_args += ["--plugin-dir", os.fspath(directory)]
@@ -296,7 +371,7 @@ class ImageSidecarManager:
 
     def _run(self, args: Sequence[str], strict: bool = False) -> Dict[str, Any]:
         if self._binary is None:
-            raise BinaryNotFoundError()
+            raise BinaryNotFoundError(self._missing)
         command = [str(self._binary), *args, *self._plugin_args]
         if strict:
             command.append("--strict")

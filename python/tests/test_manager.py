@@ -107,13 +107,20 @@ def test_a_missing_binary_says_how_to_get_one(tmp_path: Path, monkeypatch: pytes
     monkeypatch.delenv("IMAGE_SIDECAR_RUST", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(BinaryNotFoundError) as named:
-        ImageSidecarManager(rust_binary_path=tmp_path / "absent")
-    assert str(tmp_path / "absent") in str(named.value)
+    # As the earlier tool's wrapper: a path that is not there constructs, says so, and the first
+    # call raises a RuntimeError naming it.
+    for named in (Path("/nonexistent/image-sidecar-rust"), tmp_path / "absent"):
+        absent = ImageSidecarManager(named)
+        assert absent.rust_available is False
+        with pytest.raises(BinaryNotFoundError) as raised_for_path:
+            absent.get_statistics(tmp_path)
+        assert isinstance(raised_for_path.value, RuntimeError)
+        assert str(named) in str(raised_for_path.value)
     not_executable = tmp_path / "image-sidecar-rust"
     not_executable.write_text("#!/bin/sh\n")
-    with pytest.raises(BinaryNotFoundError):
-        ImageSidecarManager(rust_binary_path=not_executable)
+    with pytest.raises(BinaryNotFoundError) as raised_for_file:
+        ImageSidecarManager(rust_binary_path=not_executable).validate_sidecars(tmp_path)
+    assert str(not_executable) in str(raised_for_file.value)
     monkeypatch.setattr(sys, "executable", str(tmp_path / "elsewhere" / "python"))
     if Path("/usr/local/bin/image-sidecar-rust").exists():
         return

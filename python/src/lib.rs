@@ -1,0 +1,562 @@
+//! `image_sidecar_rust._native`: every sidecar format read and written in-process from
+//! Python, the earlier tool's calls (`read_data`, `save_data`, ...), and the command line run
+//! in-process (the package's `image-sidecar-rust` script). The Python package
+//! (`image_sidecar_rust/__init__.py`) re-exports it with the exception classes and enums.
+
+mod convert;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use image_sidecar::{Error, Formats, Overwrite};
+use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyList, PyString};
+use sidecar_engine::discover::{discover, Rules};
+use sidecar_engine::ops::format_stats::FormatStatsStage;
+use sidecar_engine::ops::{self, Plan, Section, Stage};
+
+use crate::convert::{from_python, to_python};
+
+pyo3::import_exception!(image_sidecar_rust._errors, SidecarDecodeError);
+pyo3::import_exception!(image_sidecar_rust._errors, SidecarEncodeError);
+pyo3::import_exception!(image_sidecar_rust._errors, SidecarExistsError);
+pyo3::import_exception!(image_sidecar_rust._errors, SidecarChangedError);
+pyo3::import_exception!(image_sidecar_rust._errors, UnknownFormatError);
+pyo3::import_exception!(image_sidecar_rust._errors, AmbiguousSidecarError);
+
+/// The format `save_data`, `create_sidecar` and `dump` write when nothing else decides.
+static DEFAULT_FORMAT: Mutex<String> = Mutex::new(String::new());
+
+fn default_format() -> String {
+    let held = DEFAULT_FORMAT.lock().unwrap_or_else(|e| e.into_inner());
+    if held.is_empty() {
+        "json".to_owned()
+    } else {
+        held.clone()
+    }
+}
+
+fn formats() -> &'static Formats {
+    Formats::builtin()
+}
+
+/// A library error as the Python exception the package documents.
+fn raise(error: Error) -> PyErr {
+    let message = error.to_string();
+    match error {
+        Error::Io { path, source }
+        | Error::Changed {
+            path,
+            source: sidecar_engine::fsio::ReplaceError::Io(source),
+        } => PyOSError::new_err((source.raw_os_error().unwrap_or(0), source.to_string(), path)),
+        Error::NotRead { path, .. } => PyOSError::new_err((0, message, path)),
+        Error::Unrecognized { path } => {
+            with_fields(SidecarDecodeError::new_err(message), path, None, None)
+        }
+        Error::Decode {
+            path,
+            format,
+            error,
+        } => with_fields(
+            SidecarDecodeError::new_err(message),
+            path,
+            Some(format),
+            error.location.map(|l| l.to_string()),
+        ),
+        Error::Type { path, error } => with_fields(
+            SidecarDecodeError::new_err(message),
+            path,
+            None,
+            Some(error.pointer),
+        ),
+        Error::Encode { format, error } => with_fields(
+            SidecarEncodeError::new_err(message),
+            None,
+            Some(format),
+            error.location.map(|l| l.to_string()),
+        ),
+        Error::UnknownFormat { .. } | Error::ReadOnly(_) => UnknownFormatError::new_err(message),
+        Error::Exists(path) => {
+            with_fields(SidecarExistsError::new_err(message), Some(path), None, None)
+        }
+        Error::Changed { path, .. } => with_fields(
+            SidecarChangedError::new_err(message),
+            Some(path),
+            None,
+            None,
+        ),
+        Error::NotAnObject { path, .. } => {
+            with_fields(SidecarDecodeError::new_err(message), Some(path), None, None)
+        }
+        Error::Ambiguous { image, .. } => with_fields(
+            AmbiguousSidecarError::new_err(message),
+            Some(image),
+            None,
+            None,
+        ),
+    }
+}
+
+/// Sets `file`, `format` and `location` on an exception.
+fn with_fields(
+    error: PyErr,
+    file: Option<PathBuf>,
+    format: Option<String>,
+    location: Option<String>,
+) -> PyErr {
+    Python::attach(|py| {
+        let value = error.value(py);
+        let _ = value.setattr("file", file.map(|p| p.to_string_lossy().into_owned()));
+        let _ = value.setattr("format", format);
+        let _ = value.setattr("location", location);
+    });
+    error
+}
+
+fn os_path(object: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    let py = object.py();
+    let os = py.import("os")?;
+    let fspath = os.call_method1("fspath", (object,))?;
+    if let Ok(s) = fspath.cast::<PyString>() {
+        return Ok(PathBuf::from(s.to_str()?));
+    }
+    let bytes: Vec<u8> = fspath.extract()?;
+    Ok(PathBuf::from(
+        <OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes),
+    ))
+}
+
+fn bytes_of(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = data.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(s) = data.cast::<PyString>() {
+        return Ok(s.to_str()?.as_bytes().to_vec());
+    }
+    if let Ok(b) = data.cast::<PyByteArray>() {
+        return Ok(b.to_vec());
+    }
+    data.call_method0("tobytes")
+        .and_then(|b| b.extract())
+        .map_err(|_| PyTypeError::new_err("data must be bytes, bytearray, memoryview or str"))
+}
+
+/// Reads the sidecar at `path` (format by content unless named) into Python objects.
+#[pyfunction]
+#[pyo3(signature = (path, format=None))]
+fn load<'py>(
+    py: Python<'py>,
+    path: &Bound<'py, PyAny>,
+    format: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let path = os_path(path)?;
+    let bytes = py.detach(|| read_file(&path))?;
+    decode_to_python(py, &bytes, format, Some(&path))
+}
+
+fn read_file(path: &Path) -> PyResult<Vec<u8>> {
+    let mut bytes = Vec::new();
+    sidecar_engine::fsio::read_into(
+        path,
+        &mut bytes,
+        sidecar_engine::fsio::DEFAULT_MAX_FILE_SIZE,
+    )
+    .map_err(|e| match e {
+        sidecar_engine::fsio::ReadError::Io(source) => raise(Error::Io {
+            path: path.to_owned(),
+            source,
+        }),
+        source => raise(Error::NotRead {
+            path: path.to_owned(),
+            source,
+        }),
+    })?;
+    Ok(bytes)
+}
+
+fn decode_to_python<'py>(
+    py: Python<'py>,
+    bytes: &[u8],
+    format: Option<&str>,
+    path: Option<&Path>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let name = match (format, path) {
+        (Some(name), _) => Some(name.to_owned()),
+        // A file's extension breaks ties that its content leaves open.
+        (None, Some(path)) => {
+            let head = &bytes[..bytes.len().min(sidecar_engine::registry::DETECT_BYTES)];
+            let identified = formats()
+                .registry()
+                .identify(path, head, bytes.len() as u64)
+                .ok_or_else(|| {
+                    raise(Error::Unrecognized {
+                        path: Some(path.to_owned()),
+                    })
+                })?;
+            Some(identified.codec.name().to_owned())
+        }
+        (None, None) => None,
+    };
+    let mut converted = None;
+    formats()
+        .inspect(bytes, name.as_deref(), |view, _| {
+            converted = Some(to_python(py, view));
+        })
+        .map_err(|e| {
+            raise(match path {
+                Some(path) => name_file(e, path),
+                None => e,
+            })
+        })?;
+    converted.expect("inspect hands over the document")
+}
+
+fn name_file(error: Error, file: &Path) -> Error {
+    match error {
+        Error::Decode { format, error, .. } => Error::Decode {
+            path: Some(file.to_owned()),
+            format,
+            error,
+        },
+        Error::Unrecognized { .. } => Error::Unrecognized {
+            path: Some(file.to_owned()),
+        },
+        other => other,
+    }
+}
+
+/// Reads a sidecar from bytes (or str, for JSON), format by content unless named. Bytes whose
+/// content names no format are read as JSON, so that `loads("null")` is what `json.loads`
+/// makes of it.
+#[pyfunction]
+#[pyo3(signature = (data, format=None))]
+fn loads<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    format: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let bytes = bytes_of(data)?;
+    let format = format.or_else(|| formats().detect(&bytes).is_none().then_some("json"));
+    decode_to_python(py, &bytes, format, None)
+}
+
+/// A Python object as the document to write in `format`. JSON spells one NaN, as Python's
+/// `json` module does: every NaN (a sign or payload bit set) is written as that one there, while
+/// the binary formats keep its bits.
+fn document(obj: &Bound<'_, PyAny>, format: &str) -> PyResult<sidecar_model::Value> {
+    let mut value = from_python(obj)?;
+    if formats().format(format).is_ok_and(|c| c.name() == "json") {
+        one_nan(&mut value);
+    }
+    Ok(value)
+}
+
+fn one_nan(value: &mut sidecar_model::Value) {
+    use sidecar_model::Value;
+    match value {
+        Value::Float(f) if f.is_nan() => *f = f64::NAN,
+        Value::Array(items) => items.iter_mut().for_each(one_nan),
+        Value::Object(map) => map.values_mut().for_each(one_nan),
+        _ => {}
+    }
+}
+
+/// `obj` encoded in `format`, as bytes (JSON exactly as `json.dumps(obj, indent=2)` writes it).
+#[pyfunction]
+#[pyo3(signature = (obj, format="json"))]
+fn dumps<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    format: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let value = document(obj, format)?;
+    let bytes = py
+        .detach(|| formats().write(value.view(), format))
+        .map_err(raise)?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// Writes `obj` to `path` safely (a temporary file renamed into place; never over an existing
+/// file unless `overwrite`), in `format`, or the one the path's extension names, or the
+/// default format.
+#[pyfunction]
+#[pyo3(signature = (obj, path, format=None, overwrite=false))]
+fn dump(
+    py: Python<'_>,
+    obj: &Bound<'_, PyAny>,
+    path: &Bound<'_, PyAny>,
+    format: Option<&str>,
+    overwrite: bool,
+) -> PyResult<()> {
+    let path = os_path(path)?;
+    let format = match format {
+        Some(name) => name.to_owned(),
+        None => path
+            .file_name()
+            .and_then(|n| formats().registry().by_file_name(n.as_encoded_bytes()))
+            .filter(|c| c.can_encode())
+            .map(|c| c.name().to_owned())
+            .unwrap_or_else(default_format),
+    };
+    let value = document(obj, &format)?;
+    let overwrite = if overwrite {
+        Overwrite::Replace
+    } else {
+        Overwrite::Never
+    };
+    py.detach(|| formats().write_path(&path, value.view(), &format, overwrite))
+        .map_err(raise)
+}
+
+/// The format the content of bytes (or of the file at a path) names, or None.
+#[pyfunction]
+fn detect(py: Python<'_>, data_or_path: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    if data_or_path.cast::<PyBytes>().is_ok() || data_or_path.cast::<PyByteArray>().is_ok() {
+        let bytes = bytes_of(data_or_path)?;
+        return Ok(formats().detect(&bytes).map(str::to_owned));
+    }
+    let path = os_path(data_or_path)?;
+    let bytes = py.detach(|| read_file(&path))?;
+    Ok(formats().detect(&bytes).map(str::to_owned))
+}
+
+/// Reads many sidecars in parallel with the GIL released: one result per path, in order, each
+/// the document or the exception that says why it could not be read (not raised).
+#[pyfunction]
+#[pyo3(signature = (paths, workers=None))]
+fn load_many<'py>(
+    py: Python<'py>,
+    paths: &Bound<'py, PyAny>,
+    workers: Option<usize>,
+) -> PyResult<Bound<'py, PyList>> {
+    let paths: Vec<PathBuf> = paths
+        .try_iter()?
+        .map(|p| os_path(&p?))
+        .collect::<PyResult<_>>()?;
+    let workers =
+        workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if workers == 0 {
+        return Err(PyValueError::new_err("workers must be at least 1"));
+    }
+    let read: Vec<Result<image_sidecar::Sidecar, Error>> = py.detach(|| {
+        use rayon::prelude::*;
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(workers).build();
+        let work = || paths.par_iter().map(|p| formats().read_path(p)).collect();
+        match pool {
+            Ok(pool) => pool.install(work),
+            Err(_) => work(),
+        }
+    });
+    let mut out = Vec::with_capacity(read.len());
+    for result in read {
+        out.push(match result {
+            Ok(sidecar) => to_python(py, sidecar.value.view())?,
+            Err(error) => raise(error).into_value(py).into_bound(py).into_any(),
+        });
+    }
+    PyList::new(py, out)
+}
+
+/// The sidecar `read_data` and `save_data` use for an image: its only one, or among several the
+/// one in the default format.
+fn sidecar_of(image: &Path) -> Result<Option<PathBuf>, Error> {
+    let sidecars = formats().sidecars_of(image)?;
+    let default = default_format();
+    match sidecars.as_slice() {
+        [] => Ok(None),
+        [only] => Ok(Some(only.clone())),
+        several => several
+            .iter()
+            .find(|p| {
+                formats()
+                    .registry()
+                    .by_file_name(p.file_name().unwrap_or_default().as_encoded_bytes())
+                    .is_some_and(|c| c.name() == default)
+            })
+            .cloned()
+            .map(Some)
+            .ok_or(Error::Ambiguous {
+                image: image.to_owned(),
+                sidecars,
+                format: default,
+            }),
+    }
+}
+
+/// The document of an image's sidecar, `{}` when it has none.
+#[pyfunction]
+fn read_data<'py>(py: Python<'py>, image_path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let image = os_path(image_path)?;
+    match py.detach(|| sidecar_of(&image)).map_err(raise)? {
+        None => Ok(pyo3::types::PyDict::new(py).into_any()),
+        Some(path) => {
+            let bytes = py.detach(|| read_file(&path))?;
+            decode_to_python(py, &bytes, None, Some(&path))
+        }
+    }
+}
+
+/// Sets the section `operation` of an image's sidecar to `data`, in the sidecar's own format
+/// (a new sidecar in the default format when there is none); returns the sidecar's path.
+#[pyfunction]
+fn save_data(
+    py: Python<'_>,
+    image_path: &Bound<'_, PyAny>,
+    operation: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    let image = os_path(image_path)?;
+    let operation = operation_name(operation)?;
+    let section = from_python(data)?;
+    let default = default_format();
+    let path = py
+        .detach(|| match sidecar_of(&image)? {
+            Some(_) | None => formats().save_operation(&image, &operation, &section, &default),
+        })
+        .map_err(raise)?;
+    Ok(path.to_string_lossy().into_owned())
+}
+
+/// An operation given as a str or an `OperationType` (a str enum).
+fn operation_name(operation: &Bound<'_, PyAny>) -> PyResult<String> {
+    let value = operation
+        .getattr("value")
+        .unwrap_or_else(|_| operation.clone());
+    value
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err("operation must be a str or an OperationType"))?
+        .to_str()
+        .map(str::to_owned)
+}
+
+/// Creates an image's sidecar holding `data` (`{}` by default) in `format` (the default
+/// format), named by the image's stem; never over an existing file unless `overwrite`.
+#[pyfunction]
+#[pyo3(signature = (image_path, data=None, format=None, overwrite=false))]
+fn create_sidecar(
+    py: Python<'_>,
+    image_path: &Bound<'_, PyAny>,
+    data: Option<&Bound<'_, PyAny>>,
+    format: Option<&Bound<'_, PyAny>>,
+    overwrite: bool,
+) -> PyResult<String> {
+    let image = os_path(image_path)?;
+    let value = match data {
+        Some(data) => from_python(data)?,
+        None => sidecar_model::Value::Object(sidecar_model::Map::new()),
+    };
+    let format = match format {
+        Some(f) => operation_name(f)?,
+        None => default_format(),
+    };
+    let codec = formats().format(&format).map_err(raise)?;
+    let path = image.with_extension(sidecar_model::codec::written_extension(codec));
+    let overwrite = if overwrite {
+        Overwrite::Replace
+    } else {
+        Overwrite::Never
+    };
+    py.detach(|| formats().write_path(&path, value.view(), &format, overwrite))
+        .map_err(raise)?;
+    Ok(path.to_string_lossy().into_owned())
+}
+
+/// Every sidecar under `directory` (directory-level result files left out), in path order.
+#[pyfunction]
+fn find_sidecars(py: Python<'_>, directory: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let root = os_path(directory)?;
+    if !root.is_dir() {
+        return Err(PyOSError::new_err((2, "not a directory", root)));
+    }
+    Ok(py.detach(|| {
+        let tree = discover(&root, formats().registry(), &Rules::default(), &[]);
+        tree.candidates()
+            .filter(|c| !c.directory_file)
+            .map(|c| c.path().to_string_lossy().into_owned())
+            .collect()
+    }))
+}
+
+/// The `format-stats` report of `directory`, as a dict.
+#[pyfunction]
+fn get_format_statistics<'py>(
+    py: Python<'py>,
+    directory: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let root = os_path(directory)?;
+    if !root.is_dir() {
+        return Err(PyOSError::new_err((2, "not a directory", root)));
+    }
+    let text = py
+        .detach(|| {
+            let registry = formats().registry();
+            let tree = discover(&root, registry, &Rules::default(), &[]);
+            let plan = Plan {
+                stages: vec![Stage::from(FormatStatsStage)],
+                formats: Vec::new(),
+                max_file_size: sidecar_engine::fsio::DEFAULT_MAX_FILE_SIZE,
+            };
+            let report = ops::run(&tree, registry, &plan, &());
+            let section: Option<Section> = report.sections.into_iter().next();
+            serde_json::to_string(&section)
+        })
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    py.import("json")?.call_method1("loads", (text,))
+}
+
+/// Sets the format new sidecars are written in (`json`, `bin`, `rkyv`, or an alias).
+#[pyfunction]
+fn set_default_format(format: &Bound<'_, PyAny>) -> PyResult<()> {
+    let name = operation_name(format)?;
+    let codec = formats().format(&name).map_err(raise)?;
+    if !codec.can_encode() {
+        return Err(raise(Error::ReadOnly(codec.name().to_owned())));
+    }
+    *DEFAULT_FORMAT.lock().unwrap_or_else(|e| e.into_inner()) = codec.name().to_owned();
+    Ok(())
+}
+
+/// The format new sidecars are written in.
+#[pyfunction]
+fn get_default_format() -> String {
+    default_format()
+}
+
+/// The names of the formats this module reads.
+#[pyfunction]
+fn formats_available() -> Vec<String> {
+    formats().names().into_iter().map(str::to_owned).collect()
+}
+
+/// Runs the command line in this process on `argv` (the program's name first); returns its
+/// exit code. `self_command` is how to start it again (the interpreter and its arguments).
+#[pyfunction]
+fn run_cli(py: Python<'_>, argv: Vec<OsString>, self_command: Vec<OsString>) -> PyResult<u8> {
+    let mut command = self_command.into_iter();
+    if let Some(program) = command.next() {
+        image_sidecar_rust::set_self_command(program, command.collect());
+    }
+    Ok(py.detach(|| image_sidecar_rust::main_from(argv)))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_function(wrap_pyfunction!(loads, m)?)?;
+    m.add_function(wrap_pyfunction!(dump, m)?)?;
+    m.add_function(wrap_pyfunction!(dumps, m)?)?;
+    m.add_function(wrap_pyfunction!(detect, m)?)?;
+    m.add_function(wrap_pyfunction!(load_many, m)?)?;
+    m.add_function(wrap_pyfunction!(read_data, m)?)?;
+    m.add_function(wrap_pyfunction!(save_data, m)?)?;
+    m.add_function(wrap_pyfunction!(create_sidecar, m)?)?;
+    m.add_function(wrap_pyfunction!(find_sidecars, m)?)?;
+    m.add_function(wrap_pyfunction!(get_format_statistics, m)?)?;
+    m.add_function(wrap_pyfunction!(set_default_format, m)?)?;
+    m.add_function(wrap_pyfunction!(get_default_format, m)?)?;
+    m.add_function(wrap_pyfunction!(formats_available, m)?)?;
+    m.add_function(wrap_pyfunction!(run_cli, m)?)?;
+    Ok(())
+}
