@@ -51,6 +51,23 @@ pub fn main_from(args: Vec<std::ffi::OsString>) -> u8 {
     code
 }
 
+/// Loads the plugin libraries at `paths` (directories or files) over the built-in plugins, by
+/// the command line's rules: every path must exist and be a trusted place, each library is
+/// checked and scanned in a child process before it is loaded. Returns the registry and the
+/// libraries that did not load (path, reason); an unusable path is the error.
+pub fn load_plugins(
+    paths: &[std::path::PathBuf],
+) -> Result<(sidecar_engine::Registry, Vec<(String, String)>), String> {
+    plugins::load(paths, plugins::Mode::Load).map(|loaded| {
+        let errors = loaded
+            .errors
+            .into_iter()
+            .map(|e| (e.path, e.reason))
+            .collect();
+        (loaded.registry, errors)
+    })
+}
+
 /// How this program is started again (for the plugin scanner): by default the running
 /// executable; a host that runs the command line in-process names its own command (an
 /// interpreter and the arguments that reach [`main_from`]).

@@ -5,7 +5,8 @@ In-process, through the native module: :func:`load`, :func:`loads`, :func:`dump`
 ``json.dump(obj, f, indent=2)`` writes it, ``NaN`` included; Binary; Rkyv; XMP), and the earlier
 tool's calls keep their names and meanings: :func:`read_data`, :func:`save_data`,
 :func:`create_sidecar`, :func:`find_sidecars`, :func:`get_format_statistics`,
-:func:`set_default_format` and :func:`get_default_format`.
+:func:`set_default_format` and :func:`get_default_format`. :class:`Formats` adds the codecs of
+plugin libraries, loaded by the command line's trust rules.
 
 Tree-wide commands (validate, stats, convert, pipelines) run the command line:
 :class:`ImageSidecarManager` returns each command's JSON report as a dict, typed with the
@@ -33,6 +34,7 @@ from ._errors import (
     UnknownFormatError,
 )
 from ._native import (
+    Formats,
     create_sidecar,
     detect,
     dump,
@@ -62,6 +64,7 @@ __all__ = [
     "get_format_statistics",
     "set_default_format",
     "get_default_format",
+    "Formats",
     "SidecarFormat",
     "OperationType",
     "SidecarError",

@@ -4,10 +4,40 @@
 //! importing numpy. A value no format can hold is a `TypeError` naming its path
 //! (`$.faces[3].bbox[0]: numpy.complex64`).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use sidecar_model::{Map, Value, View, MAX_DEPTH};
+
+thread_local! {
+    /// Object keys made once and reused (sidecars repeat a few hundred keys millions of times):
+    /// a reused `str` also brings its cached hash to every dict it goes into.
+    static KEYS: RefCell<HashMap<Box<str>, Py<PyString>>> = RefCell::new(HashMap::new());
+}
+
+/// Keys longer than this are made each time; so are all keys once the cache holds this many.
+const CACHED_KEY_LEN: usize = 64;
+const CACHED_KEYS: usize = 4096;
+
+fn key<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
+    if key.len() > CACHED_KEY_LEN {
+        return PyString::new(py, key);
+    }
+    KEYS.with(|cell| {
+        let mut keys = cell.borrow_mut();
+        if let Some(held) = keys.get(key) {
+            return held.bind(py).clone();
+        }
+        let made = PyString::new(py, key);
+        if keys.len() < CACHED_KEYS {
+            keys.insert(key.into(), made.clone().unbind());
+        }
+        made
+    })
+}
 
 /// A document as Python objects.
 pub fn to_python<'py>(py: Python<'py>, view: View<'_>) -> PyResult<Bound<'py, PyAny>> {
@@ -28,7 +58,7 @@ pub fn to_python<'py>(py: Python<'py>, view: View<'_>) -> PyResult<Bound<'py, Py
         View::Object(entries) => {
             let dict = PyDict::new(py);
             for (key, value) in entries.iter() {
-                dict.set_item(PyString::new(py, key), to_python(py, value)?)?;
+                dict.set_item(self::key(py, key), to_python(py, value)?)?;
             }
             dict.into_any()
         }

@@ -151,9 +151,18 @@ fn load<'py>(
     path: &Bound<'py, PyAny>,
     format: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    load_with(py, formats(), path, format)
+}
+
+fn load_with<'py>(
+    py: Python<'py>,
+    formats: &Formats,
+    path: &Bound<'py, PyAny>,
+    format: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
     let path = os_path(path)?;
     let bytes = py.detach(|| read_file(&path))?;
-    decode_to_python(py, &bytes, format, Some(&path))
+    decode_to_python(py, formats, &bytes, format, Some(&path))
 }
 
 fn read_file(path: &Path) -> PyResult<Vec<u8>> {
@@ -178,6 +187,7 @@ fn read_file(path: &Path) -> PyResult<Vec<u8>> {
 
 fn decode_to_python<'py>(
     py: Python<'py>,
+    formats: &Formats,
     bytes: &[u8],
     format: Option<&str>,
     path: Option<&Path>,
@@ -187,7 +197,7 @@ fn decode_to_python<'py>(
         // A file's extension breaks ties that its content leaves open.
         (None, Some(path)) => {
             let head = &bytes[..bytes.len().min(sidecar_engine::registry::DETECT_BYTES)];
-            let identified = formats()
+            let identified = formats
                 .registry()
                 .identify(path, head, bytes.len() as u64)
                 .ok_or_else(|| {
@@ -200,7 +210,7 @@ fn decode_to_python<'py>(
         (None, None) => None,
     };
     let mut converted = None;
-    formats()
+    formats
         .inspect(bytes, name.as_deref(), |view, _| {
             converted = Some(to_python(py, view));
         })
@@ -237,17 +247,30 @@ fn loads<'py>(
     data: &Bound<'py, PyAny>,
     format: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    loads_with(py, formats(), data, format)
+}
+
+fn loads_with<'py>(
+    py: Python<'py>,
+    formats: &Formats,
+    data: &Bound<'py, PyAny>,
+    format: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
     let bytes = bytes_of(data)?;
-    let format = format.or_else(|| formats().detect(&bytes).is_none().then_some("json"));
-    decode_to_python(py, &bytes, format, None)
+    let format = format.or_else(|| formats.detect(&bytes).is_none().then_some("json"));
+    decode_to_python(py, formats, &bytes, format, None)
 }
 
 /// A Python object as the document to write in `format`. JSON spells one NaN, as Python's
 /// `json` module does: every NaN (a sign or payload bit set) is written as that one there, while
 /// the binary formats keep its bits.
-fn document(obj: &Bound<'_, PyAny>, format: &str) -> PyResult<sidecar_model::Value> {
+fn document(
+    formats: &Formats,
+    obj: &Bound<'_, PyAny>,
+    format: &str,
+) -> PyResult<sidecar_model::Value> {
     let mut value = from_python(obj)?;
-    if formats().format(format).is_ok_and(|c| c.name() == "json") {
+    if formats.format(format).is_ok_and(|c| c.name() == "json") {
         one_nan(&mut value);
     }
     Ok(value)
@@ -271,9 +294,18 @@ fn dumps<'py>(
     obj: &Bound<'py, PyAny>,
     format: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let value = document(obj, format)?;
+    dumps_with(py, formats(), obj, format)
+}
+
+fn dumps_with<'py>(
+    py: Python<'py>,
+    formats: &Formats,
+    obj: &Bound<'py, PyAny>,
+    format: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let value = document(formats, obj, format)?;
     let bytes = py
-        .detach(|| formats().write(value.view(), format))
+        .detach(|| formats.write(value.view(), format))
         .map_err(raise)?;
     Ok(PyBytes::new(py, &bytes))
 }
@@ -290,40 +322,61 @@ fn dump(
     format: Option<&str>,
     overwrite: bool,
 ) -> PyResult<()> {
+    dump_with(py, formats(), obj, path, format, overwrite)
+}
+
+fn dump_with(
+    py: Python<'_>,
+    formats: &Formats,
+    obj: &Bound<'_, PyAny>,
+    path: &Bound<'_, PyAny>,
+    format: Option<&str>,
+    overwrite: bool,
+) -> PyResult<()> {
     let path = os_path(path)?;
     let format = match format {
         Some(name) => name.to_owned(),
         None => path
             .file_name()
-            .and_then(|n| formats().registry().by_file_name(n.as_encoded_bytes()))
+            .and_then(|n| formats.registry().by_file_name(n.as_encoded_bytes()))
             .filter(|c| c.can_encode())
             .map(|c| c.name().to_owned())
             .unwrap_or_else(default_format),
     };
-    let value = document(obj, &format)?;
+    let value = document(formats, obj, &format)?;
     let overwrite = if overwrite {
         Overwrite::Replace
     } else {
         Overwrite::Never
     };
-    py.detach(|| formats().write_path(&path, value.view(), &format, overwrite))
+    py.detach(|| formats.write_path(&path, value.view(), &format, overwrite))
         .map_err(raise)
 }
 
 /// The format the content of bytes (or of the file at a path) names, or None.
 #[pyfunction]
 fn detect(py: Python<'_>, data_or_path: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    detect_with(py, formats(), data_or_path)
+}
+
+fn detect_with(
+    py: Python<'_>,
+    formats: &Formats,
+    data_or_path: &Bound<'_, PyAny>,
+) -> PyResult<Option<String>> {
     if data_or_path.cast::<PyBytes>().is_ok() || data_or_path.cast::<PyByteArray>().is_ok() {
         let bytes = bytes_of(data_or_path)?;
-        return Ok(formats().detect(&bytes).map(str::to_owned));
+        return Ok(formats.detect(&bytes).map(str::to_owned));
     }
     let path = os_path(data_or_path)?;
     let bytes = py.detach(|| read_file(&path))?;
-    Ok(formats().detect(&bytes).map(str::to_owned))
+    Ok(formats.detect(&bytes).map(str::to_owned))
 }
 
-/// Reads many sidecars in parallel with the GIL released: one result per path, in order, each
-/// the document or the exception that says why it could not be read (not raised).
+/// Reads many sidecars: one result per path, in order, each the document or the exception that
+/// says why it could not be read (not raised). With `workers` above 1, that many threads share
+/// the work: `workers - 1` read and decode files with the GIL released while this thread turns
+/// the decoded documents into Python objects (which only a thread holding the GIL may make).
 #[pyfunction]
 #[pyo3(signature = (paths, workers=None))]
 fn load_many<'py>(
@@ -340,22 +393,66 @@ fn load_many<'py>(
     if workers == 0 {
         return Err(PyValueError::new_err("workers must be at least 1"));
     }
-    let read: Vec<Result<image_sidecar::Sidecar, Error>> = py.detach(|| {
-        use rayon::prelude::*;
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(workers).build();
-        let work = || paths.par_iter().map(|p| formats().read_path(p)).collect();
-        match pool {
-            Ok(pool) => pool.install(work),
-            Err(_) => work(),
+    let result = |py: Python<'py>,
+                  read: Result<image_sidecar::Sidecar, Error>|
+     -> PyResult<Bound<'py, PyAny>> {
+        match read {
+            Ok(sidecar) => to_python(py, sidecar.value.view()),
+            Err(error) => Ok(raise(error).into_value(py).into_bound(py).into_any()),
         }
-    });
-    let mut out = Vec::with_capacity(read.len());
-    for result in read {
-        out.push(match result {
-            Ok(sidecar) => to_python(py, sidecar.value.view())?,
-            Err(error) => raise(error).into_value(py).into_bound(py).into_any(),
-        });
+    };
+    if workers == 1 || paths.len() < 2 {
+        let mut out = Vec::with_capacity(paths.len());
+        for path in &paths {
+            out.push(result(py, formats().read_path(path))?);
+        }
+        return PyList::new(py, out);
     }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers - 1)
+        .build()
+        .map_err(|e| PyValueError::new_err(format!("cannot start {workers} workers: {e}")))?;
+    // Bounded: decoded documents wait for this thread, not pile up in memory.
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<(
+        usize,
+        Result<image_sidecar::Sidecar, Error>,
+    )>(64 * workers);
+    let mut out: Vec<Option<Bound<'py, PyAny>>> = Vec::with_capacity(paths.len());
+    out.resize_with(paths.len(), || None);
+    std::thread::scope(|scope| -> PyResult<()> {
+        let paths = &paths;
+        scope.spawn(move || {
+            use rayon::prelude::*;
+            pool.install(|| {
+                paths
+                    .par_iter()
+                    .enumerate()
+                    .for_each_with(sender, |sender, (i, path)| {
+                        // A closed channel means this thread gave up (an error): stop sending.
+                        let _ = sender.send((i, formats().read_path(path)));
+                    });
+            });
+        });
+        // Waiting releases the GIL; the (uncontended) lock lets the receiver cross into it.
+        let receiver = Mutex::new(receiver);
+        let held = || receiver.lock().unwrap_or_else(|e| e.into_inner());
+        let mut done = 0;
+        while done < paths.len() {
+            let ready = held().try_recv();
+            let Ok((i, read)) = ready.or_else(|_| py.detach(|| held().recv())) else {
+                break;
+            };
+            out[i] = Some(result(py, read)?);
+            done += 1;
+        }
+        Ok(())
+    })?;
+    let out: Vec<Bound<'py, PyAny>> = out
+        .into_iter()
+        .map(|o| {
+            o.ok_or_else(|| PyValueError::new_err("a worker stopped before reading every file"))
+        })
+        .collect::<PyResult<_>>()?;
     PyList::new(py, out)
 }
 
@@ -393,7 +490,7 @@ fn read_data<'py>(py: Python<'py>, image_path: &Bound<'py, PyAny>) -> PyResult<B
         None => Ok(pyo3::types::PyDict::new(py).into_any()),
         Some(path) => {
             let bytes = py.detach(|| read_file(&path))?;
-            decode_to_python(py, &bytes, None, Some(&path))
+            decode_to_python(py, formats(), &bytes, None, Some(&path))
         }
     }
 }
@@ -541,8 +638,101 @@ fn run_cli(py: Python<'_>, argv: Vec<OsString>, self_command: Vec<OsString>) -> 
     Ok(py.detach(|| image_sidecar_rust::main_from(argv)))
 }
 
+/// The built-in formats and those of plugin libraries, loaded by the command line's rules
+/// (trusted places only; each library scanned in a child process before it is loaded).
+#[pyclass(frozen, name = "Formats", module = "image_sidecar_rust._native")]
+struct PluginFormats {
+    formats: Formats,
+    errors: Vec<(String, String)>,
+}
+
+#[pymethods]
+impl PluginFormats {
+    #[new]
+    #[pyo3(signature = (plugin_dirs=Vec::new()))]
+    fn new(py: Python<'_>, plugin_dirs: Vec<Bound<'_, PyAny>>) -> PyResult<PluginFormats> {
+        let dirs: Vec<PathBuf> = plugin_dirs.iter().map(os_path).collect::<PyResult<_>>()?;
+        // The scanner that checks a library first is this package, started again.
+        let sys = py.import("sys")?;
+        let executable: OsString = sys.getattr("executable")?.extract()?;
+        image_sidecar_rust::set_self_command(
+            executable,
+            vec!["-m".into(), "image_sidecar_rust".into()],
+        );
+        let (registry, errors) = py
+            .detach(|| image_sidecar_rust::load_plugins(&dirs))
+            .map_err(|reason| PyOSError::new_err((0, reason)))?;
+        Ok(PluginFormats {
+            formats: Formats::new(registry),
+            errors,
+        })
+    }
+
+    /// The formats' names.
+    fn names(&self) -> Vec<String> {
+        self.formats
+            .names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The libraries that did not load, as (path, reason).
+    #[getter]
+    fn plugin_errors(&self) -> Vec<(String, String)> {
+        self.errors.clone()
+    }
+
+    #[pyo3(signature = (path, format=None))]
+    fn load<'py>(
+        &self,
+        py: Python<'py>,
+        path: &Bound<'py, PyAny>,
+        format: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        load_with(py, &self.formats, path, format)
+    }
+
+    #[pyo3(signature = (data, format=None))]
+    fn loads<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        format: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        loads_with(py, &self.formats, data, format)
+    }
+
+    #[pyo3(signature = (obj, format="json"))]
+    fn dumps<'py>(
+        &self,
+        py: Python<'py>,
+        obj: &Bound<'py, PyAny>,
+        format: &str,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        dumps_with(py, &self.formats, obj, format)
+    }
+
+    #[pyo3(signature = (obj, path, format=None, overwrite=false))]
+    fn dump(
+        &self,
+        py: Python<'_>,
+        obj: &Bound<'_, PyAny>,
+        path: &Bound<'_, PyAny>,
+        format: Option<&str>,
+        overwrite: bool,
+    ) -> PyResult<()> {
+        dump_with(py, &self.formats, obj, path, format, overwrite)
+    }
+
+    fn detect(&self, py: Python<'_>, data_or_path: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+        detect_with(py, &self.formats, data_or_path)
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PluginFormats>()?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(loads, m)?)?;
     m.add_function(wrap_pyfunction!(dump, m)?)?;

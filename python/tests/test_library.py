@@ -282,3 +282,29 @@ def test_the_wheels_command_line_loads_plugins_through_its_own_scanner(tmp_path:
     report = json.loads(out.stdout)
     assert "cbor" in [c["name"] for c in report["codecs"]], report
     assert not report.get("plugin_errors"), report
+
+
+def test_plugin_codecs_are_read_and_written_in_process_under_the_trust_rules(tmp_path: Path) -> None:
+    binary = os.environ.get("IMAGE_SIDECAR_RUST")
+    library = Path(binary).parent / "libsidecar_plugin_cbor.so" if binary else None
+    if library is None or not library.exists():
+        pytest.skip("the example plugin is built by `cargo test --workspace` (make test)")
+    plugins = tmp_path / "plugins"
+    plugins.mkdir(mode=0o755)
+    shutil.copy(library, plugins)
+    formats = isr.Formats([plugins])
+    assert "cbor" in formats.names() and formats.plugin_errors == []
+    document = {"faces": [{"confidence": 0.5}], "n": -3}
+    written = formats.dumps(document, "cbor")
+    assert formats.detect(written) == "cbor"
+    assert formats.loads(written) == document
+    formats.dump(document, tmp_path / "IMG.cbor")
+    assert formats.load(tmp_path / "IMG.cbor") == document
+    with pytest.raises(isr.UnknownFormatError):
+        isr.dumps(document, "cbor")
+    open_to_all = tmp_path / "open"
+    open_to_all.mkdir()
+    shutil.copy(library, open_to_all)
+    open_to_all.chmod(0o777)
+    with pytest.raises(OSError, match="writable"):
+        isr.Formats([open_to_all])
