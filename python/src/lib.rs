@@ -115,17 +115,12 @@ fn with_fields(
     error
 }
 
+/// A path from a `str`, `bytes` or `os.PathLike`, as `open()` takes it.
 fn os_path(object: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
-    let py = object.py();
-    let os = py.import("os")?;
-    let fspath = os.call_method1("fspath", (object,))?;
-    if let Ok(s) = fspath.cast::<PyString>() {
+    if let Ok(s) = object.cast_exact::<PyString>() {
         return Ok(PathBuf::from(s.to_str()?));
     }
-    let bytes: Vec<u8> = fspath.extract()?;
-    Ok(PathBuf::from(
-        <OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes),
-    ))
+    object.extract::<PathBuf>()
 }
 
 fn bytes_of(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
@@ -393,18 +388,16 @@ fn load_many<'py>(
     if workers == 0 {
         return Err(PyValueError::new_err("workers must be at least 1"));
     }
-    let result = |py: Python<'py>,
-                  read: Result<image_sidecar::Sidecar, Error>|
-     -> PyResult<Bound<'py, PyAny>> {
-        match read {
-            Ok(sidecar) => to_python(py, sidecar.value.view()),
-            Err(error) => Ok(raise(error).into_value(py).into_bound(py).into_any()),
-        }
-    };
     if workers == 1 || paths.len() < 2 {
         let mut out = Vec::with_capacity(paths.len());
         for path in &paths {
-            out.push(result(py, formats().read_path(path))?);
+            let loaded = py
+                .detach(|| read_file(path))
+                .and_then(|bytes| decode_to_python(py, formats(), &bytes, None, Some(path)));
+            out.push(match loaded {
+                Ok(document) => document,
+                Err(error) => error.into_value(py).into_bound(py).into_any(),
+            });
         }
         return PyList::new(py, out);
     }
@@ -412,11 +405,11 @@ fn load_many<'py>(
         .num_threads(workers - 1)
         .build()
         .map_err(|e| PyValueError::new_err(format!("cannot start {workers} workers: {e}")))?;
-    // Bounded: decoded documents wait for this thread, not pile up in memory.
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<(
-        usize,
-        Result<image_sidecar::Sidecar, Error>,
-    )>(64 * workers);
+    // Workers read and decode each file into its canonical encoding (compact, one allocation);
+    // this thread reads that into a tape and makes the objects. Bounded: decoded documents
+    // wait for this thread rather than pile up in memory.
+    type Decoded = (usize, Result<Vec<u8>, Error>);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Decoded>(64 * workers);
     let mut out: Vec<Option<Bound<'py, PyAny>>> = Vec::with_capacity(paths.len());
     out.resize_with(paths.len(), || None);
     std::thread::scope(|scope| -> PyResult<()> {
@@ -428,8 +421,8 @@ fn load_many<'py>(
                     .par_iter()
                     .enumerate()
                     .for_each_with(sender, |sender, (i, path)| {
-                        // A closed channel means this thread gave up (an error): stop sending.
-                        let _ = sender.send((i, formats().read_path(path)));
+                        // A closed channel means this thread gave up (an error): nothing to send.
+                        let _ = sender.send((i, canonical_of(path)));
                     });
             });
         });
@@ -439,21 +432,63 @@ fn load_many<'py>(
         let mut done = 0;
         while done < paths.len() {
             let ready = held().try_recv();
-            let Ok((i, read)) = ready.or_else(|_| py.detach(|| held().recv())) else {
+            let Ok((i, decoded)) = ready.or_else(|_| py.detach(|| held().recv())) else {
                 break;
             };
-            out[i] = Some(result(py, read)?);
+            out[i] = Some(match decoded {
+                Ok(canonical) => from_canonical(py, &canonical)?,
+                Err(error) => raise(error).into_value(py).into_bound(py).into_any(),
+            });
             done += 1;
         }
         Ok(())
     })?;
     let out: Vec<Bound<'py, PyAny>> = out
         .into_iter()
-        .map(|o| {
-            o.ok_or_else(|| PyValueError::new_err("a worker stopped before reading every file"))
-        })
+        .map(|o| o.ok_or_else(|| PyValueError::new_err("a worker stopped before reading every file")))
         .collect::<PyResult<_>>()?;
     PyList::new(py, out)
+}
+
+/// A sidecar file's document as its canonical encoding.
+fn canonical_of(path: &Path) -> Result<Vec<u8>, Error> {
+    let mut bytes = Vec::new();
+    sidecar_engine::fsio::read_into(path, &mut bytes, sidecar_engine::fsio::DEFAULT_MAX_FILE_SIZE)
+        .map_err(|e| match e {
+            sidecar_engine::fsio::ReadError::Io(source) => Error::Io {
+                path: path.to_owned(),
+                source,
+            },
+            source => Error::NotRead {
+                path: path.to_owned(),
+                source,
+            },
+        })?;
+    let head = &bytes[..bytes.len().min(sidecar_engine::registry::DETECT_BYTES)];
+    let codec = formats()
+        .registry()
+        .identify(path, head, bytes.len() as u64)
+        .ok_or_else(|| Error::Unrecognized {
+            path: Some(path.to_owned()),
+        })?
+        .codec;
+    let mut canonical = Vec::with_capacity(bytes.len());
+    formats()
+        .inspect(&bytes, Some(codec.name()), |view, _| {
+            sidecar_model::canonical::encode(view, &mut canonical)
+        })
+        .map_err(|e| name_file(e, path))?;
+    Ok(canonical)
+}
+
+/// Python objects from a canonical encoding (made by [`canonical_of`]).
+fn from_canonical<'py>(py: Python<'py>, canonical: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    sidecar_model::tape::with_tape(|tape| {
+        sidecar_model::canonical::read(canonical, 0, tape).map_err(|e| {
+            PyValueError::new_err(format!("a decoded document did not read back: {e}"))
+        })?;
+        to_python(py, tape.view(canonical).root())
+    })
 }
 
 /// The sidecar `read_data` and `save_data` use for an image: its only one, or among several the
