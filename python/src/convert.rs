@@ -49,6 +49,12 @@ pub fn to_python<'py>(py: Python<'py>, view: View<'_>) -> PyResult<Bound<'py, Py
         View::Float(f) => PyFloat::new(py, f).into_any(),
         View::Str(s) => PyString::new(py, s).into_any(),
         View::Array(items) => {
+            // Embeddings and boxes: all floats, read in one loop where the source packs them.
+            if let Some(floats) = items.floats() {
+                return Ok(
+                    PyList::new(py, floats.into_iter().map(|x| PyFloat::new(py, x)))?.into_any(),
+                );
+            }
             let mut list = Vec::with_capacity(items.len());
             for item in items.iter() {
                 list.push(to_python(py, item)?);

@@ -17,6 +17,8 @@ use sidecar_engine::discover::{discover, Rules};
 use sidecar_engine::ops::format_stats::FormatStatsStage;
 use sidecar_engine::ops::{self, Plan, Section, Stage};
 
+use sidecar_model::tape::Tape;
+
 use crate::convert::{from_python, to_python};
 
 pyo3::import_exception!(image_sidecar_rust._errors, SidecarDecodeError);
@@ -405,10 +407,10 @@ fn load_many<'py>(
         .num_threads(workers - 1)
         .build()
         .map_err(|e| PyValueError::new_err(format!("cannot start {workers} workers: {e}")))?;
-    // Workers read and decode each file into its canonical encoding (compact, one allocation);
-    // this thread reads that into a tape and makes the objects. Bounded: decoded documents
-    // wait for this thread rather than pile up in memory.
-    type Decoded = (usize, Result<Vec<u8>, Error>);
+    // Workers read and decode each file, down to a tape over its canonical encoding; this
+    // thread only walks the tape making objects. Bounded: decoded documents wait for this
+    // thread rather than pile up in memory.
+    type Decoded = (usize, Result<(Vec<u8>, Tape), Error>);
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Decoded>(64 * workers);
     let mut out: Vec<Option<Bound<'py, PyAny>>> = Vec::with_capacity(paths.len());
     out.resize_with(paths.len(), || None);
@@ -436,7 +438,7 @@ fn load_many<'py>(
                 break;
             };
             out[i] = Some(match decoded {
-                Ok(canonical) => from_canonical(py, &canonical)?,
+                Ok((canonical, tape)) => to_python(py, tape.view(&canonical).root())?,
                 Err(error) => raise(error).into_value(py).into_bound(py).into_any(),
             });
             done += 1;
@@ -445,25 +447,31 @@ fn load_many<'py>(
     })?;
     let out: Vec<Bound<'py, PyAny>> = out
         .into_iter()
-        .map(|o| o.ok_or_else(|| PyValueError::new_err("a worker stopped before reading every file")))
+        .map(|o| {
+            o.ok_or_else(|| PyValueError::new_err("a worker stopped before reading every file"))
+        })
         .collect::<PyResult<_>>()?;
     PyList::new(py, out)
 }
 
-/// A sidecar file's document as its canonical encoding.
-fn canonical_of(path: &Path) -> Result<Vec<u8>, Error> {
+/// A sidecar file's document as its canonical encoding, and a tape over it.
+fn canonical_of(path: &Path) -> Result<(Vec<u8>, Tape), Error> {
     let mut bytes = Vec::new();
-    sidecar_engine::fsio::read_into(path, &mut bytes, sidecar_engine::fsio::DEFAULT_MAX_FILE_SIZE)
-        .map_err(|e| match e {
-            sidecar_engine::fsio::ReadError::Io(source) => Error::Io {
-                path: path.to_owned(),
-                source,
-            },
-            source => Error::NotRead {
-                path: path.to_owned(),
-                source,
-            },
-        })?;
+    sidecar_engine::fsio::read_into(
+        path,
+        &mut bytes,
+        sidecar_engine::fsio::DEFAULT_MAX_FILE_SIZE,
+    )
+    .map_err(|e| match e {
+        sidecar_engine::fsio::ReadError::Io(source) => Error::Io {
+            path: path.to_owned(),
+            source,
+        },
+        source => Error::NotRead {
+            path: path.to_owned(),
+            source,
+        },
+    })?;
     let head = &bytes[..bytes.len().min(sidecar_engine::registry::DETECT_BYTES)];
     let codec = formats()
         .registry()
@@ -478,17 +486,13 @@ fn canonical_of(path: &Path) -> Result<Vec<u8>, Error> {
             sidecar_model::canonical::encode(view, &mut canonical)
         })
         .map_err(|e| name_file(e, path))?;
-    Ok(canonical)
-}
-
-/// Python objects from a canonical encoding (made by [`canonical_of`]).
-fn from_canonical<'py>(py: Python<'py>, canonical: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    sidecar_model::tape::with_tape(|tape| {
-        sidecar_model::canonical::read(canonical, 0, tape).map_err(|e| {
-            PyValueError::new_err(format!("a decoded document did not read back: {e}"))
-        })?;
-        to_python(py, tape.view(canonical).root())
-    })
+    let mut tape = Tape::default();
+    sidecar_model::canonical::read(&canonical, 0, &mut tape).map_err(|error| Error::Decode {
+        path: Some(path.to_owned()),
+        format: codec.name().to_owned(),
+        error,
+    })?;
+    Ok((canonical, tape))
 }
 
 /// The sidecar `read_data` and `save_data` use for an image: its only one, or among several the
