@@ -24,7 +24,7 @@ build-rust-sidecar: build
 # virtual environment, against CPython's json module and the binary built here.
 test: exiftool lint
 	cargo test --workspace --locked
-	cargo build --locked -p image-sidecar-rust
+	cargo build --locked -p image-sidecar-rust -p sidecar-plugin-cbor
 	$(PYTHON) -m venv --clear $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check ./python pytest hypothesis numpy
 	IMAGE_SIDECAR_RUST=$(CURDIR)/target/debug/image-sidecar-rust $(VENV)/bin/python -m pytest -q python/tests

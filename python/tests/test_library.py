@@ -44,6 +44,15 @@ def same(a: Any, b: Any, exact_nan: bool = True) -> bool:
     return a == b
 
 
+def example_plugin() -> Path:
+    """The example codec plugin, built beside the binary under test (`make test` builds both)."""
+    binary = os.environ.get("IMAGE_SIDECAR_RUST")
+    assert binary, "set IMAGE_SIDECAR_RUST to the binary under test (make test does)"
+    library = Path(binary).parent / "libsidecar_plugin_cbor.so"
+    assert library.exists(), f"{library}: build it with `cargo build -p sidecar-plugin-cbor`"
+    return library
+
+
 def json_files() -> list[Path]:
     files = sorted(EXAMPLES.glob("*.json")) + sorted(CORPUS.rglob("*.json"))
     return [f for f in files if f.name != "game_detection.json"]
@@ -269,10 +278,7 @@ def test_the_wheel_runs_the_command_line_in_process(tmp_path: Path) -> None:
 def test_the_wheels_command_line_loads_plugins_through_its_own_scanner(tmp_path: Path) -> None:
     """The scanner that opens a plugin library first is this program started again: for the
     wheel's script, the interpreter running the package (``python -m image_sidecar_rust``)."""
-    binary = os.environ.get("IMAGE_SIDECAR_RUST")
-    library = Path(binary).parent / "libsidecar_plugin_cbor.so" if binary else None
-    if library is None or not library.exists():
-        pytest.skip("the example plugin is built by `cargo test --workspace` (make test)")
+    library = example_plugin()
     plugins = tmp_path / "plugins"
     plugins.mkdir(mode=0o755)
     shutil.copy(library, plugins)
@@ -285,10 +291,7 @@ def test_the_wheels_command_line_loads_plugins_through_its_own_scanner(tmp_path:
 
 
 def test_plugin_codecs_are_read_and_written_in_process_under_the_trust_rules(tmp_path: Path) -> None:
-    binary = os.environ.get("IMAGE_SIDECAR_RUST")
-    library = Path(binary).parent / "libsidecar_plugin_cbor.so" if binary else None
-    if library is None or not library.exists():
-        pytest.skip("the example plugin is built by `cargo test --workspace` (make test)")
+    library = example_plugin()
     plugins = tmp_path / "plugins"
     plugins.mkdir(mode=0o755)
     shutil.copy(library, plugins)
