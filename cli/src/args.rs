@@ -61,7 +61,7 @@ pub enum Command {
     #[command(after_help = "Examples:
   image-sidecar-rust stats --input .
   image-sidecar-rust stats --input . --image-extensions jpg,cr3,heic")]
-    Stats(CommonArgs),
+    Stats(StatsArgs),
     /// Convert sidecars to another format, never losing one
     #[command(after_help = "Examples:
   image-sidecar-rust convert --input . --format bin --dry-run
@@ -333,10 +333,32 @@ fn parse_size(text: &str) -> Result<u64, String> {
     sidecar_engine::pipeline::spec::parse_size(text)
 }
 
+/// Which sidecars a reading command looks at, by what they hold.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Only sidecars holding this operation: a top-level section of that name, or
+    /// `sidecar_info.operation_type` equal to it (compared exactly); repeatable, any one
+    /// suffices. The report gives the names and `filtered_files`, the sidecars left out
+    #[arg(long = "operation-type", value_name = "NAME")]
+    pub operation_types: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     /// List every file in `results`, not only the invalid ones
     #[arg(long)]

@@ -170,6 +170,8 @@ pub struct Config {
     pub rules: Rules,
     /// Use the results cache (read-only commands).
     pub cache: bool,
+    /// Only sidecars holding one of these operations (`--operation-type`); empty for all.
+    pub operations: Vec<String>,
 }
 
 impl Config {
@@ -189,6 +191,14 @@ impl Config {
                 ..config
             })
         })
+    }
+
+    /// The same settings, looking only at the sidecars `select` chooses.
+    pub fn selecting(self, select: &crate::args::SelectArgs) -> Config {
+        Config {
+            operations: select.operation_types.clone(),
+            ..self
+        }
     }
 
     /// Checks the input (it exists and can be read) and the worker count.
@@ -252,6 +262,7 @@ impl Config {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             rules: Rules::default(),
             cache: true,
+            operations: Vec::new(),
         })
     }
 

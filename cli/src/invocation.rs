@@ -29,6 +29,8 @@ pub struct Invocation {
     destination: Option<Destination>,
     /// Files folded from the results cache, when the command uses it.
     cached_files: std::sync::Mutex<Option<u64>>,
+    /// Files the operation filter left out, when the command ran a pass.
+    filtered_files: std::sync::Mutex<Option<u64>>,
     /// For one shard of a split run, what `merge` needs.
     shard: std::sync::Mutex<Option<ShardInfo>>,
 }
@@ -45,6 +47,7 @@ impl Invocation {
             loaded,
             destination: Some(destination),
             cached_files: std::sync::Mutex::new(None),
+            filtered_files: std::sync::Mutex::new(None),
             shard: std::sync::Mutex::new(None),
         })
     }
@@ -64,6 +67,7 @@ impl Invocation {
         let plan = Plan {
             stages: vec![Stage::from(stage)],
             formats: Vec::new(),
+            operations: self.config.operations.clone(),
             max_file_size: self.config.max_file_size,
         };
         let _lock = claim(&self.config, &plan)?;
@@ -91,6 +95,10 @@ impl Invocation {
             *self.cached_files.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(report.cached_files);
         }
+        *self
+            .filtered_files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(report.filtered_files);
         let mut section = report
             .sections
             .into_iter()
@@ -105,9 +113,19 @@ impl Invocation {
     pub fn emit(&mut self, report: &impl Serialize) -> anyhow::Result<()> {
         let destination = self.destination.take().expect("one report per run");
         let shard = self.shard.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let filtered_files = *self
+            .filtered_files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // Said only when the command was asked to filter: other reports stay as they were.
+        let selection = (!self.config.operations.is_empty()).then(|| Selection {
+            operation_types: &self.config.operations,
+            filtered_files: filtered_files.unwrap_or(0),
+        });
         write(
             &WithPluginErrors {
                 report,
+                selection,
                 cached_files: *self.cached_files.lock().unwrap_or_else(|e| e.into_inner()),
                 plugin_errors: &self.loaded.errors,
                 shard: shard.as_ref(),
@@ -115,6 +133,13 @@ impl Invocation {
             destination,
         )
     }
+}
+
+/// What `--operation-type` chose: the names, and how many sidecars held none of them.
+#[derive(Serialize)]
+struct Selection<'a> {
+    operation_types: &'a [String],
+    filtered_files: u64,
 }
 
 /// The environment variable that sets the results cache's racy-file slack in nanoseconds
@@ -429,6 +454,8 @@ impl Destination {
 struct WithPluginErrors<'a, R: Serialize> {
     #[serde(flatten)]
     report: &'a R,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    selection: Option<Selection<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cached_files: Option<u64>,
     #[serde(skip_serializing_if = "<[PluginError]>::is_empty")]
@@ -447,6 +474,7 @@ pub fn emit_report(
     write(
         &WithPluginErrors {
             report,
+            selection: None,
             cached_files: None,
             plugin_errors,
             shard,

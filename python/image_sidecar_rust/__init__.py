@@ -299,6 +299,14 @@ def _options(options: Optional[Mapping[str, Mapping[str, Any]]]) -> List[str]:
     return args
 
 
+def _selection(operation_types: Sequence[str]) -> List[str]:
+    """``["face_detection"]`` as ``--operation-type face_detection``."""
+    args: List[str] = []
+    for name in operation_types:
+        args += ["--operation-type", getattr(name, "value", name)]
+    return args
+
+
 class ImageSidecarManager:
     """Runs the image-sidecar-rust binary.
 
@@ -400,11 +408,14 @@ class ImageSidecarManager:
         options: Optional[Mapping[str, Mapping[str, Any]]] = None,
         all_results: bool = False,
         strict: bool = False,
+        operation_types: Sequence[str] = (),
     ) -> ValidateReport:
         """``validate``: counts of valid and invalid sidecars, and the invalid ones (every one
         with ``all_results``). ``validators`` names the validators to run; ``options`` gives
-        their options by validator name."""
+        their options by validator name; ``operation_types`` keeps only the sidecars holding
+        one of those operations (``--operation-type``)."""
         args = ["validate", "--input", os.fspath(directory), *self._walk_args(workers)]
+        args += _selection(operation_types)
         if validators is not None:
             args += ["--validators", ",".join(validators)]
         args += _options(options)
@@ -413,11 +424,17 @@ class ImageSidecarManager:
         return self._run(args, strict)  # type: ignore[return-value]
 
     def get_statistics(
-        self, directory: PathLike, workers: Optional[int] = None, strict: bool = False
+        self,
+        directory: PathLike,
+        workers: Optional[int] = None,
+        strict: bool = False,
+        operation_types: Sequence[str] = (),
     ) -> StatsReport:
         """``stats``: sidecars, images, bytes per format, and the summaries' fields (sportball's
-        operations, faces and objects; XMP ratings, labels and keywords)."""
+        operations, faces and objects; XMP ratings, labels and keywords); ``operation_types``
+        as for :meth:`validate_sidecars`."""
         args = ["stats", "--input", os.fspath(directory), *self._walk_args(workers)]
+        args += _selection(operation_types)
         return self._run(args, strict)  # type: ignore[return-value]
 
     def get_format_statistics(

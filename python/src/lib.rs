@@ -632,6 +632,7 @@ fn get_format_statistics<'py>(
             let plan = Plan {
                 stages: vec![Stage::from(FormatStatsStage)],
                 formats: Vec::new(),
+                operations: Vec::new(),
                 max_file_size: sidecar_engine::fsio::DEFAULT_MAX_FILE_SIZE,
             };
             let report = ops::run(&tree, registry, &plan, &());

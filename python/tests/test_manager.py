@@ -235,3 +235,14 @@ def test_every_option_reaches_the_binary(binary: Path, tree: Path, tmp_path: Pat
     crossing = ImageSidecarManager(binary, cross_file_systems=True).validate_sidecars(tree)
     assert not any("on another file system" in (r["error"] or "") for r in crossing["results"])
     (tree / "kernel").unlink()
+
+
+def test_operation_types_choose_the_sidecars(manager: ImageSidecarManager, tree: Path) -> None:
+    from image_sidecar_rust import OperationType
+
+    report = manager.get_statistics(tree, operation_types=[OperationType.QUALITY_ASSESSMENT])
+    assert report["operation_types"] == ["quality_assessment"]
+    assert report["total_sidecars"] + report["filtered_files"] == 6
+    assert report["operation_counts"] == {"quality_assessment": report["total_sidecars"]}
+    valid = manager.validate_sidecars(tree, operation_types=["face_detection"])
+    assert valid["operation_types"] == ["face_detection"] and valid["filtered_files"] > 0

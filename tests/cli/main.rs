@@ -11,6 +11,7 @@ mod pipelines;
 mod plugins;
 mod reports;
 mod safety;
+mod selection;
 mod shards;
 mod xmp;
 

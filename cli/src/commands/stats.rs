@@ -2,13 +2,13 @@
 
 use sidecar_engine::ops::stats::StatsStage;
 
-use crate::args::CommonArgs;
+use crate::args::StatsArgs;
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::invocation::Invocation;
 
-pub fn run(args: &CommonArgs) -> anyhow::Result<Exit> {
-    let mut run = Invocation::new(Config::from_args(args)?)?;
+pub fn run(args: &StatsArgs) -> anyhow::Result<Exit> {
+    let mut run = Invocation::new(Config::from_args(&args.common)?.selecting(&args.select))?;
     let report = run.single_stage(StatsStage)?;
     run.emit(&report)?;
     Ok(run.config.verdict(!report.errors.is_empty()))

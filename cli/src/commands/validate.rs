@@ -12,7 +12,7 @@ use crate::exit::{Exit, UsageError};
 use crate::invocation::Invocation;
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
-    let mut run = Invocation::new(Config::from_args(&args.common)?)?;
+    let mut run = Invocation::new(Config::from_args(&args.common)?.selecting(&args.select))?;
     let stage = ValidateStage {
         all_results: args.all_results,
         checks: checks(run.registry(), &args.validators, &args.options)?,

@@ -962,6 +962,7 @@ mod tests {
         let plan = crate::ops::Plan {
             stages: vec![crate::ops::Stage::Convert(stage)],
             formats: Vec::new(),
+            operations: Vec::new(),
             max_file_size: 1 << 20,
         };
         crate::ops::run(&tree, &registry, &plan, &());

@@ -271,11 +271,29 @@ pub struct Plan<'r> {
     pub stages: Vec<Stage<'r>>,
     /// Codec names of the formats to process (by content); empty for all.
     pub formats: Vec<String>,
+    /// Operations a sidecar must hold one of, as a top-level section or as
+    /// `sidecar_info.operation_type` (names compared exactly); empty for all. Files that do
+    /// not are counted as filtered; files that cannot be read are reported all the same.
+    pub operations: Vec<String>,
     /// Files larger than this many bytes are reported, not read.
     pub max_file_size: u64,
 }
 
 impl Plan<'_> {
+    /// Whether a document holds one of the plan's operations (any, without a filter).
+    pub fn selects(&self, document: View<'_>) -> bool {
+        if self.operations.is_empty() {
+            return true;
+        }
+        let named = document
+            .get("sidecar_info")
+            .and_then(|info| info.get("operation_type"))
+            .and_then(View::as_str);
+        self.operations
+            .iter()
+            .any(|op| named == Some(op.as_str()) || document.get(op).is_some())
+    }
+
     /// Whether what this plan makes of a file may be kept in the results cache.
     pub fn cacheable(&self) -> bool {
         self.stages.iter().all(Stage::cacheable)
@@ -284,6 +302,10 @@ impl Plan<'_> {
     /// The stages and their settings as text: what a cached result depends on.
     pub fn fingerprint(&self) -> String {
         let mut text = format!("formats {:?} max {}\n", self.formats, self.max_file_size);
+        // Only when set, so that the records of a plan without it keep their fingerprint.
+        if !self.operations.is_empty() {
+            text.push_str(&format!("operations {:?}\n", self.operations));
+        }
         for stage in &self.stages {
             text.push_str(&stage.fingerprint());
         }
@@ -621,7 +643,9 @@ impl<'p, 'r> Pass<'p, 'r> {
 
     fn needs_document(&self, candidate: Candidate<'_>) -> bool {
         // Only stages that count paired files without reading them can do without it.
-        !candidate.has_image || self.plan.stages.iter().any(Stage::needs_document)
+        !candidate.has_image
+            || !self.plan.operations.is_empty()
+            || self.plan.stages.iter().any(Stage::needs_document)
     }
 
     /// Whether this phase runs `stage`.
@@ -800,6 +824,9 @@ impl<'p, 'r> Pass<'p, 'r> {
         if state.candidate.directory_file || view.is_some_and(discover::is_own_report) {
             self.directory_file(state.path, folds);
             return (Reached::Done, keep.then_some(FileRecord::DirectoryFile));
+        }
+        if !view.is_none_or(|document| self.plan.selects(document)) {
+            return (Reached::Filtered, keep.then_some(FileRecord::Filtered));
         }
         // The file's record is made only if every stage that ran made one.
         let mut records = keep.then(Vec::new);

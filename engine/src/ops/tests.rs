@@ -90,6 +90,7 @@ fn plan(stages: Vec<Stage<'_>>) -> Plan<'_> {
     Plan {
         stages,
         formats: Vec::new(),
+        operations: Vec::new(),
         max_file_size: 1 << 20,
     }
 }

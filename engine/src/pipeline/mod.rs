@@ -136,6 +136,7 @@ pub fn resolve<'r>(
                 .iter()
                 .filter_map(|f| registry.by_name(&f.value).map(|c| c.name().to_owned()))
                 .collect(),
+            operations: Vec::new(),
             max_file_size: context
                 .max_file_size
                 .or(spec.max_file_size)
