@@ -106,6 +106,12 @@ pub enum Command {
   image-sidecar-rust merge shard-0.json shard-1.json shard-2.json
   cat shard-*.json | image-sidecar-rust merge")]
     Merge(MergeArgs),
+    /// List sidecars whose image is gone (orphans); move them aside or remove them
+    #[command(after_help = "Examples:
+  image-sidecar-rust cleanup --input .                          # a dry run: lists the orphans
+  image-sidecar-rust cleanup --input . --move-to ../photo-trash # keeps their paths below the input
+  image-sidecar-rust cleanup --input . --delete")]
+    Cleanup(CleanupArgs),
     /// Print the manual page (roff) on stdout
     #[command(after_help = "Examples:
   image-sidecar-rust man > image-sidecar-rust.1
@@ -372,6 +378,21 @@ pub struct ValidateArgs {
     /// as a string otherwise); repeatable. Example: --option json-schema.schema=schema.json
     #[arg(long = "option", value_name = "VALIDATOR.KEY=VALUE")]
     pub options: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Move the orphans below DIR (made if missing; outside the input, on its file system),
+    /// keeping their paths below the input: recoverable
+    #[arg(long, value_name = "DIR", conflicts_with = "delete")]
+    pub move_to: Option<PathBuf>,
+
+    /// Remove the orphans
+    #[arg(long)]
+    pub delete: bool,
 }
 
 #[derive(Debug, Args)]

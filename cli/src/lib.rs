@@ -111,6 +111,7 @@ fn run(args: Vec<std::ffi::OsString>) -> u8 {
         Command::Completions { shell } => commands::docs::completions(*shell),
         Command::Man => commands::docs::man(),
         Command::Merge(args) => commands::merge::run(args),
+        Command::Cleanup(args) => commands::cleanup::run(args),
     };
     match result {
         Ok(exit) => exit.code(),

@@ -469,6 +469,24 @@ class ImageSidecarManager:
             args += ["--sync", sync]
         return self._run(args, strict)  # type: ignore[return-value]
 
+    def cleanup_orphaned(
+        self,
+        directory: PathLike,
+        move_to: Optional[PathLike] = None,
+        delete: bool = False,
+        workers: Optional[int] = None,
+        strict: bool = False,
+    ) -> Dict[str, Any]:
+        """``cleanup``: sidecars whose image is gone. By default a dry run that lists them;
+        ``move_to`` moves them below that directory (outside the input), keeping their paths;
+        ``delete`` removes them. ``results`` lists every orphan and what was done with it."""
+        args = ["cleanup", "--input", os.fspath(directory), *self._walk_args(workers, cache=False)]
+        if move_to is not None:
+            args += ["--move-to", os.fspath(move_to)]
+        if delete:
+            args.append("--delete")
+        return self._run(args, strict)
+
     def run_pipeline(
         self,
         name_or_path: PathLike,

@@ -246,3 +246,16 @@ def test_operation_types_choose_the_sidecars(manager: ImageSidecarManager, tree:
     assert report["operation_counts"] == {"quality_assessment": report["total_sidecars"]}
     valid = manager.validate_sidecars(tree, operation_types=["face_detection"])
     assert valid["operation_types"] == ["face_detection"] and valid["filtered_files"] > 0
+
+
+def test_cleanup_orphaned_lists_then_moves_only_orphans(manager: ImageSidecarManager, tree: Path, tmp_path: Path) -> None:
+    (tree / "GONE_0001.json").write_text('{"n": 1}')
+    listed = manager.cleanup_orphaned(tree)
+    assert listed["mode"] == "dry-run"
+    orphans = sorted(Path(r["file_path"]).name for r in listed["results"] if r["action"] == "listed")
+    assert "GONE_0001.json" in orphans and "IMG_0042.json" not in orphans
+    assert (tree / "GONE_0001.json").exists()
+    moved = manager.cleanup_orphaned(tree, move_to=tmp_path / "trash")
+    assert moved["moved"] == len(orphans)
+    assert (tmp_path / "trash" / "GONE_0001.json").exists() and not (tree / "GONE_0001.json").exists()
+    assert (tree / "IMG_0042.json").exists()

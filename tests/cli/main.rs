@@ -3,6 +3,7 @@
 //! ever lost.
 
 mod cache;
+mod cleanup;
 mod guide;
 mod harness;
 mod help;

@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a thin call into an engine operation.
 
+pub mod cleanup;
 pub mod convert;
 pub mod docs;
 pub mod format_stats;

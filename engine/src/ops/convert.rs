@@ -29,7 +29,7 @@ use crate::error::CodecError;
 use crate::fsio::{self, Durability, FileMeta, Keep, ReadError, WriteOutcome};
 use crate::ops::{
     display_path, with_bytes, with_identified, DocumentError, FailureRecord, FileState, Flow,
-    PassContext, RecordedFile, StageKind,
+    NoRecord, PassContext, RecordedFile, StageKind,
 };
 use crate::registry::Registry;
 use crate::value::{first_difference, View};
@@ -132,10 +132,6 @@ pub struct Fold {
     /// Temporary files of an interrupted run removed before the pass.
     removed_temporaries: u64,
 }
-
-/// Convert keeps no record of a file: what it did is not cached, it changes files.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub enum NoRecord {}
 
 impl Fold {
     fn refused(&mut self, source: &Path, target: Option<&Path>, (status, reason): NotConverted) {

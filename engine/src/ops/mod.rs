@@ -12,6 +12,7 @@
 //! The pass names no stage: each kind of stage is a module implementing [`StageKind`] (its
 //! accumulator, the record the results cache keeps, its typed report), registered once below.
 
+pub mod cleanup;
 pub mod convert;
 pub mod format_stats;
 pub mod inspect;
@@ -34,7 +35,7 @@ use crate::fsio::{self, FileMeta, ReadError};
 use crate::registry::{Identified, Registry, DETECT_BYTES};
 use crate::value::View;
 
-pub use stage::{PassContext, RecordedFile, StageKind};
+pub use stage::{NoRecord, PassContext, RecordedFile, StageKind};
 
 stage::stages! {
     'r;
@@ -45,7 +46,9 @@ stage::stages! {
     /// How many sidecars there are of each format, by content.
     FormatStats(format_stats::FormatStatsStage) => "format-stats", (), format_stats::FormatStatsReport;
     /// Each sidecar rewritten in the target format, checked, and its source removed.
-    Convert(convert::ConvertStage<'r>) => "convert", convert::NoRecord, convert::ConvertReport;
+    Convert(convert::ConvertStage<'r>) => "convert", NoRecord, convert::ConvertReport;
+    /// Sidecars whose image is gone, listed, moved aside or removed.
+    Cleanup(cleanup::CleanupStage) => "cleanup", NoRecord, cleanup::CleanupReport;
 }
 
 /// Reports progress to whoever shows it (a progress bar on a terminal, or nobody).

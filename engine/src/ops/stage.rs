@@ -14,6 +14,10 @@ use crate::ops::{FailureRecord, FileState, Flow};
 use crate::registry::Registry;
 use crate::value::View;
 
+/// The record of a stage that keeps none (it changes files, so nothing of it is cached).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum NoRecord {}
+
 /// What every stage of a pass may consult.
 #[derive(Clone, Copy)]
 pub struct PassContext<'p> {
