@@ -228,6 +228,19 @@ impl Formats {
         self.read_in(&bytes, None, Some(path))
     }
 
+    /// A sidecar file's bytes: a regular file of at most the size limit (1 GiB), opened
+    /// without blocking (a FIFO in its place is an error, not a hang).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("IMG.json");
+    /// std::fs::write(&path, "{}").unwrap();
+    /// assert_eq!(image_sidecar::Formats::builtin().read_bytes(&path).unwrap(), b"{}");
+    /// ```
+    pub fn read_bytes(&self, path: &Path) -> Result<Vec<u8>, Error> {
+        self.read_file(path).map(|(bytes, _)| bytes)
+    }
+
     /// A file's bytes and metadata, bounded by the size limit, never blocking on a FIFO.
     fn read_file(&self, path: &Path) -> Result<(Vec<u8>, FileMeta), Error> {
         let mut bytes = Vec::new();

@@ -163,23 +163,7 @@ fn load_with<'py>(
 }
 
 fn read_file(path: &Path) -> PyResult<Vec<u8>> {
-    let mut bytes = Vec::new();
-    sidecar_engine::fsio::read_into(
-        path,
-        &mut bytes,
-        sidecar_engine::fsio::DEFAULT_MAX_FILE_SIZE,
-    )
-    .map_err(|e| match e {
-        sidecar_engine::fsio::ReadError::Io(source) => raise(Error::Io {
-            path: path.to_owned(),
-            source,
-        }),
-        source => raise(Error::NotRead {
-            path: path.to_owned(),
-            source,
-        }),
-    })?;
-    Ok(bytes)
+    formats().read_bytes(path).map_err(raise)
 }
 
 fn decode_to_python<'py>(
@@ -456,22 +440,7 @@ fn load_many<'py>(
 
 /// A sidecar file's document as its canonical encoding, and a tape over it.
 fn canonical_of(path: &Path) -> Result<(Vec<u8>, Tape), Error> {
-    let mut bytes = Vec::new();
-    sidecar_engine::fsio::read_into(
-        path,
-        &mut bytes,
-        sidecar_engine::fsio::DEFAULT_MAX_FILE_SIZE,
-    )
-    .map_err(|e| match e {
-        sidecar_engine::fsio::ReadError::Io(source) => Error::Io {
-            path: path.to_owned(),
-            source,
-        },
-        source => Error::NotRead {
-            path: path.to_owned(),
-            source,
-        },
-    })?;
+    let bytes = formats().read_bytes(path)?;
     let head = &bytes[..bytes.len().min(sidecar_engine::registry::DETECT_BYTES)];
     let codec = formats()
         .registry()
