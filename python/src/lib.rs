@@ -464,8 +464,8 @@ fn canonical_of(path: &Path) -> Result<(Vec<u8>, Tape), Error> {
     Ok((canonical, tape))
 }
 
-/// The sidecar `read_data` and `save_data` use for an image: its only one, or among several the
-/// one in the default format.
+/// The sidecar `read_data` reads for an image: its only one, or among several the one in the
+/// default format (the rule `save_operation` follows for `save_data`).
 fn sidecar_of(image: &Path) -> Result<Option<PathBuf>, Error> {
     let sidecars = formats().sidecars_of(image)?;
     let default = default_format();
@@ -517,9 +517,7 @@ fn save_data(
     let section = from_python(data)?;
     let default = default_format();
     let path = py
-        .detach(|| match sidecar_of(&image)? {
-            Some(_) | None => formats().save_operation(&image, &operation, &section, &default),
-        })
+        .detach(|| formats().save_operation(&image, &operation, &section, &default))
         .map_err(raise)?;
     Ok(path.to_string_lossy().into_owned())
 }
