@@ -541,7 +541,7 @@ pub fn replace_checked(
     };
     let staged = stage(parent(target), bytes, Durability::None, &keep)?;
     let ours = staged.inode()?;
-    run_replace_hook();
+    run_test_hook(REPLACE_HOOK_VAR);
     let unchanged = |path: &Path| -> bool {
         let mut buf = Vec::new();
         read_into(path, &mut buf, u64::MAX >> 1).is_ok_and(|meta| {
@@ -592,8 +592,10 @@ pub fn replace_checked(
     }
 }
 
-fn run_replace_hook() {
-    if let Some(command) = std::env::var_os(REPLACE_HOOK_VAR) {
+/// Runs the shell command in the environment variable `var`, if it is set: the hooks through
+/// which tests change files at a chosen point of a run, deterministically.
+pub fn run_test_hook(var: &str) {
+    if let Some(command) = std::env::var_os(var) {
         let _ = std::process::Command::new("sh")
             .arg("-c")
             .arg(command)

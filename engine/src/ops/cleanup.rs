@@ -123,7 +123,7 @@ impl CleanupStage {
             Mode::MoveTo(dir) => Some(dir),
             Mode::Delete => None,
         };
-        run_hook();
+        fsio::run_test_hook(HOOK_VAR);
         if let Some(image) = self.image_now(path) {
             return kept(format!(
                 "its image {} is there now; not an orphan",
@@ -214,15 +214,6 @@ impl CleanupStage {
 /// `EXDEV`: a rename across file systems.
 fn cross_device() -> i32 {
     rustix::io::Errno::XDEV.raw_os_error()
-}
-
-fn run_hook() {
-    if let Some(command) = std::env::var_os(HOOK_VAR) {
-        let _ = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .status();
-    }
 }
 
 impl<'r> StageKind<'r> for CleanupStage {

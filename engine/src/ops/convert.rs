@@ -17,7 +17,6 @@
 //! `X.bin`) are handled in path order by one worker, so the report does not depend on timing.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -354,16 +353,6 @@ pub fn restore_parked(parked: &[PathBuf]) -> u64 {
 /// conversion and its source's removal.
 pub const HOOK_VAR: &str = "IMAGE_SIDECAR_TEST_HOOK_BEFORE_REMOVAL";
 
-fn run_hook() {
-    static HOOK: OnceLock<Option<String>> = OnceLock::new();
-    if let Some(command) = HOOK.get_or_init(|| std::env::var(HOOK_VAR).ok()) {
-        let _ = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .status();
-    }
-}
-
 /// What checking a source before its removal found.
 enum Settled {
     Done,
@@ -557,7 +546,7 @@ impl<'r> ConvertStage<'r> {
             Durability::Batched => sync_filesystems(&pending),
             Durability::None | Durability::EachFile => Ok(()),
         };
-        run_hook();
+        fsio::run_test_hook(HOOK_VAR);
         // Sources of one target are settled in order by one worker: when the first one's new
         // file is withdrawn, the others that relied on it keep their sources.
         let groups: Vec<&[Pending]> = pending.chunk_by(|a, b| a.target() == b.target()).collect();
