@@ -126,8 +126,14 @@ impl Error {
         }
     }
 
-    /// The same error, naming the file its bytes came from.
-    pub(crate) fn in_file(self, file: &Path) -> Error {
+    /// The same error, naming the file its bytes came from (for errors of bytes read by the
+    /// caller).
+    ///
+    /// ```
+    /// let error = image_sidecar::read(b"{").unwrap_err().in_file("IMG.json".as_ref());
+    /// assert!(error.to_string().starts_with("IMG.json: json: "), "{error}");
+    /// ```
+    pub fn in_file(self, file: &Path) -> Error {
         let path = Some(file.to_owned());
         match self {
             Error::Unrecognized { .. } => Error::Unrecognized { path },

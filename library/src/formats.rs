@@ -271,7 +271,43 @@ impl Formats {
         format: Option<&str>,
         visit: impl FnOnce(View<'_>, &[Warning]) -> T,
     ) -> Result<(T, &str), Error> {
-        let codec = self.codec_for(bytes, format, None)?;
+        self.inspect_in(bytes, format, None, visit)
+    }
+
+    /// [`Formats::inspect`] of the bytes of the file at `path` (read by the caller): the
+    /// format is named, or detected by content with the file's extension breaking ties, and
+    /// errors name the file.
+    ///
+    /// ```
+    /// let formats = image_sidecar::Formats::builtin();
+    /// let (len, format) = formats
+    ///     .inspect_file("IMG.json".as_ref(), b"[1, 2]", None, |view, _| {
+    ///         view.as_array().unwrap().len()
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!((len, format), (2, "json"));
+    /// let error = formats.inspect_file("IMG.json".as_ref(), b"[1,", None, |_, _| ()).unwrap_err();
+    /// assert!(error.to_string().starts_with("IMG.json: "), "{error}");
+    /// ```
+    pub fn inspect_file<T>(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        format: Option<&str>,
+        visit: impl FnOnce(View<'_>, &[Warning]) -> T,
+    ) -> Result<(T, &str), Error> {
+        self.inspect_in(bytes, format, Some(path), visit)
+            .map_err(|e| e.in_file(path))
+    }
+
+    fn inspect_in<T>(
+        &self,
+        bytes: &[u8],
+        format: Option<&str>,
+        path: Option<&Path>,
+        visit: impl FnOnce(View<'_>, &[Warning]) -> T,
+    ) -> Result<(T, &str), Error> {
+        let codec = self.codec_for(bytes, format, path)?;
         let mut visit = Some(visit);
         let mut out = None;
         codec
@@ -416,9 +452,13 @@ impl Formats {
     /// ```
     pub fn from_path<T: DeserializeOwned>(&self, path: &Path) -> Result<T, Error> {
         let (bytes, _) = self.read_file(path)?;
-        let codec = self.codec_for(&bytes, None, Some(path))?;
-        self.from_slice_as(&bytes, codec.name())
-            .map_err(|e| e.in_file(path))
+        let (result, _) = self.inspect_file(path, &bytes, None, |view, _| {
+            sidecar_model::serde::from_view(view)
+        })?;
+        result.map_err(|error| Error::Type {
+            path: Some(path.to_owned()),
+            error,
+        })
     }
 
     /// Deserializes a `T` from bytes in the format named.
@@ -534,6 +574,46 @@ impl Formats {
         Ok(found)
     }
 
+    /// The sidecar of `image` that [`Formats::save_operation`] changes (and a reader of the
+    /// image's metadata reads): its only one, or among several the one in `format`; `None` when
+    /// it has none, [`Error::Ambiguous`] when it has several and none in `format`.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let image = dir.path().join("IMG_0001.jpg");
+    /// let formats = image_sidecar::Formats::builtin();
+    /// assert_eq!(formats.sidecar_for(&image, "json").unwrap(), None);
+    /// std::fs::write(dir.path().join("IMG_0001.json"), "{}").unwrap();
+    /// std::fs::write(dir.path().join("IMG_0001.xmp"), "<x/>").unwrap();
+    /// assert_eq!(
+    ///     formats.sidecar_for(&image, "json").unwrap(),
+    ///     Some(dir.path().join("IMG_0001.json"))
+    /// );
+    /// assert!(formats.sidecar_for(&image, "bin").is_err());
+    /// ```
+    pub fn sidecar_for(&self, image: &Path, format: &str) -> Result<Option<PathBuf>, Error> {
+        let format = self.format(format)?.name();
+        let sidecars = self.sidecars_of(image)?;
+        match sidecars.as_slice() {
+            [] => Ok(None),
+            [only] => Ok(Some(only.clone())),
+            several => several
+                .iter()
+                .find(|p| {
+                    self.registry
+                        .by_file_name(p.file_name().unwrap_or_default().as_encoded_bytes())
+                        .is_some_and(|c| c.name() == format)
+                })
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| Error::Ambiguous {
+                    image: image.to_owned(),
+                    sidecars: sidecars.clone(),
+                    format: format.to_owned(),
+                }),
+        }
+    }
+
     /// Sets one operation's section of an image's sidecar (the earlier tool's `save_data`):
     /// reads the sidecar, replaces the top-level key `operation` (or adds it at the end), and
     /// writes it back in its own format, atomically; if another program changes the file
@@ -560,29 +640,7 @@ impl Formats {
         default_format: &str,
     ) -> Result<PathBuf, Error> {
         let default = self.writer(default_format)?;
-        let sidecars = self.sidecars_of(image)?;
-        let chosen = match sidecars.as_slice() {
-            [] => None,
-            [only] => Some(only.clone()),
-            several => {
-                let in_default = several.iter().find(|p| {
-                    self.registry
-                        .by_file_name(p.file_name().unwrap_or_default().as_encoded_bytes())
-                        .is_some_and(|c| c.name() == default.name())
-                });
-                match in_default {
-                    Some(path) => Some(path.clone()),
-                    None => {
-                        return Err(Error::Ambiguous {
-                            image: image.to_owned(),
-                            sidecars,
-                            format: default.name().to_owned(),
-                        })
-                    }
-                }
-            }
-        };
-        let Some(path) = chosen else {
+        let Some(path) = self.sidecar_for(image, default.name())? else {
             let path = image.with_extension(sidecar_model::codec::written_extension(default));
             let mut document = sidecar_model::Map::new();
             document.push(operation.to_owned(), section.clone());

@@ -5,6 +5,7 @@
 
 mod convert;
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -18,6 +19,7 @@ use sidecar_engine::ops::format_stats::FormatStatsStage;
 use sidecar_engine::ops::{self, Plan, Section, Stage};
 
 use sidecar_model::tape::Tape;
+use sidecar_model::View;
 
 use crate::convert::{from_python, to_python};
 
@@ -48,11 +50,9 @@ fn formats() -> &'static Formats {
 fn raise(error: Error) -> PyErr {
     let message = error.to_string();
     match error {
-        Error::Io { path, source }
-        | Error::Changed {
-            path,
-            source: sidecar_engine::fsio::ReplaceError::Io(source),
-        } => PyOSError::new_err((source.raw_os_error().unwrap_or(0), source.to_string(), path)),
+        Error::Io { path, source } => {
+            PyOSError::new_err((source.raw_os_error().unwrap_or(0), source.to_string(), path))
+        }
         Error::NotRead { path, .. } => PyOSError::new_err((0, message, path)),
         Error::Unrecognized { path } => {
             with_fields(SidecarDecodeError::new_err(message), path, None, None)
@@ -125,18 +125,21 @@ fn os_path(object: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
     object.extract::<PathBuf>()
 }
 
-fn bytes_of(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// The bytes of `bytes` or `str` (UTF-8), borrowed; of a `bytearray` or `memoryview`, copied
+/// (another thread may change them meanwhile).
+fn bytes_of<'a>(data: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = data.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
+        return Ok(Cow::Borrowed(b.as_bytes()));
     }
     if let Ok(s) = data.cast::<PyString>() {
-        return Ok(s.to_str()?.as_bytes().to_vec());
+        return Ok(Cow::Borrowed(s.to_str()?.as_bytes()));
     }
     if let Ok(b) = data.cast::<PyByteArray>() {
-        return Ok(b.to_vec());
+        return Ok(Cow::Owned(b.to_vec()));
     }
     data.call_method0("tobytes")
         .and_then(|b| b.extract())
+        .map(Cow::Owned)
         .map_err(|_| PyTypeError::new_err("data must be bytes, bytearray, memoryview or str"))
 }
 
@@ -173,49 +176,12 @@ fn decode_to_python<'py>(
     format: Option<&str>,
     path: Option<&Path>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let name = match (format, path) {
-        (Some(name), _) => Some(name.to_owned()),
-        // A file's extension breaks ties that its content leaves open.
-        (None, Some(path)) => {
-            let head = &bytes[..bytes.len().min(sidecar_engine::registry::DETECT_BYTES)];
-            let identified = formats
-                .registry()
-                .identify(path, head, bytes.len() as u64)
-                .ok_or_else(|| {
-                    raise(Error::Unrecognized {
-                        path: Some(path.to_owned()),
-                    })
-                })?;
-            Some(identified.codec.name().to_owned())
-        }
-        (None, None) => None,
+    let visit = |view: View<'_>, _: &[sidecar_model::Warning]| to_python(py, view);
+    let decoded = match path {
+        Some(path) => formats.inspect_file(path, bytes, format, visit),
+        None => formats.inspect(bytes, format, visit),
     };
-    let mut converted = None;
-    formats
-        .inspect(bytes, name.as_deref(), |view, _| {
-            converted = Some(to_python(py, view));
-        })
-        .map_err(|e| {
-            raise(match path {
-                Some(path) => name_file(e, path),
-                None => e,
-            })
-        })?;
-    converted.expect("inspect hands over the document")
-}
-
-fn name_file(error: Error, file: &Path) -> Error {
-    match error {
-        Error::Decode { format, error, .. } => Error::Decode {
-            path: Some(file.to_owned()),
-            format,
-            error,
-        },
-        Error::Unrecognized { .. } => Error::Unrecognized {
-            path: Some(file.to_owned()),
-        },
-        other => other,
-    }
+    decoded.map_err(raise)?.0
 }
 
 /// Reads a sidecar from bytes (or str, for JSON), format by content unless named. Bytes whose
@@ -441,60 +407,28 @@ fn load_many<'py>(
 /// A sidecar file's document as its canonical encoding, and a tape over it.
 fn canonical_of(path: &Path) -> Result<(Vec<u8>, Tape), Error> {
     let bytes = formats().read_bytes(path)?;
-    let head = &bytes[..bytes.len().min(sidecar_engine::registry::DETECT_BYTES)];
-    let codec = formats()
-        .registry()
-        .identify(path, head, bytes.len() as u64)
-        .ok_or_else(|| Error::Unrecognized {
-            path: Some(path.to_owned()),
-        })?
-        .codec;
     let mut canonical = Vec::with_capacity(bytes.len());
-    formats()
-        .inspect(&bytes, Some(codec.name()), |view, _| {
-            sidecar_model::canonical::encode(view, &mut canonical)
-        })
-        .map_err(|e| name_file(e, path))?;
+    let ((), format) = formats().inspect_file(path, &bytes, None, |view, _| {
+        sidecar_model::canonical::encode(view, &mut canonical)
+    })?;
     let mut tape = Tape::default();
     sidecar_model::canonical::read(&canonical, 0, &mut tape).map_err(|error| Error::Decode {
         path: Some(path.to_owned()),
-        format: codec.name().to_owned(),
+        format: format.to_owned(),
         error,
     })?;
     Ok((canonical, tape))
-}
-
-/// The sidecar `read_data` reads for an image: its only one, or among several the one in the
-/// default format (the rule `save_operation` follows for `save_data`).
-fn sidecar_of(image: &Path) -> Result<Option<PathBuf>, Error> {
-    let sidecars = formats().sidecars_of(image)?;
-    let default = default_format();
-    match sidecars.as_slice() {
-        [] => Ok(None),
-        [only] => Ok(Some(only.clone())),
-        several => several
-            .iter()
-            .find(|p| {
-                formats()
-                    .registry()
-                    .by_file_name(p.file_name().unwrap_or_default().as_encoded_bytes())
-                    .is_some_and(|c| c.name() == default)
-            })
-            .cloned()
-            .map(Some)
-            .ok_or(Error::Ambiguous {
-                image: image.to_owned(),
-                sidecars,
-                format: default,
-            }),
-    }
 }
 
 /// The document of an image's sidecar, `{}` when it has none.
 #[pyfunction]
 fn read_data<'py>(py: Python<'py>, image_path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let image = os_path(image_path)?;
-    match py.detach(|| sidecar_of(&image)).map_err(raise)? {
+    let default = default_format();
+    match py
+        .detach(|| formats().sidecar_for(&image, &default))
+        .map_err(raise)?
+    {
         None => Ok(pyo3::types::PyDict::new(py).into_any()),
         Some(path) => {
             let bytes = py.detach(|| read_file(&path))?;
@@ -628,12 +562,6 @@ fn get_default_format() -> String {
     default_format()
 }
 
-/// The names of the formats this module reads.
-#[pyfunction]
-fn formats_available() -> Vec<String> {
-    formats().names().into_iter().map(str::to_owned).collect()
-}
-
 /// Runs the command line in this process on `argv` (the program's name first); returns its
 /// exit code. `self_command` is how to start it again (the interpreter and its arguments).
 #[pyfunction]
@@ -753,7 +681,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_format_statistics, m)?)?;
     m.add_function(wrap_pyfunction!(set_default_format, m)?)?;
     m.add_function(wrap_pyfunction!(get_default_format, m)?)?;
-    m.add_function(wrap_pyfunction!(formats_available, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
     Ok(())
 }
