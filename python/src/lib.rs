@@ -117,12 +117,27 @@ fn with_fields(
     error
 }
 
-/// A path from a `str`, `bytes` or `os.PathLike`, as `open()` takes it.
+/// A path from a `str`, `bytes` or `os.PathLike` (of either), as `open()` takes it.
 fn os_path(object: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
-    if let Ok(s) = object.cast_exact::<PyString>() {
+    if let Ok(s) = object.cast::<PyString>() {
         return Ok(PathBuf::from(s.to_str()?));
     }
-    object.extract::<PathBuf>()
+    if let Ok(b) = object.cast::<PyBytes>() {
+        return Ok(PathBuf::from(
+            <OsString as std::os::unix::ffi::OsStringExt>::from_vec(b.as_bytes().to_vec()),
+        ));
+    }
+    let fspath = object
+        .py()
+        .import("os")?
+        .call_method1("fspath", (object,))?;
+    if fspath.cast::<PyString>().is_ok() || fspath.cast::<PyBytes>().is_ok() {
+        os_path(&fspath)
+    } else {
+        Err(PyTypeError::new_err(
+            "os.fspath returned neither str nor bytes",
+        ))
+    }
 }
 
 /// The bytes of `bytes` or `str` (UTF-8), borrowed; of a `bytearray` or `memoryview`, copied

@@ -311,3 +311,23 @@ def test_plugin_codecs_are_read_and_written_in_process_under_the_trust_rules(tmp
     open_to_all.chmod(0o777)
     with pytest.raises(OSError, match="writable"):
         isr.Formats([open_to_all])
+
+
+def test_paths_are_taken_as_open_takes_them(tmp_path: Path) -> None:
+    path = tmp_path / "IMG.json"
+    path.write_text('{"a": 1}')
+
+    class Named:
+        def __init__(self, target: Any) -> None:
+            self.target = target
+
+        def __fspath__(self) -> Any:
+            return self.target
+
+    for given in (str(path), path, os.fsencode(path), Named(str(path)), Named(os.fsencode(path))):
+        assert isr.load(given) == {"a": 1}, given
+        # detect() takes bytes as the data to look at, and anything else as a path.
+        if not isinstance(given, bytes):
+            assert isr.detect(given) == "json"
+    with pytest.raises(TypeError):
+        isr.load(3.5)
