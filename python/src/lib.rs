@@ -50,10 +50,8 @@ fn formats() -> &'static Formats {
 fn raise(error: Error) -> PyErr {
     let message = error.to_string();
     match error {
-        Error::Io { path, source } => {
-            PyOSError::new_err((source.raw_os_error().unwrap_or(0), source.to_string(), path))
-        }
-        Error::NotRead { path, .. } => PyOSError::new_err((0, message, path)),
+        Error::Io { path, source } => os_error(source, path),
+        Error::NotRead { path, .. } => PyOSError::new_err((0, message, path.into_os_string())),
         Error::Unrecognized { path } => {
             with_fields(SidecarDecodeError::new_err(message), path, None, None)
         }
@@ -80,9 +78,15 @@ fn raise(error: Error) -> PyErr {
             error.location.map(|l| l.to_string()),
         ),
         Error::UnknownFormat { .. } | Error::ReadOnly(_) => UnknownFormatError::new_err(message),
-        Error::Exists(path) => {
-            with_fields(SidecarExistsError::new_err(message), Some(path), None, None)
-        }
+        Error::Exists(path) => with_fields(
+            SidecarExistsError::new_err(format!(
+                "{}: exists already; nothing written (pass overwrite=True to replace it)",
+                path.display()
+            )),
+            Some(path),
+            None,
+            None,
+        ),
         Error::Changed { path, .. } => with_fields(
             SidecarChangedError::new_err(message),
             Some(path),
@@ -99,6 +103,23 @@ fn raise(error: Error) -> PyErr {
             None,
         ),
     }
+}
+
+/// An I/O error as the `OSError` subclass Python raises for it (`FileNotFoundError`,
+/// `PermissionError`, ...), with its `filename`. Errors that carry no OS error number (those
+/// that say which temporary file failed) are classed by their kind.
+fn os_error(source: std::io::Error, path: PathBuf) -> PyErr {
+    // A `str` filename, as `open()` gives.
+    let path = path.into_os_string();
+    let message = source.to_string();
+    let error = match source.raw_os_error() {
+        Some(code) => return PyOSError::new_err((code, message, path)),
+        None => PyErr::from(std::io::Error::new(source.kind(), message)),
+    };
+    Python::attach(|py| {
+        let _ = error.value(py).setattr("filename", path);
+    });
+    error
 }
 
 /// Sets `file`, `format` and `location` on an exception.

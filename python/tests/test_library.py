@@ -212,6 +212,12 @@ def test_dump_never_replaces_unasked_and_keeps_permissions(tmp_path: Path) -> No
     assert path.stat().st_mode & 0o777 == 0o640
     isr.dump({"a": 3}, tmp_path / "IMG.data")
     assert isr.detect(tmp_path / "IMG.data") == isr.get_default_format() == "json"
+    with pytest.raises(isr.SidecarExistsError, match="overwrite=True"):
+        isr.dump({"a": 4}, path)
+    missing = tmp_path / "no-such-dir" / "IMG.json"
+    with pytest.raises(FileNotFoundError) as raised:
+        isr.dump({"a": 5}, missing)
+    assert raised.value.filename == str(missing)
 
 
 def test_the_earlier_tools_calls(tmp_path: Path) -> None:
