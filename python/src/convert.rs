@@ -12,35 +12,72 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use sidecar_model::{Map, Value, View, MAX_DEPTH};
 
+/// Object keys made once and reused (sidecars repeat a few hundred keys millions of times): a
+/// reused `str` also brings its cached hash to every dict it goes into. Hashed with foldhash:
+/// the keys are the file's, but a collision only costs a longer probe in a map of bounded size.
+type Keys = HashMap<Box<str>, Py<PyString>, foldhash::fast::FixedState>;
+
 thread_local! {
-    /// Object keys made once and reused (sidecars repeat a few hundred keys millions of times):
-    /// a reused `str` also brings its cached hash to every dict it goes into.
-    static KEYS: RefCell<HashMap<Box<str>, Py<PyString>>> = RefCell::new(HashMap::new());
+    static KEYS: RefCell<Keys> = RefCell::new(Keys::default());
 }
 
 /// Keys longer than this are made each time; so are all keys once the cache holds this many.
 const CACHED_KEY_LEN: usize = 64;
 const CACHED_KEYS: usize = 4096;
 
-fn key<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
-    if key.len() > CACHED_KEY_LEN {
-        return PyString::new(py, key);
+/// The cycle collector paused while this thread holds the GIL and makes a document's objects.
+/// Nothing made here can form a cycle, so a collection run meanwhile would only traverse them
+/// (and every older object, as the count of new ones climbs) to find nothing; paused, the
+/// collector runs once, at the next allocation after the pause. A collector the program had
+/// disabled stays disabled. Drop it before releasing the GIL, so that no other thread ever
+/// runs with the collector paused by this one.
+pub struct CollectorPause<'py> {
+    _gil: Python<'py>,
+    was_enabled: bool,
+}
+
+impl<'py> CollectorPause<'py> {
+    pub fn new(py: Python<'py>) -> CollectorPause<'py> {
+        // SAFETY: called with the GIL held (the `Python` token); PyGC_Disable (stable ABI
+        // since 3.10) only flips the interpreter's flag and returns its previous state.
+        let was_enabled = unsafe { pyo3::ffi::PyGC_Disable() } == 1;
+        CollectorPause {
+            _gil: py,
+            was_enabled,
+        }
     }
-    KEYS.with(|cell| {
-        let mut keys = cell.borrow_mut();
-        if let Some(held) = keys.get(key) {
-            return held.bind(py).clone();
+}
+
+impl Drop for CollectorPause<'_> {
+    fn drop(&mut self) {
+        if self.was_enabled {
+            // SAFETY: as in `new`; the token in `_gil` proves the GIL is still held.
+            unsafe { pyo3::ffi::PyGC_Enable() };
         }
-        let made = PyString::new(py, key);
-        if keys.len() < CACHED_KEYS {
-            keys.insert(key.into(), made.clone().unbind());
-        }
-        made
-    })
+    }
 }
 
 /// A document as Python objects.
 pub fn to_python<'py>(py: Python<'py>, view: View<'_>) -> PyResult<Bound<'py, PyAny>> {
+    let _pause = CollectorPause::new(py);
+    KEYS.with_borrow_mut(|keys| make(py, keys, view))
+}
+
+fn key<'py>(py: Python<'py>, keys: &mut Keys, key: &str) -> Bound<'py, PyString> {
+    if key.len() > CACHED_KEY_LEN {
+        return PyString::new(py, key);
+    }
+    if let Some(held) = keys.get(key) {
+        return held.bind(py).clone();
+    }
+    let made = PyString::new(py, key);
+    if keys.len() < CACHED_KEYS {
+        keys.insert(key.into(), made.clone().unbind());
+    }
+    made
+}
+
+fn make<'py>(py: Python<'py>, keys: &mut Keys, view: View<'_>) -> PyResult<Bound<'py, PyAny>> {
     Ok(match view {
         View::Null => py.None().into_bound(py),
         View::Bool(b) => PyBool::new(py, b).to_owned().into_any(),
@@ -57,14 +94,14 @@ pub fn to_python<'py>(py: Python<'py>, view: View<'_>) -> PyResult<Bound<'py, Py
             }
             let mut list = Vec::with_capacity(items.len());
             for item in items.iter() {
-                list.push(to_python(py, item)?);
+                list.push(make(py, keys, item)?);
             }
             PyList::new(py, list)?.into_any()
         }
         View::Object(entries) => {
             let dict = PyDict::new(py);
-            for (key, value) in entries.iter() {
-                dict.set_item(self::key(py, key), to_python(py, value)?)?;
+            for (name, value) in entries.iter() {
+                dict.set_item(key(py, keys, name), make(py, keys, value)?)?;
             }
             dict.into_any()
         }

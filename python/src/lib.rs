@@ -21,7 +21,10 @@ use sidecar_engine::ops::{self, Plan, Section, Stage};
 use sidecar_model::tape::Tape;
 use sidecar_model::View;
 
-use crate::convert::{from_python, to_python};
+use crate::convert::{from_python, to_python, CollectorPause};
+
+/// Files `load_many` reads with the GIL released before making their objects under it.
+const BATCH: usize = 64;
 
 pyo3::import_exception!(image_sidecar_rust._errors, SidecarDecodeError);
 pyo3::import_exception!(image_sidecar_rust._errors, SidecarEncodeError);
@@ -377,15 +380,22 @@ fn load_many<'py>(
         return Err(PyValueError::new_err("workers must be at least 1"));
     }
     if workers == 1 || paths.len() < 2 {
+        // Files read a batch at a time with the GIL released, then made into objects under
+        // one pause of the collector, as the workers' documents are below.
         let mut out = Vec::with_capacity(paths.len());
-        for path in &paths {
-            let loaded = py
-                .detach(|| read_file(path))
-                .and_then(|bytes| decode_to_python(py, formats(), &bytes, None, Some(path)));
-            out.push(match loaded {
-                Ok(document) => document,
-                Err(error) => error.into_value(py).into_bound(py).into_any(),
-            });
+        for batch in paths.chunks(BATCH) {
+            let read: Vec<_> =
+                py.detach(|| batch.iter().map(|p| formats().read_bytes(p)).collect());
+            let _pause = CollectorPause::new(py);
+            for (path, bytes) in batch.iter().zip(read) {
+                let loaded = bytes
+                    .map_err(raise)
+                    .and_then(|bytes| decode_to_python(py, formats(), &bytes, None, Some(path)));
+                out.push(match loaded {
+                    Ok(document) => document,
+                    Err(error) => error.into_value(py).into_bound(py).into_any(),
+                });
+            }
         }
         return PyList::new(py, out);
     }
@@ -418,9 +428,16 @@ fn load_many<'py>(
         let receiver = Mutex::new(receiver);
         let held = || receiver.lock().unwrap_or_else(|e| e.into_inner());
         let mut done = 0;
+        let mut pause = Some(CollectorPause::new(py));
         while done < paths.len() {
             let ready = held().try_recv();
-            let Ok((i, decoded)) = ready.or_else(|_| py.detach(|| held().recv())) else {
+            let ready = ready.or_else(|_| {
+                drop(pause.take());
+                let waited = py.detach(|| held().recv());
+                pause = Some(CollectorPause::new(py));
+                waited
+            });
+            let Ok((i, decoded)) = ready else {
                 break;
             };
             out[i] = Some(match decoded {

@@ -4,6 +4,7 @@ the file, the format and where; ``save_data`` under a concurrent writer."""
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -197,6 +198,40 @@ def test_load_many_reports_each_failure_with_its_path_and_goes_on(tmp_path: Path
     assert results[0] == {"a": 1} and results[3] == {"a": 1}
     assert isinstance(results[1], isr.SidecarDecodeError) and results[1].file == str(bad)
     assert isinstance(results[2], FileNotFoundError)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_load_many_defers_the_cycle_collector_and_restores_it(tmp_path: Path, workers: int) -> None:
+    # Each document holds far more containers than a collection threshold: made with the
+    # collector running, loading them collects again and again, every pass finding nothing.
+    document = {"faces": [{"bbox": [0.5, 0.25], "landmarks": [[1, 2]] * 4} for _ in range(400)]}
+    paths = []
+    for i in range(40):
+        paths.append(tmp_path / f"IMG_{i:04}.bin")
+        isr.dump(document, paths[-1])
+    collections = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        loaded = isr.load_many(paths, workers=workers)
+    finally:
+        gc.callbacks.remove(count)
+    assert loaded == [document] * len(paths)
+    # Once, when the result list is made after the pause, and never during it.
+    assert len(collections) <= 1, collections
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        isr.load_many(paths[:2], workers=workers)
+        isr.load(paths[0])
+        assert not gc.isenabled(), "a collector the program disabled stays disabled"
+    finally:
+        gc.enable()
 
 
 def test_dump_never_replaces_unasked_and_keeps_permissions(tmp_path: Path) -> None:
