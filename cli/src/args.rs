@@ -112,6 +112,19 @@ pub enum Command {
   image-sidecar-rust cleanup --input . --move-to ../photo-trash # keeps their paths below the input
   image-sidecar-rust cleanup --input . --delete")]
     Cleanup(CleanupArgs),
+    /// Write every sidecar's document (or each element of one of its arrays) as rows of a
+    /// table: JSON Lines or CSV. The run's JSON report goes to --report (stdout when the rows
+    /// go to a file)
+    #[command(
+        mut_arg("output", |a| a
+            .long("report")
+            .short(None)
+            .help("Where the JSON report goes: - for stdout (when the rows go to a file), or a file")),
+        after_help = "Examples:
+  image-sidecar-rust export --input . --format jsonl --output sidecars.jsonl
+  image-sidecar-rust export --input . --format jsonl --rows /face_detection/faces --output faces.jsonl
+  image-sidecar-rust export --input . --format csv --output tags.csv   # exiftool -csv=tags.csv reads it back")]
+    Export(ExportArgs),
     /// Print the manual page (roff) on stdout
     #[command(after_help = "Examples:
   image-sidecar-rust man > image-sidecar-rust.1
@@ -393,6 +406,46 @@ pub struct CleanupArgs {
     /// Remove the orphans
     #[arg(long)]
     pub delete: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Table format: jsonl (one JSON document per line) or csv (ExifTool's layout:
+    /// SourceFile first, lists joined by ", ")
+    #[arg(long, short = 'f', value_name = "FORMAT", value_parser = ["jsonl", "csv"])]
+    pub format: String,
+
+    /// Where the rows go: - for stdout, or a new file (written beside it and renamed into place;
+    /// never over an existing file). `{shard}` in the name becomes the --shard index
+    #[arg(
+        long = "output",
+        short = 'o',
+        id = "rows_output",
+        value_name = "-|FILE",
+        default_value = "-"
+    )]
+    pub rows_output: String,
+
+    /// One row per element of the array at this JSON pointer (/face_detection/faces: one row
+    /// per face, with its index) instead of one per sidecar
+    #[arg(long, value_name = "POINTER")]
+    pub rows: Option<String>,
+
+    /// Columns to write, as JSON pointers into the document (or into the row's element with
+    /// --rows), comma-separated; default: the whole document (jsonl) or every field (csv)
+    #[arg(long, value_name = "POINTERS", value_delimiter = ',')]
+    pub fields: Vec<String>,
+
+    /// How jsonl writes NaN and the infinities: token (NaN, Infinity, as Python's json reads
+    /// them; lossless) or null (strict JSON, for polars and DuckDB; counted in the report)
+    #[arg(long, value_name = "HOW", default_value = "token", value_parser = ["token", "null"])]
+    pub non_finite: String,
 }
 
 #[derive(Debug, Args)]

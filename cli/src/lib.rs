@@ -112,6 +112,7 @@ fn run(args: Vec<std::ffi::OsString>) -> u8 {
         Command::Man => commands::docs::man(),
         Command::Merge(args) => commands::merge::run(args),
         Command::Cleanup(args) => commands::cleanup::run(args),
+        Command::Export(args) => commands::export::run(args),
     };
     match result {
         Ok(exit) => exit.code(),

@@ -670,6 +670,43 @@ impl ReportFile {
     }
 }
 
+/// A file written as a stream (an export) into a temporary file beside its target, and
+/// renamed into place at the end, never over an existing file. Dropped uncommitted, the
+/// temporary file is removed.
+pub struct StreamFile {
+    staged: Staged,
+    target: PathBuf,
+}
+
+impl StreamFile {
+    /// Creates the temporary file beside `target` (with the mode a new file gets under the
+    /// umask); returns it and a handle to write the stream to.
+    pub fn create(target: &Path) -> io::Result<(StreamFile, File)> {
+        let name = target.file_name().unwrap_or_default().to_string_lossy();
+        let staged = stage_named(
+            parent(target),
+            &format!(".{name}."),
+            b"",
+            Durability::None,
+            &Keep::new_file(),
+        )?;
+        let file = OpenOptions::new().write(true).open(staged.path())?;
+        Ok((
+            StreamFile {
+                staged,
+                target: target.to_path_buf(),
+            },
+            file,
+        ))
+    }
+
+    /// Renames the stream into place; [`WriteOutcome::Exists`] (and the temporary file
+    /// removed) when something took the target's name meanwhile.
+    pub fn commit(self) -> io::Result<WriteOutcome> {
+        self.staged.commit_new(&self.target)
+    }
+}
+
 /// An exclusive claim on a tree for one converting run, released when dropped (or when the
 /// process dies): `flock` on the root directory, exclusive, and on each directory above it,
 /// shared. Two runs on the same tree, or on nested trees, cannot both hold it; runs on

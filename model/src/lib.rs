@@ -39,6 +39,7 @@ pub mod canonical;
 pub mod codec;
 pub mod error;
 pub mod frame;
+pub mod json_text;
 pub mod serde;
 pub mod summary;
 pub mod tape;

@@ -334,6 +334,43 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The value a JSON pointer (RFC 6901: `""` is the whole document, `/faces/0/bbox`, `~1`
+    /// for `/` and `~0` for `~` in keys) names; `None` when nothing is there or the pointer is
+    /// not one.
+    ///
+    /// ```
+    /// use sidecar_model::{Map, Value};
+    /// let faces = Value::Array(vec![Value::Float(0.5)]);
+    /// let doc = Value::Object([("a/b".to_string(), faces)].into_iter().collect::<Map>());
+    /// assert_eq!(doc.view().pointer("/a~1b/0").and_then(|v| v.as_f64()), Some(0.5));
+    /// assert!(doc.view().pointer("/a~1b/1").is_none());
+    /// assert!(doc.view().pointer("a").is_none());
+    /// ```
+    pub fn pointer(self, pointer: &str) -> Option<View<'a>> {
+        if pointer.is_empty() {
+            return Some(self);
+        }
+        let mut at = self;
+        for token in pointer.strip_prefix('/')?.split('/') {
+            let token = token.replace("~1", "/").replace("~0", "~");
+            at = match at {
+                View::Object(map) => map.get(&token)?,
+                View::Array(items) => {
+                    // RFC 6901 indices: digits without a leading zero.
+                    if token.is_empty()
+                        || (token.len() > 1 && token.starts_with('0'))
+                        || !token.bytes().all(|b| b.is_ascii_digit())
+                    {
+                        return None;
+                    }
+                    items.at(token.parse().ok()?)?
+                }
+                _ => return None,
+            };
+        }
+        Some(at)
+    }
+
     /// The string, if this is one.
     pub fn as_str(self) -> Option<&'a str> {
         match self {

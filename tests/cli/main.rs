@@ -4,6 +4,7 @@
 
 mod cache;
 mod cleanup;
+mod export;
 mod guide;
 mod harness;
 mod help;

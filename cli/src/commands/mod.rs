@@ -3,6 +3,7 @@
 pub mod cleanup;
 pub mod convert;
 pub mod docs;
+pub mod export;
 pub mod format_stats;
 pub mod inspect;
 pub mod merge;

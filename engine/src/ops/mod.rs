@@ -14,6 +14,7 @@
 
 pub mod cleanup;
 pub mod convert;
+pub mod export;
 pub mod format_stats;
 pub mod inspect;
 pub mod stage;
@@ -49,6 +50,8 @@ stage::stages! {
     Convert(convert::ConvertStage<'r>) => "convert", NoRecord, convert::ConvertReport;
     /// Sidecars whose image is gone, listed, moved aside or removed.
     Cleanup(cleanup::CleanupStage) => "cleanup", NoRecord, cleanup::CleanupReport;
+    /// Each sidecar's document, or each element of one of its arrays, as a row of a table.
+    Export(export::ExportStage) => "export", NoRecord, export::ExportReport;
 }
 
 /// Reports progress to whoever shows it (a progress bar on a terminal, or nobody).

@@ -4,7 +4,6 @@
 //! through any other format byte for byte.
 
 mod decode;
-mod encode;
 
 use sidecar_model::tape::with_tape;
 use sidecar_model::{Codec, CodecError, CodecRegistration, Decoded, Detection, View, Warning};
@@ -59,7 +58,7 @@ impl Codec for JsonCodec {
     }
 
     fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
-        encode::write_pretty(document, out)
+        sidecar_model::json_text::write_pretty(document, out)
     }
 }
 

@@ -1,75 +1,147 @@
-//! The value model to JSON text exactly as Python's `json.dump(obj, f, indent=2)` writes it:
-//! two-space indent, `", "`-free line ends, `": "` after keys, non-ASCII escaped as `\uXXXX`
-//! (surrogate pairs beyond the BMP), floats as `repr()` prints them, `NaN`/`Infinity` for the
-//! non-finite ones, and no newline at the end.
+//! Values as JSON text the way Python's `json` module writes it: non-ASCII escaped as
+//! `\uXXXX` (surrogate pairs beyond the BMP), floats as `repr()` prints them, `NaN`/`Infinity`
+//! for the non-finite ones, and no newline at the end. [`write_pretty`] is
+//! `json.dump(obj, f, indent=2)` byte for byte (the JSON codec's layout); [`write_compact`] is
+//! `json.dumps(obj, separators=(",", ":"))`, one line (what exports write).
 
 use std::io::Write as _;
 
-use sidecar_model::{CodecError, View};
+use crate::{CodecError, View};
 
-/// Writes a document; refuses a NaN whose bits are not the one NaN JSON can spell, rather than
-/// change it.
+/// Writes a document as `json.dump(obj, f, indent=2)` does; refuses a NaN whose bits are not
+/// the one NaN JSON can spell, rather than change it.
+///
+/// ```
+/// use sidecar_model::{json_text, View};
+/// let mut out = Vec::new();
+/// json_text::write_pretty(View::Float(1e-5), &mut out).unwrap();
+/// assert_eq!(out, b"1e-05");
+/// ```
 pub fn write_pretty(document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
-    write_value(document, 0, out)
+    Writer::default().value(document, Some(0), out)
 }
 
-fn write_value(value: View<'_>, indent: usize, out: &mut Vec<u8>) -> Result<(), CodecError> {
-    match value {
-        View::Null => out.extend_from_slice(b"null"),
-        View::Bool(true) => out.extend_from_slice(b"true"),
-        View::Bool(false) => out.extend_from_slice(b"false"),
-        View::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
-        View::UInt(u) => out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes()),
-        View::Float(x) if x.is_nan() && x.to_bits() != f64::NAN.to_bits() => {
-            return Err(CodecError::unrepresentable(
-                format!(
-                    "a NaN with sign or payload bits ({:#018x}) has no JSON spelling",
-                    x.to_bits()
-                ),
-                None,
-            ));
-        }
-        View::Float(x) => write_float(x, out),
-        View::Str(s) => write_string(s, out),
-        View::Array(items) if items.is_empty() => out.extend_from_slice(b"[]"),
-        View::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                newline(indent + 1, out);
-                write_value(item, indent + 1, out)?;
+/// Writes a document on one line, without spaces, as
+/// `json.dumps(obj, separators=(",", ":"))` does; refuses what [`write_pretty`] refuses.
+///
+/// ```
+/// use sidecar_model::{json_text, Value};
+/// let value = Value::Array(vec![Value::Int(1), Value::Float(f64::NAN)]);
+/// let mut out = Vec::new();
+/// json_text::write_compact(value.view(), &mut out).unwrap();
+/// assert_eq!(out, b"[1,NaN]");
+/// ```
+pub fn write_compact(document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    Writer::default().value(document, None, out)
+}
+
+/// Writes a document as [`write_compact`] does, but strict JSON: every non-finite float (any
+/// NaN, the infinities) as `null`. Returns how many were.
+///
+/// ```
+/// use sidecar_model::{json_text, Value};
+/// let value = Value::Array(vec![Value::Float(f64::INFINITY), Value::Float(0.5)]);
+/// let mut out = Vec::new();
+/// assert_eq!(json_text::write_compact_finite(value.view(), &mut out), 1);
+/// assert_eq!(out, b"[null,0.5]");
+/// ```
+pub fn write_compact_finite(document: View<'_>, out: &mut Vec<u8>) -> u64 {
+    let mut writer = Writer {
+        finite: true,
+        nulls: 0,
+    };
+    // Only a NaN's bits can be refused, and this writer writes no NaN.
+    let _ = writer.value(document, None, out);
+    writer.nulls
+}
+
+#[derive(Default)]
+struct Writer {
+    /// Non-finite floats as `null`, counted in `nulls`.
+    finite: bool,
+    nulls: u64,
+}
+
+impl Writer {
+    /// `indent` is the depth in the pretty layout, `None` in the compact one.
+    fn value(
+        &mut self,
+        value: View<'_>,
+        indent: Option<usize>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CodecError> {
+        match value {
+            View::Null => out.extend_from_slice(b"null"),
+            View::Bool(true) => out.extend_from_slice(b"true"),
+            View::Bool(false) => out.extend_from_slice(b"false"),
+            View::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+            View::UInt(u) => out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes()),
+            View::Float(x) if self.finite && !x.is_finite() => {
+                self.nulls += 1;
+                out.extend_from_slice(b"null");
             }
-            newline(indent, out);
-            out.push(b']');
-        }
-        View::Object(map) if map.is_empty() => out.extend_from_slice(b"{}"),
-        View::Object(map) => {
-            out.push(b'{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                newline(indent + 1, out);
-                write_string(key, out);
-                out.extend_from_slice(b": ");
-                write_value(item, indent + 1, out)?;
+            View::Float(x) if x.is_nan() && x.to_bits() != f64::NAN.to_bits() => {
+                return Err(CodecError::unrepresentable(
+                    format!(
+                        "a NaN with sign or payload bits ({:#018x}) has no JSON spelling",
+                        x.to_bits()
+                    ),
+                    None,
+                ));
             }
-            newline(indent, out);
-            out.push(b'}');
+            View::Float(x) => write_float(x, out),
+            View::Str(s) => write_string(s, out),
+            View::Array(items) if items.is_empty() => out.extend_from_slice(b"[]"),
+            View::Array(items) => {
+                let inner = indent.map(|depth| depth + 1);
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    newline(inner, out);
+                    self.value(item, inner, out)?;
+                }
+                newline(indent, out);
+                out.push(b']');
+            }
+            View::Object(map) if map.is_empty() => out.extend_from_slice(b"{}"),
+            View::Object(map) => {
+                let inner = indent.map(|depth| depth + 1);
+                out.push(b'{');
+                for (i, (key, item)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    newline(inner, out);
+                    write_string(key, out);
+                    out.extend_from_slice(if indent.is_some() { b": " } else { b":" });
+                    self.value(item, inner, out)?;
+                }
+                newline(indent, out);
+                out.push(b'}');
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
-fn newline(indent: usize, out: &mut Vec<u8>) {
-    out.push(b'\n');
-    out.resize(out.len() + 2 * indent, b' ');
+/// A line break and the indent of `depth`; nothing in the compact layout.
+fn newline(depth: Option<usize>, out: &mut Vec<u8>) {
+    if let Some(depth) = depth {
+        out.push(b'\n');
+        out.resize(out.len() + 2 * depth, b' ');
+    }
 }
 
-/// A string as Python's `ensure_ascii=True` encoder writes it.
-fn write_string(s: &str, out: &mut Vec<u8>) {
+/// A string as Python's `ensure_ascii=True` encoder writes it, quotes included.
+///
+/// ```
+/// let mut out = Vec::new();
+/// sidecar_model::json_text::write_string("M\u{fc}ller", &mut out);
+/// assert_eq!(out, br#""M\u00fcller""#);
+/// ```
+pub fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     for c in s.chars() {
         match c {
@@ -181,7 +253,7 @@ fn shortest_digits(text: &str, digits: &mut [u8; 40]) -> (usize, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sidecar_model::{Map, Value};
+    use crate::{Map, Value};
 
     fn float(x: f64) -> String {
         let mut out = Vec::new();
@@ -238,6 +310,22 @@ mod tests {
         assert!(write_pretty(View::Float(payload), &mut Vec::new()).is_err());
         assert!(write_pretty(View::Float(-f64::NAN), &mut Vec::new()).is_err());
         assert!(write_pretty(View::Float(f64::NAN), &mut Vec::new()).is_ok());
+    }
+
+    #[test]
+    fn compact_layout_matches_json_dumps_without_spaces() {
+        let map: Map = [
+            (
+                "a".into(),
+                Value::Array(vec![Value::Int(1), Value::Float(2.5)]),
+            ),
+            ("b".into(), Value::Object(Map::new())),
+        ]
+        .into_iter()
+        .collect();
+        let mut out = Vec::new();
+        write_compact(Value::Object(map).view(), &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), r#"{"a":[1,2.5],"b":{}}"#);
     }
 
     #[test]
