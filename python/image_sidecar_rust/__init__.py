@@ -487,6 +487,37 @@ class ImageSidecarManager:
             args.append("--delete")
         return self._run(args, strict)
 
+    def export(
+        self,
+        directory: PathLike,
+        output: PathLike,
+        format: str = "jsonl",
+        rows: Optional[str] = None,
+        fields: Sequence[str] = (),
+        non_finite: str = "token",
+        operation_types: Sequence[str] = (),
+        shard: Optional[str] = None,
+        workers: Optional[int] = None,
+        strict: bool = False,
+    ) -> Dict[str, Any]:
+        """``export``: every sidecar's document as a row of ``output`` (a new file, never one
+        that exists; ``{shard}`` in its name becomes the ``shard`` index), in ``format``
+        ``"jsonl"`` or ``"csv"`` (ExifTool's layout). ``rows`` (a JSON pointer to an array)
+        writes one row per element; ``fields`` (JSON pointers) chooses the columns;
+        ``non_finite="null"`` writes NaN and the infinities as ``null`` for strict JSON readers.
+        Returns the report: ``rows``, and ``not_exported`` with each sidecar left out and why."""
+        args = ["export", "--input", os.fspath(directory), "--format", format,
+                "--output", os.fspath(output), "--non-finite", non_finite,
+                *self._walk_args(workers, cache=False)]
+        if rows is not None:
+            args += ["--rows", rows]
+        if fields:
+            args += ["--fields", ",".join(fields)]
+        if shard is not None:
+            args += ["--shard", shard]
+        args += _selection(operation_types)
+        return self._run(args, strict)
+
     def run_pipeline(
         self,
         name_or_path: PathLike,
