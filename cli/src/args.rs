@@ -125,6 +125,17 @@ pub enum Command {
   image-sidecar-rust export --input . --format jsonl --rows /face_detection/faces --output faces.jsonl
   image-sidecar-rust export --input . --format csv --output tags.csv   # exiftool -csv=tags.csv reads it back")]
     Export(ExportArgs),
+    /// One JSON line per photo (its image and each sidecar with format, size and operations)
+    /// and one per sidecar whose photo is gone. The run's JSON report goes to --report
+    #[command(
+        mut_arg("output", |a| a
+            .long("report")
+            .short(None)
+            .help("Where the JSON report goes: - for stdout (when the lines go to a file), or a file")),
+        after_help = "Examples:
+  image-sidecar-rust list --input . | jq -c 'select(.sidecars == [])'   # photos without a sidecar
+  image-sidecar-rust list --input . --operation-type face_detection --output faces.jsonl")]
+    List(ListArgs),
     /// Print the manual page (roff) on stdout
     #[command(after_help = "Examples:
   image-sidecar-rust man > image-sidecar-rust.1
@@ -446,6 +457,26 @@ pub struct ExportArgs {
     /// them; lossless) or null (strict JSON, for polars and DuckDB; counted in the report)
     #[arg(long, value_name = "HOW", default_value = "token", value_parser = ["token", "null"])]
     pub non_finite: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Where the lines go: - for stdout, or a new file (never over an existing one). `{shard}`
+    /// in the name becomes the --shard index
+    #[arg(
+        long = "output",
+        short = 'o',
+        id = "rows_output",
+        value_name = "-|FILE",
+        default_value = "-"
+    )]
+    pub rows_output: String,
 }
 
 #[derive(Debug, Args)]

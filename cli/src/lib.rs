@@ -9,6 +9,7 @@ mod exit;
 mod invocation;
 mod pipelines;
 mod plugins;
+mod rows_output;
 mod scan;
 mod shard_report;
 
@@ -113,6 +114,7 @@ fn run(args: Vec<std::ffi::OsString>) -> u8 {
         Command::Merge(args) => commands::merge::run(args),
         Command::Cleanup(args) => commands::cleanup::run(args),
         Command::Export(args) => commands::export::run(args),
+        Command::List(args) => commands::list::run(args),
     };
     match result {
         Ok(exit) => exit.code(),

@@ -292,8 +292,19 @@ pub struct Tree {
 }
 
 /// What a walk does with each directory's candidates instead of keeping them in the tree:
-/// called on the pool's threads, once per directory, with its candidates in byte order.
-pub type Visit<'v> = &'v (dyn Fn(&[Candidate<'_>]) + Sync);
+/// called on the pool's threads, once per directory (one without candidates too).
+pub type Visit<'v> = &'v (dyn Fn(Directory<'_>) + Sync);
+
+/// One directory as a visitor sees it.
+#[derive(Clone, Copy)]
+pub struct Directory<'d> {
+    /// The directory.
+    pub path: &'d Path,
+    /// Names of its images (of the walk's shard), in byte order.
+    pub images: &'d [OsString],
+    /// Its candidates (of the walk's shard), in byte order.
+    pub candidates: &'d [Candidate<'d>],
+}
 
 /// Walks `root` (a directory or a single file) with `rules`, setting aside the paths in
 /// `exclude` (the report file of the run). Directories are read in parallel on the current
@@ -401,6 +412,9 @@ struct Walk<'w> {
 #[derive(Default)]
 struct Found {
     sidecars: Vec<Sidecar>,
+    /// The directory and its images' names (of this shard), for a visitor.
+    dir: PathBuf,
+    image_names: Vec<OsString>,
     images: u64,
     images_without_sidecar: u64,
     temporaries: Vec<PathBuf>,
@@ -659,7 +673,11 @@ impl<'w> Walk<'w> {
                     directory_file: sidecar.directory_file,
                 })
                 .collect();
-            visit(&candidates);
+            visit(Directory {
+                path: &found.dir,
+                images: &found.image_names,
+                candidates: &candidates,
+            });
             candidates.len() as u64
         });
         let mut tree = self.tree.lock().unwrap_or_else(|e| e.into_inner());
@@ -855,6 +873,16 @@ impl DirBatch<'_> {
         let rel_dir = rel_dir.as_os_str().as_bytes();
         let owned = |name: &[u8]| self.rules.shard.is_none_or(|s| s.owns(rel_dir, name));
         found.images += image_names.iter().filter(|n| owned(n)).count() as u64;
+        found.dir = self.dir.clone();
+        found.image_names = self
+            .images
+            .iter()
+            .filter(|n| owned(n.as_encoded_bytes()))
+            .cloned()
+            .collect();
+        found
+            .image_names
+            .sort_unstable_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
         found.images_without_sidecar += image_names
             .iter()
             .filter(|name| owned(name))
@@ -969,8 +997,9 @@ mod tests {
         }
         let rules = Rules::default();
         let seen = Mutex::new(Vec::new());
-        let tree = discover_visiting(dir.path(), &registry, &rules, &[], &|candidates| {
-            let group: Vec<(String, bool)> = candidates
+        let tree = discover_visiting(dir.path(), &registry, &rules, &[], &|directory| {
+            let group: Vec<(String, bool)> = directory
+                .candidates
                 .iter()
                 .map(|c| (c.rel.to_str().unwrap().to_owned(), c.has_image))
                 .collect();

@@ -518,6 +518,27 @@ class ImageSidecarManager:
         args += _selection(operation_types)
         return self._run(args, strict)
 
+    def list(
+        self,
+        directory: PathLike,
+        output: PathLike,
+        operation_types: Sequence[str] = (),
+        shard: Optional[str] = None,
+        workers: Optional[int] = None,
+        strict: bool = False,
+    ) -> Dict[str, Any]:
+        """``list``: one JSON line per photo in ``output`` (a new file; ``{shard}`` in its name
+        becomes the ``shard`` index): ``image``, and ``sidecars`` with each one's ``path``,
+        ``format``, ``size``, ``operations`` (and ``error`` when it cannot be read); sidecars
+        whose photo is gone have ``image`` ``None``. Returns the report (``photos``,
+        ``orphan_sidecars``, ...)."""
+        args = ["list", "--input", os.fspath(directory), "--output", os.fspath(output),
+                *self._walk_args(workers, cache=False)]
+        if shard is not None:
+            args += ["--shard", shard]
+        args += _selection(operation_types)
+        return self._run(args, strict)
+
     def run_pipeline(
         self,
         name_or_path: PathLike,

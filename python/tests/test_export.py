@@ -214,3 +214,17 @@ def test_the_manager_exports_with_every_option(tree: Path, tmp_path: Path) -> No
     assert sorted(map(str, (line["/confidence"] for line in lines))) == sorted(map(str, faces))
     with pytest.raises(isr.CommandError):
         manager.export(tree, tmp_path / "part-0.jsonl")
+
+
+def test_the_manager_lists_every_photo_with_its_sidecars(tree: Path, tmp_path: Path) -> None:
+    manager = isr.ImageSidecarManager(os.environ["IMAGE_SIDECAR_RUST"])
+    out = tmp_path / "photos.jsonl"
+    report = manager.list(tree, out)
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    photos = [line for line in lines if line["image"] is not None]
+    assert report["photos"] == len(photos)
+    listed = {s["path"] for line in lines for s in line["sidecars"]}
+    assert listed == set(originals(tree))
+    for line in photos:
+        for sidecar in line["sidecars"]:
+            assert Path(sidecar["path"]).stem.split(".")[0] == Path(line["image"]).stem.split(".")[0]

@@ -9,6 +9,7 @@ mod guide;
 mod harness;
 mod help;
 mod identity;
+mod list;
 mod pipelines;
 mod plugins;
 mod reports;

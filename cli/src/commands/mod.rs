@@ -6,6 +6,7 @@ pub mod docs;
 pub mod export;
 pub mod format_stats;
 pub mod inspect;
+pub mod list;
 pub mod merge;
 pub mod pipelines;
 pub mod plugins;

@@ -17,6 +17,7 @@ pub mod convert;
 pub mod export;
 pub mod format_stats;
 pub mod inspect;
+pub mod list;
 pub mod stage;
 pub mod stats;
 pub mod validate;
@@ -474,8 +475,13 @@ pub fn run_walking(
     // One accumulator per chunk at work at once: taken for a chunk, put back after.
     let spare: Mutex<Vec<Folds>> = Mutex::new(Vec::new());
     let kept = std::sync::atomic::AtomicU64::new(0);
-    let visit = |candidates: &[Candidate<'_>]| {
-        let taken: Vec<Candidate<'_>> = candidates.iter().copied().filter(|c| keep(*c)).collect();
+    let visit = |directory: discover::Directory<'_>| {
+        let taken: Vec<Candidate<'_>> = directory
+            .candidates
+            .iter()
+            .copied()
+            .filter(|c| keep(*c))
+            .collect();
         progress.found(taken.len() as u64);
         kept.fetch_add(taken.len() as u64, std::sync::atomic::Ordering::Relaxed);
         // A directory's files in chunks other workers can take: one large directory is
