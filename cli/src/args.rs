@@ -136,6 +136,13 @@ pub enum Command {
   image-sidecar-rust list --input . | jq -c 'select(.sidecars == [])'   # photos without a sidecar
   image-sidecar-rust list --input . --operation-type face_detection --output faces.jsonl")]
     List(ListArgs),
+    /// Move or rename photos with all their sidecars (every naming convention, darktable
+    /// duplicates), never over an existing file
+    #[command(after_help = "Examples:
+  image-sidecar-rust mv IMG_0001.CR3 IMG_0002.CR3 ../keepers/
+  image-sidecar-rust mv IMG_0001.CR3 2025-09-20_goal.CR3   # IMG_0001.CR3.xmp becomes 2025-09-20_goal.CR3.xmp
+  image-sidecar-rust mv --dry-run *.JPG ../season-2025/")]
+    Mv(MoveArgs),
     /// Print the manual page (roff) on stdout
     #[command(after_help = "Examples:
   image-sidecar-rust man > image-sidecar-rust.1
@@ -477,6 +484,29 @@ pub struct ListArgs {
         default_value = "-"
     )]
     pub rows_output: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// Photos to move (their sidecars and other files of theirs go with them), then where:
+    /// an existing directory, or for one photo a new name
+    #[arg(value_name = "SOURCE… DEST", num_args = 2.., required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Report what would be moved where; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Where the JSON report goes: - for stdout, or a file (written atomically)
+    #[arg(long, short = 'o', value_name = "-|FILE", default_value = "-")]
+    pub output: String,
+
+    /// Exit with 1 when a photo had to stay where it is
+    #[arg(long)]
+    pub strict: bool,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }
 
 #[derive(Debug, Args)]

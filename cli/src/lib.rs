@@ -115,6 +115,7 @@ fn run(args: Vec<std::ffi::OsString>) -> u8 {
         Command::Cleanup(args) => commands::cleanup::run(args),
         Command::Export(args) => commands::export::run(args),
         Command::List(args) => commands::list::run(args),
+        Command::Mv(args) => commands::mv::run(args),
     };
     match result {
         Ok(exit) => exit.code(),

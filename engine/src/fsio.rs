@@ -442,6 +442,22 @@ pub fn stage(dir: &Path, bytes: &[u8], durability: Durability, keep: &Keep) -> i
     stage_named(dir, TEMP_PREFIX, bytes, durability, keep)
 }
 
+/// Copies the file `from` to a new temporary file in `dir`, with `keep`'s metadata (a move
+/// across file systems).
+pub fn stage_copy(dir: &Path, from: &Path, keep: &Keep) -> io::Result<Staged> {
+    let mut file = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)?;
+    io::copy(&mut File::open(from)?, file.as_file_mut())?;
+    file.as_file().sync_all()?;
+    keep.apply(file.as_file())?;
+    Ok(Staged {
+        file: file.into_temp_path(),
+        durability: Durability::EachFile,
+    })
+}
+
 /// What [`Staged::commit_new`] found at the target.
 #[derive(Debug)]
 pub enum WriteOutcome {

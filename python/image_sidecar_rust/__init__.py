@@ -539,6 +539,24 @@ class ImageSidecarManager:
         args += _selection(operation_types)
         return self._run(args, strict)
 
+    def move(
+        self,
+        sources: Sequence[PathLike],
+        destination: PathLike,
+        dry_run: bool = False,
+        strict: bool = False,
+    ) -> Dict[str, Any]:
+        """``mv``: moves photos into ``destination`` (a directory), or renames one photo to it,
+        with every sidecar and other file of theirs, never over an existing file. A photo that
+        cannot move stays with its files (``results`` says why; ``strict=True`` raises
+        :class:`FindingsError`)."""
+        args = ["mv", *(os.fspath(s) for s in sources), os.fspath(destination)]
+        if self._image_extensions is not None:
+            args += ["--image-extensions", ",".join(self._image_extensions)]
+        if dry_run:
+            args.append("--dry-run")
+        return self._run(args, strict)
+
     def run_pipeline(
         self,
         name_or_path: PathLike,

@@ -228,3 +228,18 @@ def test_the_manager_lists_every_photo_with_its_sidecars(tree: Path, tmp_path: P
     for line in photos:
         for sidecar in line["sidecars"]:
             assert Path(sidecar["path"]).stem.split(".")[0] == Path(line["image"]).stem.split(".")[0]
+
+
+def test_the_manager_moves_photos_with_their_sidecars(tmp_path: Path) -> None:
+    manager = isr.ImageSidecarManager(os.environ["IMAGE_SIDECAR_RUST"])
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for name in ("IMG_0001.CR3", "IMG_0001.CR3.xmp", "IMG_0001.json"):
+        (tmp_path / "a" / name).write_text(name)
+    planned = manager.move([tmp_path / "a/IMG_0001.CR3"], tmp_path / "b", dry_run=True)
+    assert planned["results"][0]["status"] == "planned"
+    assert len(list((tmp_path / "a").iterdir())) == 3
+    report = manager.move([tmp_path / "a/IMG_0001.CR3"], tmp_path / "b/goal.CR3")
+    assert report["files_moved"] == 3
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["goal.CR3", "goal.CR3.xmp", "goal.json"]
+    assert (tmp_path / "b/goal.CR3.xmp").read_text() == "IMG_0001.CR3.xmp"

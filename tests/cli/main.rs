@@ -10,6 +10,7 @@ mod harness;
 mod help;
 mod identity;
 mod list;
+mod mv;
 mod pipelines;
 mod plugins;
 mod reports;

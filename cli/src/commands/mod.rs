@@ -8,6 +8,7 @@ pub mod format_stats;
 pub mod inspect;
 pub mod list;
 pub mod merge;
+pub mod mv;
 pub mod pipelines;
 pub mod plugins;
 pub mod run;

@@ -18,6 +18,7 @@ pub mod export;
 pub mod format_stats;
 pub mod inspect;
 pub mod list;
+pub mod mv;
 pub mod stage;
 pub mod stats;
 pub mod validate;
