@@ -26,7 +26,7 @@ test: exiftool lint
 	cargo test --workspace --locked
 	cargo build --locked -p image-sidecar-rust -p sidecar-plugin-cbor
 	$(PYTHON) -m venv --clear $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check ./python pytest hypothesis numpy duckdb polars
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check ./python pytest hypothesis numpy duckdb polars pyarrow
 	IMAGE_SIDECAR_RUST=$(CURDIR)/target/debug/image-sidecar-rust $(VENV)/bin/python -m pytest -q python/tests
 
 # The Python wheel, carrying the binary (maturin, see python/pyproject.toml).

@@ -434,9 +434,9 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub select: SelectArgs,
 
-    /// Table format: jsonl (one JSON document per line) or csv (ExifTool's layout:
-    /// SourceFile first, lists joined by ", ")
-    #[arg(long, short = 'f', value_name = "FORMAT", value_parser = ["jsonl", "csv"])]
+    /// Table format: jsonl (one JSON document per line), csv (ExifTool's layout: SourceFile
+    /// first, lists joined by ", ") or parquet (a column type per field, inferred over the tree)
+    #[arg(long, short = 'f', value_name = "FORMAT", value_parser = ["jsonl", "csv", "parquet"])]
     pub format: String,
 
     /// Where the rows go: - for stdout, or a new file (written beside it and renamed into place;

@@ -243,3 +243,59 @@ def test_the_manager_moves_photos_with_their_sidecars(tmp_path: Path) -> None:
     assert report["files_moved"] == 3
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["goal.CR3", "goal.CR3.xmp", "goal.json"]
     assert (tmp_path / "b/goal.CR3.xmp").read_text() == "IMG_0001.CR3.xmp"
+
+
+def test_parquet_loads_in_duckdb_polars_and_pyarrow_equal_to_json_load(tree: Path, tmp_path: Path) -> None:
+    # The example holding every edge case mixes lists and objects in one list: no Parquet type.
+    mixed = tree / "20250920_153304.000.json"
+    binary = os.environ["IMAGE_SIDECAR_RUST"]
+    refused = subprocess.run(
+        [binary, "export", "--input", str(tree), "--format", "parquet", "--output", str(tmp_path / "no.parquet")],
+        capture_output=True, text=True,
+    )
+    assert refused.returncode == 2
+    assert "/extra/nested/*" in refused.stderr and str(mixed) in refused.stderr
+    assert not (tmp_path / "no.parquet").exists()
+    mixed.unlink()
+
+    out = tmp_path / "sidecars.parquet"
+    report = run("export", "--input", str(tree), "--format", "parquet", "--output", str(out))
+    expected = originals(tree)
+    assert report["rows"] == len(expected)
+
+    def agrees(stored: Any, original: Any) -> bool:
+        """A Parquet value against json.load's: a struct has every key any file had (None
+        where this one has none), integers read as floats where another file has a float."""
+        if isinstance(original, dict):
+            return isinstance(stored, dict) and all(agrees(stored.get(k), v) for k, v in original.items()) and all(
+                v is None or k in original for k, v in stored.items()
+            )
+        if isinstance(original, list):
+            return isinstance(stored, list) and len(stored) == len(original) and all(map(agrees, stored, original))
+        if isinstance(original, float) and math.isnan(original):
+            return isinstance(stored, float) and math.isnan(stored)
+        if isinstance(original, bool) or isinstance(stored, bool):
+            return stored is original
+        return stored == original
+
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out).to_pylist()
+    assert len(table) == len(expected)
+    for row in table:
+        assert agrees(row["document"], expected[row["path"]]), row["path"]
+
+    frame = pl.read_parquet(out)
+    assert sorted(frame["path"].to_list()) == sorted(expected)
+    count = duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}')").fetchall()[0][0]
+    assert count == len(expected)
+    faces = duckdb.sql(
+        f"SELECT path, unnest(document.face_detection.faces).confidence AS c FROM read_parquet('{out}')"
+    ).fetchall()
+    want = [
+        (path, face["confidence"])
+        for path, doc in expected.items()
+        if isinstance(doc.get("face_detection"), dict)
+        for face in doc["face_detection"].get("faces", [])
+    ]
+    assert sorted(map(str, faces)) == sorted(map(str, want))

@@ -291,3 +291,75 @@ fn csv_follows_exiftools_layout() {
     };
     assert_eq!(first_line(&output), first_line(&again));
 }
+
+#[test]
+fn parquet_types_each_column_and_refuses_a_conflict_naming_both_files() {
+    let tree = examples();
+    let dir = tempfile::tempdir().unwrap();
+    let refused = tree.run(&[
+        "export",
+        "--format",
+        "parquet",
+        "--output",
+        dir.path().join("all.parquet").to_str().unwrap(),
+    ]);
+    assert_exit(&refused, 2, "a list of lists and objects");
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("/extra/nested/*") && message.contains("20250920_153304.000.json"),
+        "{message}"
+    );
+    assert_eq!(
+        dir.path().read_dir().unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+
+    let output = dir.path().join("faces.parquet");
+    let report = tree.report(&[
+        "export",
+        "--format",
+        "parquet",
+        "--rows",
+        "/face_detection/faces",
+        "--fields",
+        "/confidence,/bbox",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    let file = std::fs::File::open(&output).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut rows = 0;
+    for batch in reader {
+        let batch = batch.unwrap();
+        let schema = batch.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "path",
+                "image",
+                "format",
+                "size",
+                "index",
+                "/confidence",
+                "/bbox"
+            ]
+        );
+        let confidence = batch
+            .column_by_name("/confidence")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow_array::Float64Array>()
+            .expect("a float column");
+        assert!(confidence
+            .iter()
+            .all(|c| c.is_some_and(|c| (0.0..=1.0).contains(&c))));
+        rows += batch.num_rows();
+    }
+    assert_eq!(rows as u64, report["rows"].as_u64().unwrap());
+    assert!(rows > 0);
+}

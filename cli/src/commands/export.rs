@@ -1,6 +1,9 @@
 //! `export`: see `sidecar_engine::ops::export`.
 
+use std::sync::Arc;
+
 use anyhow::anyhow;
+use sidecar_engine::ops::export::parquet::Table;
 use sidecar_engine::ops::export::{self, Column, ExportStage, Layout, NonFinite, Sink};
 
 use crate::args::ExportArgs;
@@ -20,36 +23,60 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
         }
     }
     let (output, writer) = RowsOutput::open(&args.rows_output, &config)?;
-    let csv = args.format == "csv";
+    let format = args.format.as_str();
     let rules = config.rules.clone();
     let mut run = Invocation::new(config)?;
     let stage = |layout: Layout, sink| ExportStage {
         layout,
         rows: args.rows.clone(),
-        fields: if csv { Vec::new() } else { args.fields.clone() },
+        fields: if format == "jsonl" {
+            args.fields.clone()
+        } else {
+            Vec::new()
+        },
         rules: rules.clone(),
         sink,
     };
-    let sink = Sink::new(writer);
-    let layout = if csv {
-        // CSV needs its header first: a pass that writes nothing finds the columns.
-        let found = run
-            .single_stage(stage(Layout::Columns, Sink::new(Box::new(std::io::sink()))))?
-            .columns;
-        let columns = chosen(found, &args.fields);
-        let mut header = vec!["SourceFile".to_owned()];
-        header.extend(columns.iter().map(|c| c.header.clone()));
-        let mut line = Vec::new();
-        export::write_csv_record(&mut line, &header);
-        sink.put(&line);
-        Layout::Csv { columns }
-    } else {
-        Layout::JsonLines {
-            non_finite: match args.non_finite.as_str() {
-                "null" => NonFinite::Null,
-                _ => NonFinite::Token,
-            },
+    let nowhere = || Sink::new(Box::new(std::io::sink()));
+    let (layout, sink) = match format {
+        "csv" => {
+            // CSV needs its header first: a pass that writes nothing finds the columns.
+            let found = run.single_stage(stage(Layout::Columns, nowhere()))?.columns;
+            let columns = chosen(found, &args.fields);
+            let mut header = vec!["SourceFile".to_owned()];
+            header.extend(columns.iter().map(|c| c.header.clone()));
+            let mut line = Vec::new();
+            export::write_csv_record(&mut line, &header);
+            let sink = Sink::new(writer);
+            sink.put(&line);
+            (Layout::Csv { columns }, sink)
         }
+        "parquet" => {
+            // Parquet needs its types first: a pass that writes nothing infers them.
+            let inferred = run
+                .single_stage(stage(Layout::Types, nowhere()))?
+                .inferred
+                .unwrap_or_default();
+            if let Some(conflict) = &inferred.conflict {
+                return Err(UsageError(format!(
+                    "cannot write Parquet: {conflict} (export it as jsonl, or choose other columns with --fields)"
+                ))
+                .into());
+            }
+            let table = Arc::new(Table::new(&inferred, args.rows.is_some(), &args.fields));
+            let sink = Sink::parquet(writer, &table)
+                .map_err(|e| anyhow!("{}: cannot start the Parquet file: {e}", output.shown()))?;
+            (Layout::Parquet { table }, sink)
+        }
+        _ => (
+            Layout::JsonLines {
+                non_finite: match args.non_finite.as_str() {
+                    "null" => NonFinite::Null,
+                    _ => NonFinite::Token,
+                },
+            },
+            Sink::new(writer),
+        ),
     };
     let report = run.single_stage(stage(layout, sink.clone()))?;
     sink.finish().map_err(|e| {

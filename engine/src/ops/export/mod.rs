@@ -10,11 +10,20 @@
 //! CSV needs its columns before its first row: [`Layout::Columns`] is a first pass that only
 //! collects them (in the order files and keys first show them, decided by path so that any
 //! number of workers finds the same header), and [`Layout::Csv`] the pass that writes.
+//! Parquet needs its types: [`Layout::Types`] infers them ([`parquet`]), and
+//! [`Layout::Parquet`] writes record batches the workers build, row group by row group.
+
+pub mod parquet;
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+use ::parquet::arrow::ArrowWriter;
+use ::parquet::basic::Compression;
+use ::parquet::file::properties::WriterProperties;
+use arrow_array::RecordBatch;
 
 use serde::Serialize;
 use sidecar_model::json_text;
@@ -46,7 +55,18 @@ pub enum Layout {
     Columns,
     /// CSV under this header (after `SourceFile`), each column a JSON pointer into the row.
     Csv { columns: Vec<Column> },
+    /// Nothing: the first pass of a Parquet export, inferring its types.
+    Types,
+    /// Parquet in this table's layout.
+    Parquet { table: Arc<parquet::Table> },
 }
+
+/// A Parquet writer starts a new row group once it holds this many bytes of encoded data.
+const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
+
+/// A worker builds a record batch of its rows once it holds this many, or this many bytes.
+const BATCH_ROWS: usize = 4096;
+const BATCH_BYTES: usize = 16 * 1024 * 1024;
 
 /// A CSV column: the JSON pointer of its cells and its header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,35 +82,90 @@ pub struct Column {
 /// Where rows go, shared by the workers; the first write error stops further writing and is
 /// kept for the report.
 pub struct Sink {
-    writer: Mutex<(Box<dyn Write + Send>, Option<String>)>,
+    writer: Mutex<(Target, Option<String>)>,
+}
+
+enum Target {
+    Bytes(Box<dyn Write + Send>),
+    Parquet(Option<Box<ArrowWriter<Box<dyn Write + Send>>>>),
 }
 
 impl Sink {
+    /// A sink for text rows (JSON Lines, CSV).
     pub fn new(writer: Box<dyn Write + Send>) -> Arc<Sink> {
         Arc::new(Sink {
-            writer: Mutex::new((writer, None)),
+            writer: Mutex::new((Target::Bytes(writer), None)),
         })
+    }
+
+    /// A sink for a Parquet file of `table`'s layout (Snappy-compressed).
+    pub fn parquet(
+        writer: Box<dyn Write + Send>,
+        table: &parquet::Table,
+    ) -> Result<Arc<Sink>, String> {
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_created_by(concat!("image-sidecar-rust ", env!("CARGO_PKG_VERSION")).into())
+            .build();
+        let writer = ArrowWriter::try_new(writer, table.schema.clone(), Some(properties))
+            .map_err(|e| e.to_string())?;
+        Ok(Arc::new(Sink {
+            writer: Mutex::new((Target::Parquet(Some(Box::new(writer))), None)),
+        }))
     }
 
     /// Writes `bytes` (whole rows) unless an earlier write failed.
     pub fn put(&self, bytes: &[u8]) {
         let mut held = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let (writer, error) = &mut *held;
+        let (target, error) = &mut *held;
         if error.is_none() {
-            if let Err(e) = writer.write_all(bytes) {
+            if let Target::Bytes(writer) = target {
+                if let Err(e) = writer.write_all(bytes) {
+                    *error = Some(e.to_string());
+                }
+            }
+        }
+    }
+
+    /// Writes a record batch, ending the row group once it is large enough.
+    fn put_batch(&self, batch: &RecordBatch) {
+        let mut held = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (target, error) = &mut *held;
+        if error.is_some() {
+            return;
+        }
+        if let Target::Parquet(Some(writer)) = target {
+            let written = writer.write(batch).and_then(|()| {
+                if writer.in_progress_size() >= ROW_GROUP_BYTES {
+                    writer.flush()
+                } else {
+                    Ok(())
+                }
+            });
+            if let Err(e) = written {
                 *error = Some(e.to_string());
             }
         }
     }
 
-    /// Flushes the writer; the first error any write met, if one did.
+    /// Flushes the writer (a Parquet file gets its footer); the first error any write met, if
+    /// one did.
     pub fn finish(&self) -> Result<(), String> {
         let mut held = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let (writer, error) = &mut *held;
+        let (target, error) = &mut *held;
         if let Some(error) = error.take() {
             return Err(error);
         }
-        writer.flush().map_err(|e| e.to_string())
+        match target {
+            Target::Bytes(writer) => writer.flush().map_err(|e| e.to_string()),
+            Target::Parquet(writer) => match writer.take() {
+                Some(writer) => writer
+                    .into_inner()
+                    .and_then(|mut inner| inner.flush().map_err(Into::into))
+                    .map_err(|e| e.to_string()),
+                None => Ok(()),
+            },
+        }
     }
 }
 
@@ -131,6 +206,9 @@ pub struct ExportReport {
     /// CSV: the header after `SourceFile`, each column's JSON pointer.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<Column>,
+    /// Parquet's first pass: the types inferred.
+    #[serde(skip)]
+    pub inferred: Option<parquet::Inferred>,
     /// Every sidecar that could not be read or written as a row, with the reason.
     pub not_exported: Vec<NotExported>,
     pub directory_files: Vec<String>,
@@ -174,6 +252,10 @@ pub struct Fold {
     nulls: u64,
     buffer: Vec<u8>,
     columns: Columns,
+    inferred: Box<parquet::Inferred>,
+    /// Parquet rows waiting for their batch, and their size in bytes (about).
+    rows_held: Vec<parquet::Row>,
+    bytes_held: usize,
     not_exported: Vec<NotExported>,
     directory_files: Vec<String>,
     /// The images of the directory last looked in (files are handed out by directory).
@@ -186,6 +268,27 @@ impl ExportStage {
             self.sink.put(&fold.buffer);
             fold.buffer.clear();
         }
+    }
+
+    /// Builds the held Parquet rows into a batch (on this worker) and hands it to the sink.
+    fn flush_rows(&self, fold: &mut Fold) {
+        let Layout::Parquet { table } = &self.layout else {
+            return;
+        };
+        if fold.rows_held.is_empty() {
+            return;
+        }
+        match table.batch(&fold.rows_held) {
+            Ok(batch) => self.sink.put_batch(&batch),
+            Err(reason) => fold
+                .not_exported
+                .extend(fold.rows_held.iter().map(|row| NotExported {
+                    file_path: row.path.clone(),
+                    reason: reason.clone(),
+                })),
+        }
+        fold.rows_held.clear();
+        fold.bytes_held = 0;
     }
 
     /// The image `sidecar` describes, looked up among its directory's files.
@@ -633,6 +736,42 @@ impl<'r> StageKind<'r> for ExportStage {
                 fold.rows += rows.len() as u64;
                 fold.exported += 1;
             }
+            Layout::Types => {
+                for (_, row) in &rows {
+                    fold.inferred.observe(*row, file.path);
+                }
+                fold.exported += 1;
+            }
+            Layout::Parquet { table } => {
+                if let Err(reason) = rows.iter().try_for_each(|(_, row)| table.fits(*row)) {
+                    fold.not_exported.push(NotExported {
+                        file_path: display_path(file.path),
+                        reason,
+                    });
+                    return (None, Flow::Continue);
+                }
+                let image = self.image_of(fold, file.path).map(|p| display_path(&p));
+                for (index, row) in &rows {
+                    let Ok(value) = crate::value::Value::from_view(*row, sidecar_model::MAX_DEPTH)
+                    else {
+                        continue;
+                    };
+                    fold.rows_held.push(parquet::Row {
+                        path: display_path(file.path),
+                        image: image.clone(),
+                        format: file.codec.to_owned(),
+                        size: file.len,
+                        index: *index,
+                        value,
+                    });
+                }
+                fold.bytes_held += file.bytes.len();
+                fold.rows += rows.len() as u64;
+                fold.exported += 1;
+                if fold.rows_held.len() >= BATCH_ROWS || fold.bytes_held >= BATCH_BYTES {
+                    self.flush_rows(fold);
+                }
+            }
         }
         self.flush(fold, FLUSH_BYTES);
         (None, Flow::Continue)
@@ -673,6 +812,9 @@ impl<'r> StageKind<'r> for ExportStage {
         mine.without_rows += theirs.without_rows;
         mine.nulls += theirs.nulls;
         mine.buffer.append(&mut theirs.buffer);
+        mine.inferred = Box::new(std::mem::take(&mut *mine.inferred).merge(*theirs.inferred));
+        mine.bytes_held += theirs.bytes_held;
+        mine.rows_held.append(&mut theirs.rows_held);
         for (key, seen) in theirs.columns {
             note_column(&mut mine.columns, key, seen);
         }
@@ -689,6 +831,7 @@ impl<'r> StageKind<'r> for ExportStage {
         elapsed_seconds: f64,
     ) -> ExportReport {
         self.flush(&mut fold, 0);
+        self.flush_rows(&mut fold);
         fold.not_exported
             .sort_by(|a, b| a.file_path.cmp(&b.file_path));
         fold.directory_files.sort();
@@ -698,6 +841,7 @@ impl<'r> StageKind<'r> for ExportStage {
             format: match self.layout {
                 Layout::JsonLines { .. } => "jsonl",
                 Layout::Columns | Layout::Csv { .. } => "csv",
+                Layout::Types | Layout::Parquet { .. } => "parquet",
             },
             rows_pointer: self.rows.clone(),
             total_sidecars: fold.seen,
@@ -715,8 +859,9 @@ impl<'r> StageKind<'r> for ExportStage {
                     })
                     .collect(),
                 Layout::Csv { columns } => columns.clone(),
-                Layout::JsonLines { .. } => Vec::new(),
+                Layout::JsonLines { .. } | Layout::Types | Layout::Parquet { .. } => Vec::new(),
             },
+            inferred: matches!(self.layout, Layout::Types).then_some(*fold.inferred),
             not_exported: fold.not_exported,
             directory_files: fold.directory_files,
             elapsed_seconds,
