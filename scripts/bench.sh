@@ -69,6 +69,12 @@ hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/hyperfine
     -n stats-bin "$BIN stats $W --input $DATA/bin" \
     -n stats-rkyv "$BIN stats $W --input $DATA/rkyv" \
     -n format-stats-json "$BIN format-stats $W --input $DATA/json" \
+    -n cleanup-json "$BIN cleanup $W --input $DATA/json" \
+    -n list-json "$BIN list $W --input $DATA/json" \
+    -n export-jsonl-json "$BIN export $W --format jsonl --input $DATA/json" \
+    -n export-jsonl-bin "$BIN export $W --format jsonl --input $DATA/bin" \
+    -n export-parquet-json "$BIN export $W --format parquet --input $DATA/json" \
+    -n export-parquet-bin "$BIN export $W --format parquet --input $DATA/bin" \
     -n validate-json-1-worker "$BIN validate --workers 1 --no-cache --input $DATA/json" \
     -n validate-json-2-workers "$BIN validate --workers 2 --no-cache --input $DATA/json" \
     -n floor-read-json "$FLOOR read $DATA/json --extension json --workers $WORKERS" \
@@ -97,6 +103,7 @@ done
 RSS_N=""
 RSS_10N=""
 RSS_10N_SAME=""
+RSS_EXPORT=""
 if [ "$RSS" = 1 ]; then
     BIG=$WORK/n$((10 * N))-seed$SEED-$SHAPE
     corpus "$((10 * N))" "$BIG" json
@@ -108,12 +115,18 @@ if [ "$RSS" = 1 ]; then
     RSS_N=$(peak "$BIN" validate $W --input "$DATA/json")
     RSS_10N=$(peak "$BIN" validate $W --input "$BIG/json")
     RSS_10N_SAME=$(peak "$BIN" validate $W --input "$WORK/rss-same")
+    # export, N and 10N photos, per format: "jsonl:N:10N,parquet:N:10N"
+    RSS_EXPORT=$(for f in jsonl parquet; do
+        printf '%s:%s:%s,' "$f" "$(peak "$BIN" export $W --format $f --input "$DATA/json")" \
+            "$(peak "$BIN" export $W --format $f --input "$BIG/json")"
+    done)
     rm -rf "$WORK/rss-same"
 fi
 
-python3 - "$WORK" "$N" "$WORKERS" "$RSS_N" "$RSS_10N" "$RSS_10N_SAME" <<'EOF'
+python3 - "$WORK" "$N" "$WORKERS" "$RSS_N" "$RSS_10N" "$RSS_10N_SAME" "$RSS_EXPORT" <<'EOF'
 import json, os, platform, subprocess, sys
 work, n, workers, rss_n, rss_10n, rss_same = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+rss_export = [part.split(":") for part in sys.argv[7].split(",") if part]
 runs = {r["command"]: r for r in json.load(open(f"{work}/hyperfine.json"))["results"]}
 def load(name): return json.load(open(f"{work}/{name}.json"))
 def handled(report): return report["total_files"] + len(report["directory_files"])
@@ -121,6 +134,9 @@ files = {f"validate-{f}": handled(load(f"validate-{f}")) for f in ("json", "bin"
 for f in ("json", "bin", "rkyv"):
     files[f"stats-{f}"] = files[f"validate-{f}"]
 files["format-stats-json"] = files["validate-json"]
+for name in ("cleanup-json", "list-json", "export-jsonl-json", "export-parquet-json"):
+    files[name] = files["validate-json"]
+files["export-jsonl-bin"] = files["export-parquet-bin"] = files["validate-bin"]
 files["validate-json-1-worker"] = files["validate-json-2-workers"] = files["validate-json"]
 files["convert-json-to-bin"] = files["run-optimize-binary"] = files["validate-json"]
 files["convert-json-to-bin-sync-none"] = files["validate-json"]
@@ -153,12 +169,20 @@ checks = [
     ("convert json -> bin, files/s", rate["convert-json-to-bin"], 5000, 10000),
     ("convert time, durable (--sync batch) / --sync none, lower is better", runs["convert-json-to-bin"]["mean"] / runs["convert-json-to-bin-sync-none"]["mean"], 1.25, 1.1),
     ("convert json -> bin / filesystem floor (temp, write, rename, unlink)", rate["convert-json-to-bin"] / rate["floor-write"], 0.7, 0.9),
+    ("cleanup / stats, json", rate["cleanup-json"] / rate["stats-json"], 1, 1),
+    ("list / stats, json", rate["list-json"] / rate["stats-json"], 1, 1),
+    ("export jsonl / validate, json", rate["export-jsonl-json"] / rate["validate-json"], 0.7, 0.9),
+    ("export jsonl / validate, bin", rate["export-jsonl-bin"] / rate["validate-bin"], 0.7, 0.9),
+    ("export parquet / validate, json", rate["export-parquet-json"] / rate["validate-json"], 0.7, 0.9),
+    ("export parquet / validate, bin", rate["export-parquet-bin"] / rate["validate-bin"], 0.7, 0.9),
     ("--workers 2 / --workers 1, validate .json", rate["validate-json-2-workers"] / rate["validate-json-1-worker"], 1.8, 1.9),
     ("the syntax floor's own 2 workers / 1 (what the machine gives)", rate["floor-json-syntax"] / rate["floor-json-syntax-1-worker"], 1.8, 1.9),
 ]
 if rss_n and rss_10n:
     checks.append(("peak RSS 10N - N, MiB (lower is better)", (int(rss_10n) - int(rss_n)) / 1024, 4, 1))
     checks.append(("peak RSS 10N - N, same directory-level file, MiB (lower is better)", (int(rss_same) - int(rss_n)) / 1024, 4, 1))
+    for fmt, small, big in rss_export:
+        checks.append((f"peak RSS 10N - N, export {fmt}, MiB (lower is better)", (int(big) - int(small)) / 1024, 8, 2))
 print("\n| ratio | measured | target | aim | |")
 print("|---|---:|---:|---:|---|")
 for name, value, must, aim in checks:

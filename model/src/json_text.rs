@@ -176,6 +176,19 @@ fn write_float(x: f64, out: &mut Vec<u8>) {
         out.extend_from_slice(if x > 0.0 { b"Infinity" } else { b"-Infinity" });
         return;
     }
+    // Where ryu and repr() agree (both positional, from 1e-4 up to 1e16: embeddings, boxes,
+    // confidences), ryu's text is the answer; the band below 1e-4 ryu still writes positional
+    // and repr() does not, so smaller and larger values take the general way.
+    if (1e-4..1e16).contains(&x.abs()) {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes());
+        return;
+    }
+    write_finite(x, out);
+}
+
+/// A finite float as `repr()` prints it, from its shortest digits.
+fn write_finite(x: f64, out: &mut Vec<u8>) {
+    let mut buffer = ryu::Buffer::new();
     if x.is_sign_negative() {
         out.push(b'-');
     }
@@ -183,7 +196,6 @@ fn write_float(x: f64, out: &mut Vec<u8>) {
         out.extend_from_slice(b"0.0");
         return;
     }
-    let mut buffer = ryu::Buffer::new();
     let mut digits = [0u8; 40];
     let (len, point) = shortest_digits(buffer.format_finite(x.abs()), &mut digits);
     let digits = &digits[..len];
@@ -281,6 +293,11 @@ mod tests {
             (-2.5e-10, "-2.5e-10"),
             (123.456, "123.456"),
             (0.9728009104728699, "0.9728009104728699"),
+            (1.5e-5, "1.5e-05"),
+            (0.00015, "0.00015"),
+            (9999999999999998.0, "9999999999999998.0"),
+            (-0.5, "-0.5"),
+            (-1e-4, "-0.0001"),
             (2.3681411743164062, "2.3681411743164062"),
             (f64::NAN, "NaN"),
             (f64::INFINITY, "Infinity"),
@@ -288,6 +305,22 @@ mod tests {
         ];
         for (x, expected) in cases {
             assert_eq!(float(x), expected, "{x:e}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ryus_text_is_reprs_where_it_is_used(
+            mantissa in proptest::prelude::any::<u64>(),
+            exponent in -14i64..=54,
+            negative in proptest::prelude::any::<bool>(),
+        ) {
+            let bits = (mantissa & ((1 << 52) - 1)) | (((exponent + 1023) as u64) << 52);
+            let x = if negative { -f64::from_bits(bits) } else { f64::from_bits(bits) };
+            proptest::prop_assume!((1e-4..1e16).contains(&x.abs()));
+            let mut general = Vec::new();
+            write_finite(x, &mut general);
+            proptest::prop_assert_eq!(float(x).into_bytes(), general);
         }
     }
 
