@@ -752,10 +752,8 @@ impl<'r> StageKind<'r> for ExportStage {
                 }
                 let image = self.image_of(fold, file.path).map(|p| display_path(&p));
                 for (index, row) in &rows {
-                    let Ok(value) = crate::value::Value::from_view(*row, sidecar_model::MAX_DEPTH)
-                    else {
-                        continue;
-                    };
+                    let mut value = Vec::new();
+                    sidecar_model::canonical::encode(*row, &mut value);
                     fold.rows_held.push(parquet::Row {
                         path: display_path(file.path),
                         image: image.clone(),

@@ -9,7 +9,7 @@
 //! file and a number in another is a conflict: an error naming the field and both files. A
 //! field only ever `null`, or an object only ever empty, is Arrow's `Null` type.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{
@@ -20,14 +20,34 @@ use arrow_buffer::{NullBuffer, OffsetBuffer};
 use arrow_schema::{DataType, Field, Fields, Schema};
 use serde::Serialize;
 
+use sidecar_model::canonical;
+use sidecar_model::tape::Tape;
+
 use crate::value::View;
 
 /// Where a field was first seen with its type: the file, and the field's position in the
 /// walk of that file (which orders a struct's fields).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Seen {
-    file: PathBuf,
+    /// Shared by every value of one file: comparing two of them is a pointer comparison.
+    file: Arc<Path>,
     position: usize,
+}
+
+/// By file (path order), then position; values of one file compare by position alone.
+impl Ord for Seen {
+    fn cmp(&self, other: &Seen) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.file, &other.file) {
+            return self.position.cmp(&other.position);
+        }
+        (&self.file, self.position).cmp(&(&other.file, other.position))
+    }
+}
+
+impl PartialOrd for Seen {
+    fn partial_cmp(&self, other: &Seen) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// A field's inferred type.
@@ -120,7 +140,8 @@ impl Inferred {
     pub fn observe(&mut self, row: View<'_>, file: &Path) {
         let mut position = 0;
         let mut conflict = None;
-        let observed = node_of(row, file, &mut position, &mut String::new(), &mut conflict);
+        let file: Arc<Path> = Arc::from(file);
+        let observed = node_of(row, &file, &mut position, &mut String::new(), &mut conflict);
         if let Some(conflict) = conflict {
             self.conflict.get_or_insert(conflict);
         }
@@ -151,14 +172,14 @@ impl Inferred {
 /// `conflict`.
 fn node_of(
     view: View<'_>,
-    file: &Path,
+    file: &Arc<Path>,
     position: &mut usize,
     field: &mut String,
     conflict: &mut Option<Conflict>,
 ) -> Node {
     *position += 1;
     let seen = Some(Seen {
-        file: file.to_owned(),
+        file: Arc::clone(file),
         position: *position,
     });
     let kind = match view {
@@ -391,15 +412,9 @@ impl Table {
     /// A record batch of rows.
     pub fn batch(&self, rows: &[Row]) -> Result<RecordBatch, String> {
         let mut arrays: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| r.path.as_str()),
-            )),
-            Arc::new(StringArray::from_iter(
-                rows.iter().map(|r| r.image.as_deref()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| r.format.as_str()),
-            )),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.path.as_str()))),
+            Arc::new(StringArray::from_iter(rows.iter().map(|r| r.image.as_deref()))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.format.as_str()))),
             Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.size))),
         ];
         if self.with_index {
@@ -407,12 +422,24 @@ impl Table {
                 rows.iter().map(|r| r.index.unwrap_or(0) as u64),
             )));
         }
+        // Each row's value read back from its canonical encoding, in place.
+        let mut tapes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut tape = Tape::default();
+            canonical::read(&row.value, 0, &mut tape).map_err(|e| e.to_string())?;
+            tapes.push(tape);
+        }
+        let views: Vec<_> = tapes
+            .iter()
+            .zip(rows)
+            .map(|(tape, row)| tape.view(&row.value))
+            .collect();
         for column in &self.columns {
-            let values: Vec<Option<View<'_>>> = rows
+            let values: Vec<Option<View<'_>>> = views
                 .iter()
-                .map(|r| match &column.pointer {
-                    None => Some(r.value.view()),
-                    Some(pointer) => r.value.view().pointer(pointer),
+                .map(|view| match &column.pointer {
+                    None => Some(view.root()),
+                    Some(pointer) => view.root().pointer(pointer),
                 })
                 .collect();
             arrays.push(build(&column.kind, &values));
@@ -428,7 +455,8 @@ pub struct Row {
     pub format: String,
     pub size: u64,
     pub index: Option<usize>,
-    pub value: crate::value::Value,
+    /// The row's value, in the canonical encoding (one allocation, not one per node).
+    pub value: Vec<u8>,
 }
 
 /// The type at a pointer into the inferred type (`/faces/0/x`: any index, the element type).
