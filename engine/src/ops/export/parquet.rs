@@ -195,6 +195,21 @@ fn node_of(
         View::UInt(_) => Kind::UInt,
         View::Float(_) => Kind::Float,
         View::Str(_) => Kind::Str,
+        // Embeddings and boxes: lists of floats, typed without a node per element.
+        View::Array(items)
+            if !items.is_empty() && items.iter().all(|v| matches!(v, View::Float(_))) =>
+        {
+            let first = Some(Seen {
+                file: Arc::clone(file),
+                position: *position + 1,
+            });
+            *position += items.len();
+            Kind::List(Box::new(Node {
+                kind: Kind::Float,
+                order: first.clone(),
+                seen: first,
+            }))
+        }
         View::Array(items) => {
             let mut element = Node::null();
             let len = field.len();
@@ -242,6 +257,14 @@ fn earlier(a: Option<Seen>, b: Option<Seen>) -> Option<Seen> {
 /// The union of two types; on a conflict, the one decided first is kept and the conflict
 /// goes to `conflict` (the first one found stays).
 fn merge(a: Node, b: Node, field: &mut String, conflict: &mut Option<Conflict>) -> Node {
+    let scalar = |kind: &Kind| !matches!(kind, Kind::List(_) | Kind::Struct(_));
+    if scalar(&a.kind) && std::mem::discriminant(&a.kind) == std::mem::discriminant(&b.kind) {
+        return Node {
+            kind: a.kind,
+            seen: earlier(a.seen, b.seen),
+            order: earlier(a.order, b.order),
+        };
+    }
     let seen = earlier(a.seen.clone(), b.seen.clone());
     let order = earlier(a.order.clone(), b.order.clone());
     let kind = match (a.kind, b.kind) {
@@ -412,9 +435,15 @@ impl Table {
     /// A record batch of rows.
     pub fn batch(&self, rows: &[Row]) -> Result<RecordBatch, String> {
         let mut arrays: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.path.as_str()))),
-            Arc::new(StringArray::from_iter(rows.iter().map(|r| r.image.as_deref()))),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.format.as_str()))),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.path.as_str()),
+            )),
+            Arc::new(StringArray::from_iter(
+                rows.iter().map(|r| r.image.as_deref()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.format.as_str()),
+            )),
             Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.size))),
         ];
         if self.with_index {
