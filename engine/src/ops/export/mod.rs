@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use ::parquet::arrow::ArrowWriter;
 use ::parquet::basic::Compression;
-use ::parquet::file::properties::WriterProperties;
+use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use arrow_array::RecordBatch;
 
 use serde::Serialize;
@@ -61,8 +61,8 @@ pub enum Layout {
     Parquet { table: Arc<parquet::Table> },
 }
 
-/// A Parquet writer starts a new row group once it holds this many bytes of encoded data.
-const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
+/// A Parquet writer starts a new row group once its buffers hold this many bytes.
+const ROW_GROUP_BYTES: usize = 32 * 1024 * 1024;
 
 /// A worker builds a record batch of its rows once it holds this many, or this many bytes.
 const BATCH_ROWS: usize = 4096;
@@ -103,8 +103,12 @@ impl Sink {
         writer: Box<dyn Write + Send>,
         table: &parquet::Table,
     ) -> Result<Arc<Sink>, String> {
+        // Statistics per column chunk, not per page, and no offset index: the writer keeps
+        // those of every row group until the footer, memory that would grow with the tree.
         let properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_offset_index_disabled(true)
             .set_created_by(concat!("image-sidecar-rust ", env!("CARGO_PKG_VERSION")).into())
             .build();
         let writer = ArrowWriter::try_new(writer, table.schema.clone(), Some(properties))
@@ -136,7 +140,7 @@ impl Sink {
         }
         if let Target::Parquet(Some(writer)) = target {
             let written = writer.write(batch).and_then(|()| {
-                if writer.in_progress_size() >= ROW_GROUP_BYTES {
+                if writer.memory_size() >= ROW_GROUP_BYTES {
                     writer.flush()
                 } else {
                     Ok(())
