@@ -652,6 +652,19 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// An empty temporary file beside `target`, named after it (`.NAME.…`), with the mode a new
+/// file gets under the umask.
+fn stage_beside(target: &Path) -> io::Result<Staged> {
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    stage_named(
+        parent(target),
+        &format!(".{name}."),
+        b"",
+        Durability::None,
+        &Keep::new_file(),
+    )
+}
+
 /// A report file being written: its temporary file exists from the start of the run (which
 /// proves the directory writable before any work) and is renamed into place at the end.
 pub struct ReportFile {
@@ -662,14 +675,7 @@ pub struct ReportFile {
 impl ReportFile {
     /// Creates the temporary file beside `target`, named after it.
     pub fn create(target: &Path) -> io::Result<ReportFile> {
-        let name = target.file_name().unwrap_or_default().to_string_lossy();
-        let staged = stage_named(
-            parent(target),
-            &format!(".{name}."),
-            b"",
-            Durability::None,
-            &Keep::new_file(),
-        )?;
+        let staged = stage_beside(target)?;
         Ok(ReportFile {
             staged,
             target: target.to_path_buf(),
@@ -698,14 +704,7 @@ impl StreamFile {
     /// Creates the temporary file beside `target` (with the mode a new file gets under the
     /// umask); returns it and a handle to write the stream to.
     pub fn create(target: &Path) -> io::Result<(StreamFile, File)> {
-        let name = target.file_name().unwrap_or_default().to_string_lossy();
-        let staged = stage_named(
-            parent(target),
-            &format!(".{name}."),
-            b"",
-            Durability::None,
-            &Keep::new_file(),
-        )?;
+        let staged = stage_beside(target)?;
         let file = OpenOptions::new().write(true).open(staged.path())?;
         Ok((
             StreamFile {

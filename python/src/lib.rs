@@ -23,7 +23,7 @@ use sidecar_model::View;
 
 use crate::convert::{from_python, to_python, CollectorPause};
 
-/// Files `load_many` reads with the GIL released before making their objects under it.
+/// Files `load_many` reads (one worker) or decodes (each worker's batch) at a time.
 const BATCH: usize = 64;
 
 pyo3::import_exception!(image_sidecar_rust._errors, SidecarDecodeError);
@@ -404,10 +404,11 @@ fn load_many<'py>(
         .build()
         .map_err(|e| PyValueError::new_err(format!("cannot start {workers} workers: {e}")))?;
     // Workers read and decode each file, down to a tape over its canonical encoding; this
-    // thread only walks the tape making objects. Bounded: decoded documents wait for this
-    // thread rather than pile up in memory.
-    type Decoded = (usize, Result<(Vec<u8>, Tape), Error>);
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Decoded>(64 * workers);
+    // thread only walks the tape making objects. Documents travel a batch at a time (one
+    // wake-up per batch, not per file); bounded: decoded batches wait for this thread rather
+    // than pile up in memory.
+    type Decoded = (usize, Vec<Result<(Vec<u8>, Tape), Error>>);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Decoded>(2 * workers);
     let mut out: Vec<Option<Bound<'py, PyAny>>> = Vec::with_capacity(paths.len());
     out.resize_with(paths.len(), || None);
     std::thread::scope(|scope| -> PyResult<()> {
@@ -415,13 +416,14 @@ fn load_many<'py>(
         scope.spawn(move || {
             use rayon::prelude::*;
             pool.install(|| {
-                paths
-                    .par_iter()
-                    .enumerate()
-                    .for_each_with(sender, |sender, (i, path)| {
+                paths.par_chunks(BATCH).enumerate().for_each_with(
+                    sender,
+                    |sender, (chunk, batch)| {
+                        let decoded = batch.iter().map(|path| canonical_of(path)).collect();
                         // A closed channel means this thread gave up (an error): nothing to send.
-                        let _ = sender.send((i, canonical_of(path)));
-                    });
+                        let _ = sender.send((chunk * BATCH, decoded));
+                    },
+                );
             });
         });
         // Waiting releases the GIL; the (uncontended) lock lets the receiver cross into it.
@@ -437,14 +439,16 @@ fn load_many<'py>(
                 pause = Some(CollectorPause::new(py));
                 waited
             });
-            let Ok((i, decoded)) = ready else {
+            let Ok((start, batch)) = ready else {
                 break;
             };
-            out[i] = Some(match decoded {
-                Ok((canonical, tape)) => to_python(py, tape.view(&canonical).root())?,
-                Err(error) => raise(error).into_value(py).into_bound(py).into_any(),
-            });
-            done += 1;
+            for (offset, decoded) in batch.into_iter().enumerate() {
+                out[start + offset] = Some(match decoded {
+                    Ok((canonical, tape)) => to_python(py, tape.view(&canonical).root())?,
+                    Err(error) => raise(error).into_value(py).into_bound(py).into_any(),
+                });
+                done += 1;
+            }
         }
         Ok(())
     })?;
