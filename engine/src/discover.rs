@@ -576,14 +576,9 @@ impl<'w> Walk<'w> {
             } else {
                 dir
             };
-            if let Ok(entries) = std::fs::read_dir(dir) {
-                batch.images.extend(
-                    entries
-                        .filter_map(Result::ok)
-                        .map(|e| e.file_name())
-                        .filter(|n| self.rules.is_image(n)),
-                );
-            }
+            batch
+                .images
+                .extend(images_in(dir, self.rules).unwrap_or_default());
         }
         batch.flush(&mut found);
         found.images = 0;
@@ -821,11 +816,22 @@ struct DirBatch<'r> {
 }
 
 /// A file name's bytes without its last extension (`IMG_0001.jpg.json` → `IMG_0001.jpg`).
-fn stem(name: &[u8]) -> &[u8] {
+pub(crate) fn stem(name: &[u8]) -> &[u8] {
     match name.iter().rposition(|&b| b == b'.') {
         Some(dot) if dot > 0 => &name[..dot],
         _ => name,
     }
+}
+
+/// The names of the images in `dir`, in byte order, as the directory holds them now.
+pub fn images_in(dir: &Path, rules: &Rules) -> std::io::Result<Vec<OsString>> {
+    let mut names: Vec<OsString> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name())
+        .filter(|name| rules.is_image(name))
+        .collect();
+    names.sort_unstable_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+    Ok(names)
 }
 
 /// Whether a sidecar named `sidecar` describes the image named `image` (both file names in

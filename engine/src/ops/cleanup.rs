@@ -202,12 +202,11 @@ impl CleanupStage {
     fn image_now(&self, sidecar: &Path) -> Option<PathBuf> {
         let name = sidecar.file_name()?.as_encoded_bytes().to_vec();
         let dir = fsio::parent(sidecar);
-        let entries = std::fs::read_dir(dir).ok()?;
-        entries.filter_map(Result::ok).find_map(|entry| {
-            let image = entry.file_name();
-            (self.rules.is_image(&image) && crate::discover::pairs(&name, image.as_encoded_bytes()))
-                .then(|| dir.join(image))
-        })
+        crate::discover::images_in(dir, &self.rules)
+            .ok()?
+            .into_iter()
+            .find(|image| crate::discover::pairs(&name, image.as_encoded_bytes()))
+            .map(|image| dir.join(image))
     }
 }
 

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::discover::{pairs, Rules};
+use crate::discover::{pairs, stem, Rules};
 use crate::fsio;
 use crate::ops::display_path;
 
@@ -171,17 +171,13 @@ fn renamed(
         old.as_encoded_bytes(),
         new.as_encoded_bytes(),
     );
-    let stem = |name: &[u8]| match name.iter().rposition(|&b| b == b'.') {
-        Some(dot) if dot > 0 => name[..dot].to_vec(),
-        _ => name.to_vec(),
-    };
     let mut out = Vec::new();
     if file.starts_with(old) && file.get(old.len()) == Some(&b'.') {
         out.extend_from_slice(new);
         out.extend_from_slice(&file[old.len()..]);
     } else {
         let old_stem = stem(old);
-        out.extend_from_slice(&stem(new));
+        out.extend_from_slice(stem(new));
         out.extend_from_slice(&file[old_stem.len().min(file.len())..]);
     }
     std::os::unix::ffi::OsStringExt::from_vec(out)

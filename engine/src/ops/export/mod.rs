@@ -299,17 +299,7 @@ impl ExportStage {
     fn image_of(&self, fold: &mut Fold, sidecar: &Path) -> Option<PathBuf> {
         let dir = crate::fsio::parent(sidecar);
         if fold.images.as_ref().is_none_or(|(held, _)| held != dir) {
-            let names = std::fs::read_dir(dir)
-                .map(|entries| {
-                    let mut names: Vec<_> = entries
-                        .filter_map(Result::ok)
-                        .map(|e| e.file_name())
-                        .filter(|name| self.rules.is_image(name))
-                        .collect();
-                    names.sort();
-                    names
-                })
-                .unwrap_or_default();
+            let names = crate::discover::images_in(dir, &self.rules).unwrap_or_default();
             fold.images = Some((dir.to_owned(), names));
         }
         let name = sidecar.file_name()?.as_encoded_bytes();
