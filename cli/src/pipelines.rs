@@ -231,6 +231,7 @@ mod tests {
                 default_validators: sidecar_validators::DEFAULT_VALIDATORS,
                 dry_run: true,
                 max_file_size: None,
+                purpose: sidecar_engine::pipeline::Purpose::Run,
             };
             assert!(
                 sidecar_engine::pipeline::resolve(&spec, &registry, &context).is_ok(),

@@ -16,8 +16,9 @@ pub struct RowsOutput {
 
 impl RowsOutput {
     /// Opens `name` (`-` for stdout; `{shard}` becomes the `--shard` index), refusing one that
-    /// exists; returns it and the writer for the rows.
+    /// exists; returns it and the writer for the rows. `what` names the setting in messages.
     pub fn open(
+        what: &str,
         name: &str,
         config: &Config,
     ) -> anyhow::Result<(RowsOutput, Box<dyn Write + Send>)> {
@@ -27,16 +28,16 @@ impl RowsOutput {
                 Box::new(BufWriter::new(std::io::stdout())),
             ));
         }
-        let path = output_path(name, config)?;
+        let path = output_path(what, name, config)?;
         if path.symlink_metadata().is_ok() {
             return Err(UsageError(format!(
-                "--output {}: exists already; nothing written (remove it or choose another name)",
+                "{what} {}: exists already; nothing written (remove it or choose another name)",
                 path.display()
             ))
             .into());
         }
         let (stream, file) = StreamFile::create(&path)
-            .with_context(|| format!("--output {}: cannot be written", path.display()))?;
+            .with_context(|| format!("{what} {}: cannot be written", path.display()))?;
         Ok((
             RowsOutput {
                 target: Some((path, stream)),
@@ -77,7 +78,7 @@ impl RowsOutput {
 }
 
 /// The output's path, `{shard}` replaced by the shard's index.
-fn output_path(name: &str, config: &Config) -> Result<PathBuf, UsageError> {
+fn output_path(what: &str, name: &str, config: &Config) -> Result<PathBuf, UsageError> {
     if !name.contains("{shard}") {
         return Ok(PathBuf::from(name));
     }
@@ -86,7 +87,7 @@ fn output_path(name: &str, config: &Config) -> Result<PathBuf, UsageError> {
             name.replace("{shard}", &shard.index.to_string()),
         )),
         None => Err(UsageError(format!(
-            "--output {name}: {{shard}} is replaced by the index of --shard I/N, and no --shard is given"
+            "{what} {name}: {{shard}} is replaced by the index of --shard I/N, and no --shard is given"
         ))),
     }
 }

@@ -713,3 +713,311 @@ fn huge_pipelines_are_refused_at_once_and_duplicates_reported_in_one_pass() {
         .all(|e| e["message"] == "two stages are named `stats`"));
     assert_eq!(errors[0]["line"], 4, "at the second stage");
 }
+
+/// The lines of a JSON Lines file, parsed.
+fn json_lines(path: &Path) -> Vec<Json> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn export_stages_write_what_passed_validation_as_the_single_command_does() {
+    let tree = Tree::examples();
+    let mut doc: Json =
+        serde_json::from_slice(&std::fs::read(tree.join("DSC01234.json")).unwrap()).unwrap();
+    doc["Face_detector"]["faces"][0]["confidence"] = serde_json::json!(3.0);
+    tree.write("old/DSC09999.json", serde_json::to_vec(&doc).unwrap());
+    tree.write("old/DSC09999.jpg", b"x");
+    tree.write("old/IMG_0005.json", b"{\"broken\": ");
+    let work = Tree::new();
+    work.write(
+        "jobs/export.toml",
+        r#"description = "Validate, then export what passed"
+
+[[stage]]
+kind = "validate"
+
+[[stage]]
+name = "documents"
+kind = "export"
+format = "jsonl"
+output = "../out/documents.jsonl"
+non_finite = "null"
+
+[[stage]]
+name = "table"
+kind = "export"
+format = "csv"
+output = "../out/table.csv"
+
+[[stage]]
+name = "faces"
+kind = "export"
+format = "parquet"
+output = "../out/faces.parquet"
+rows = "/face_detection/faces"
+
+[[stage]]
+kind = "stats"
+"#,
+    );
+    std::fs::create_dir_all(work.join("out")).unwrap();
+    let before = tree.snapshot();
+    let input = tree.path().to_str().unwrap();
+    let pipeline = work.join("jobs/export.toml");
+    let pipeline = pipeline.to_str().unwrap();
+    let (report, stderr) = run_in(
+        work.path(),
+        work.path(),
+        &["run", pipeline, "--input", input, "--workers", "1"],
+        0,
+    );
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(
+        tree.snapshot(),
+        before,
+        "exports change nothing in the input"
+    );
+    let stages = &report["stages"];
+    assert_eq!(stages["validate"]["invalid_files"], 2, "{report:#}");
+
+    // Every file that passed, and none that failed, in the single command's rows.
+    let single = Tree::new();
+    let whole = single.join("whole.jsonl");
+    let out = tree.run(&[
+        "export",
+        "--format",
+        "jsonl",
+        "--non-finite",
+        "null",
+        "--workers",
+        "1",
+        "--output",
+        whole.to_str().unwrap(),
+    ]);
+    assert!(out.status.success() || out.status.code() == Some(1));
+    let failed = ["old/DSC09999.json", "old/IMG_0005.json"];
+    let passed: Vec<Json> = json_lines(&whole)
+        .into_iter()
+        .filter(|row| {
+            !failed
+                .iter()
+                .any(|f| row["path"].as_str().unwrap().ends_with(f))
+        })
+        .collect();
+    let documents = json_lines(&work.join("out/documents.jsonl"));
+    assert!(!documents.is_empty());
+    assert_eq!(documents, passed);
+    let section = &stages["documents"];
+    assert_eq!(section["kind"], "export");
+    assert_eq!(section["exported_sidecars"], documents.len());
+    assert_eq!(
+        section["total_sidecars"],
+        documents.len(),
+        "failed files go no further"
+    );
+    assert!(section["outputs"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("out/documents.jsonl"));
+
+    // CSV: the first pass found the columns of the files that passed.
+    let csv = std::fs::read_to_string(work.join("out/table.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("SourceFile,"));
+    let sources: Vec<&str> = lines
+        .map(|l| l.split(',').next().unwrap())
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(stages["table"]["rows"], documents.len());
+    assert!(
+        sources
+            .iter()
+            .all(|s| !failed.iter().any(|f| s.ends_with(f))),
+        "{csv}"
+    );
+
+    // Parquet: one row per face of the files that passed.
+    let parquet = std::fs::read(work.join("out/faces.parquet")).unwrap();
+    assert!(parquet.starts_with(b"PAR1") && parquet.ends_with(b"PAR1"));
+    let faces: usize = documents
+        .iter()
+        .map(|row| {
+            row["document"]
+                .pointer("/face_detection/faces")
+                .and_then(Json::as_array)
+                .map_or(0, Vec::len)
+        })
+        .sum();
+    assert!(faces > 0);
+    assert_eq!(stages["faces"]["rows"], faces, "{:#}", stages["faces"]);
+    assert_eq!(stages["stats"]["total_sidecars"], documents.len());
+
+    // A second run never writes over the first one's files, and runs nothing.
+    let kept = std::fs::read(work.join("out/documents.jsonl")).unwrap();
+    let (stdout, stderr) = run_in(
+        work.path(),
+        work.path(),
+        &["run", pipeline, "--input", input],
+        2,
+    );
+    assert_eq!(stdout, Json::Null);
+    assert!(stderr.contains("exists already"), "{stderr}");
+    assert_eq!(
+        std::fs::read(work.join("out/documents.jsonl")).unwrap(),
+        kept
+    );
+}
+
+#[test]
+fn an_aborted_pipeline_leaves_no_export_and_shards_write_their_own() {
+    let tree = Tree::examples();
+    tree.write("IMG_0005.json", b"{\"broken\": ");
+    let work = Tree::new();
+    work.write(
+        "abort.toml",
+        "[[stage]]\nkind = \"validate\"\non_error = \"abort\"\n\n[[stage]]\nkind = \"export\"\nformat = \"jsonl\"\noutput = \"rows.jsonl\"\n",
+    );
+    let input = tree.path().to_str().unwrap();
+    let (report, _) = run_in(
+        work.path(),
+        work.path(),
+        &["run", "./abort.toml", "--input", input],
+        1,
+    );
+    assert!(report["aborted"].is_object(), "{report:#}");
+    assert_eq!(work.files(), ["abort.toml"], "no export, no temporary file");
+
+    let tree = Tree::examples();
+    work.write(
+        "shards.toml",
+        "[[stage]]\nkind = \"export\"\nformat = \"csv\"\noutput = \"rows-{shard}.csv\"\n",
+    );
+    let mut reports = Vec::new();
+    for shard in ["0/2", "1/2"] {
+        let name = format!("report-{}.json", &shard[..1]);
+        run_in(
+            work.path(),
+            work.path(),
+            &[
+                "run",
+                "./shards.toml",
+                "--input",
+                tree.path().to_str().unwrap(),
+                "--shard",
+                shard,
+                "--output",
+                &name,
+            ],
+            0,
+        );
+        reports.push(name);
+    }
+    let rows = |name: &str| {
+        std::fs::read_to_string(work.join(name))
+            .unwrap()
+            .lines()
+            .count()
+            - 1
+    };
+    let (merged, _) = run_in(
+        work.path(),
+        work.path(),
+        &["merge", &reports[0], &reports[1]],
+        0,
+    );
+    let export = &merged["stages"]["export"];
+    assert_eq!(export["rows"], rows("rows-0.csv") + rows("rows-1.csv"));
+    let outputs: Vec<&str> = export["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap())
+        .collect();
+    assert_eq!(outputs, ["./rows-0.csv", "./rows-1.csv"]);
+    let columns = export["columns"].as_array().unwrap();
+    let mut unique = columns.clone();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        columns.len(),
+        "each column once: {columns:#?}"
+    );
+}
+
+#[test]
+fn broken_export_stages_are_reported_at_their_keys() {
+    let work = Tree::new();
+    work.write(
+        "broken.toml",
+        r#"[[stage]]
+kind = "export"
+format = "xls"
+output = "a.xls"
+
+[[stage]]
+name = "b"
+kind = "export"
+format = "csv"
+output = "-"
+non_finite = "null"
+rows = "face_detection/faces"
+
+[[stage]]
+name = "c"
+kind = "export"
+format = "jsonl"
+
+[[stage]]
+kind = "convert"
+to = "bin"
+
+[[stage]]
+name = "d"
+kind = "export"
+format = "jsonl"
+output = "d.jsonl"
+
+[[stage]]
+name = "e"
+kind = "export"
+format = "jsonl"
+output = "d.jsonl"
+"#,
+    );
+    let (report, _) = run_in(
+        work.path(),
+        work.path(),
+        &["pipelines", "check", "./broken.toml"],
+        1,
+    );
+    let errors: Vec<(u64, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expect = [
+        (3, "unknown export format `xls`"),
+        (10, "writes to a file, not to stdout"),
+        (11, "`non_finite` is an option of JSON Lines"),
+        (12, "`face_detection/faces` is not a JSON pointer"),
+        (16, "an export stage needs `output`"),
+        (25, "an export stage cannot follow a convert stage"),
+        (31, "an export stage cannot follow a convert stage"),
+        (33, "two export stages write `d.jsonl`"),
+    ];
+    assert_eq!(errors.len(), expect.len(), "{errors:#?}");
+    for ((line, message), (el, em)) in errors.iter().zip(expect) {
+        assert_eq!(*line, el, "{message}");
+        assert!(message.contains(em), "{message} / {em}");
+    }
+}

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::anyhow;
 use sidecar_engine::ops::export::parquet::Table;
-use sidecar_engine::ops::export::{self, Column, ExportStage, Layout, NonFinite, Sink};
+use sidecar_engine::ops::export::{self, ExportStage, Layout, NonFinite, Sink};
 
 use crate::args::ExportArgs;
 use crate::config::Config;
@@ -22,39 +22,27 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
             .into());
         }
     }
-    let (output, writer) = RowsOutput::open(&args.rows_output, &config)?;
+    let (output, writer) = RowsOutput::open("--output", &args.rows_output, &config)?;
     let format = args.format.as_str();
     let rules = config.rules.clone();
     let mut run = Invocation::new(config)?;
-    let stage = |layout: Layout, sink| ExportStage {
-        layout,
-        rows: args.rows.clone(),
-        fields: if format == "jsonl" {
-            args.fields.clone()
-        } else {
-            Vec::new()
-        },
+    let stage = |layout: Layout| ExportStage {
         rules: rules.clone(),
-        sink,
+        ..ExportStage::new(layout, args.rows.clone(), args.fields.clone())
     };
-    let nowhere = || Sink::new(Box::new(std::io::sink()));
     let (layout, sink) = match format {
         "csv" => {
             // CSV needs its header first: a pass that writes nothing finds the columns.
-            let found = run.single_stage(stage(Layout::Columns, nowhere()))?.columns;
-            let columns = chosen(found, &args.fields);
-            let mut header = vec!["SourceFile".to_owned()];
-            header.extend(columns.iter().map(|c| c.header.clone()));
-            let mut line = Vec::new();
-            export::write_csv_record(&mut line, &header);
+            let found = run.single_stage(stage(Layout::Columns))?.columns;
+            let (columns, header) = export::csv_columns(found, &args.fields);
             let sink = Sink::new(writer);
-            sink.put(&line);
+            sink.put(&header);
             (Layout::Csv { columns }, sink)
         }
         "parquet" => {
             // Parquet needs its types first: a pass that writes nothing infers them.
             let inferred = run
-                .single_stage(stage(Layout::Types, nowhere()))?
+                .single_stage(stage(Layout::Types))?
                 .inferred
                 .unwrap_or_default();
             if let Some(conflict) = &inferred.conflict {
@@ -78,7 +66,11 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
             Sink::new(writer),
         ),
     };
-    let report = run.single_stage(stage(layout, sink.clone()))?;
+    let report = run.single_stage(ExportStage {
+        sink: sink.clone(),
+        output: output.is_file().then(|| output.shown()),
+        ..stage(layout)
+    })?;
     sink.finish().map_err(|e| {
         anyhow!(
             "{}: cannot be written: {e}; nothing exported",
@@ -99,26 +91,4 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
         }
     }
     Ok(run.config.verdict(report.has_findings()))
-}
-
-/// The columns `--fields` names, in its order, with the headers the tree gave them; every
-/// column found when it names none.
-fn chosen(found: Vec<Column>, fields: &[String]) -> Vec<Column> {
-    if fields.is_empty() {
-        return found;
-    }
-    fields
-        .iter()
-        .map(|pointer| {
-            found
-                .iter()
-                .find(|c| &c.pointer == pointer)
-                .cloned()
-                .unwrap_or_else(|| Column {
-                    pointer: pointer.clone(),
-                    header: pointer.clone(),
-                    lang: None,
-                })
-        })
-        .collect()
 }

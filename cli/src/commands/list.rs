@@ -15,7 +15,7 @@ use crate::rows_output::RowsOutput;
 pub fn run(args: &ListArgs) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let config = Config::from_args(&args.common)?.selecting(&args.select);
-    let (output, writer) = RowsOutput::open(&args.rows_output, &config)?;
+    let (output, writer) = RowsOutput::open("--output", &args.rows_output, &config)?;
     let mut run = Invocation::new(config)?;
     let sink = Sink::new(writer);
     let (config, registry) = (&run.config, run.registry());

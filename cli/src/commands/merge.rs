@@ -216,6 +216,20 @@ fn merge(pointer: &str, key: &str, values: &[&Value]) -> Result<Value, String> {
                 .flatten()
                 .cloned()
                 .collect();
+            // Records of no file (the columns each shard's CSV found): their union, in the
+            // order the shards first give them.
+            if items
+                .iter()
+                .all(|v| v.is_object() && v.get("file_path").is_none())
+            {
+                let mut union: Vec<Value> = Vec::with_capacity(items.len());
+                for item in items {
+                    if !union.contains(&item) {
+                        union.push(item);
+                    }
+                }
+                return Ok(Value::Array(union));
+            }
             let order = |v: &Value| -> String {
                 v.get("file_path")
                     .and_then(Value::as_str)

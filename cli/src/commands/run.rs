@@ -18,6 +18,8 @@ use crate::invocation;
 use crate::pipelines::{self, Found};
 use crate::plugins::{self, Loaded};
 
+mod exports;
+
 /// A pipeline that passed every check.
 pub struct Checked<'a> {
     pub spec: &'a Spec,
@@ -91,6 +93,7 @@ pub fn check<T>(
         default_validators: DEFAULT_VALIDATORS,
         dry_run: overrides.dry_run,
         max_file_size: overrides.max_file_size,
+        purpose: pipeline::Purpose::Run,
     };
     match (&spec.report, overrides.output) {
         (Some(report), false) if report.value != "-" => {
@@ -240,49 +243,34 @@ fn execute(
         )?
     };
     let registry = &loaded.registry;
-    let plan = &checked.resolved.plan;
+    let mut resolved = checked.resolved;
     let destination =
         invocation::Destination::prepare(&config.output, Some((&config.input, registry)))?;
-    let _lock = invocation::claim(&config, plan)?;
+    let _lock = invocation::claim(&config, &resolved.plan)?;
     let pool = invocation::pool(&config)?;
     let origin = Origin {
         name: found.name.clone(),
         source: found.source.clone(),
         description: spec.description.clone(),
     };
-    let resolved = &checked.resolved;
-    let report = invocation::with_cache(&config, registry, plan, |records| {
-        if ops::runs_walking(plan) {
-            let (tree, report) = invocation::on_pool(&pool, 0, |progress| {
-                let walk = |visit: Visit<'_>| invocation::walk_visiting(&config, registry, visit);
-                pipeline::run_walking(
-                    resolved,
-                    walk,
-                    registry,
-                    &origin,
-                    &config.input,
-                    progress,
-                    records,
-                )
-            });
-            invocation::refuse_excluded(&config, &tree)?;
-            Ok::<_, UsageError>(report)
-        } else {
-            let mut tree = pool.install(|| invocation::walk(&config, registry, plan))?;
-            resolved.select(&mut tree, &config.input);
-            Ok(invocation::on_pool(&pool, tree.len(), |progress| {
-                pipeline::run(
-                    resolved,
-                    &tree,
-                    registry,
-                    &origin,
-                    &config.input,
-                    progress,
-                    records,
-                )
-            }))
-        }
+    let outputs = exports::prepare(
+        &mut resolved,
+        &exports::FirstPass {
+            spec,
+            found,
+            config: &config,
+            registry,
+            pool: &pool,
+            origin: &origin,
+            dry_run: args.dry_run,
+            max_file_size: args.max_file_size,
+        },
+    )?;
+    let report = invocation::with_cache(&config, registry, &resolved.plan, |records| {
+        pass(&config, registry, &resolved, &origin, &pool, records)
     })?;
+    exports::commit(outputs, report.aborted.is_none())?;
+    let plan = &resolved.plan;
     let shard = invocation::shard_info(
         &config,
         registry,
@@ -295,4 +283,45 @@ fn execute(
     } else {
         config.verdict(report.has_findings())
     })
+}
+
+/// One pass of a resolved pipeline over the input, as the walk goes when the plan allows.
+pub(crate) fn pass(
+    config: &Config,
+    registry: &sidecar_engine::Registry,
+    resolved: &Resolved<'_>,
+    origin: &Origin,
+    pool: &rayon::ThreadPool,
+    records: Option<&dyn ops::Records>,
+) -> Result<pipeline::PipelineReport, UsageError> {
+    if ops::runs_walking(&resolved.plan) {
+        let (tree, report) = invocation::on_pool(pool, 0, |progress| {
+            let walk = |visit: Visit<'_>| invocation::walk_visiting(config, registry, visit);
+            pipeline::run_walking(
+                resolved,
+                walk,
+                registry,
+                origin,
+                &config.input,
+                progress,
+                records,
+            )
+        });
+        invocation::refuse_excluded(config, &tree)?;
+        Ok(report)
+    } else {
+        let mut tree = pool.install(|| invocation::walk(config, registry, &resolved.plan))?;
+        resolved.select(&mut tree, &config.input);
+        Ok(invocation::on_pool(pool, tree.len(), |progress| {
+            pipeline::run(
+                resolved,
+                &tree,
+                registry,
+                origin,
+                &config.input,
+                progress,
+                records,
+            )
+        }))
+    }
 }

@@ -140,15 +140,14 @@ fn every_stage_folds_every_kind_of_file() {
         ["IMG_1.json", "IMG_2.json", "IMG_3.json", "IMG_4.json"]
     );
     assert_eq!(paths(&validate["directory_files"]), ["game_detection.json"]);
-    // A file the validator fails goes no further; one that does not decode reaches stats as
-    // an unreadable sidecar.
+    // A file the validator fails goes no further, nor does one that does not decode.
     let stats = &sections[1];
-    assert_eq!(stats["total_sidecars"], 3, "{stats:#}");
-    assert_eq!(stats["unreadable_sidecars"], 1);
+    assert_eq!(stats["total_sidecars"], 2, "{stats:#}");
+    assert_eq!(stats["unreadable_sidecars"], 0);
     assert_eq!(stats["files_by_format"], serde_json::json!({"Json": 2}));
-    assert_eq!(stats["sidecars_without_image"], 2);
+    assert_eq!(stats["sidecars_without_image"], 1);
     let formats = &sections[2];
-    assert_eq!(formats["format_distribution"]["Json"], 3, "{formats:#}");
+    assert_eq!(formats["format_distribution"]["Json"], 2, "{formats:#}");
     assert_eq!(report.filtered_files, 0);
     assert!(report.aborted.is_none());
 }

@@ -238,7 +238,8 @@ impl<'r> StageKind<'r> for ValidateStage {
         fold.results
             .push(FileResult::unreadable(&candidate.path(), failure));
         match self.on_error {
-            OnError::SkipFile => Flow::Continue,
+            // A file that cannot be read or decoded failed validation: it goes no further.
+            OnError::SkipFile => Flow::SkipFile,
             OnError::Abort => Flow::Abort(format!("cannot read the file: {}", failure.message)),
         }
     }

@@ -1,5 +1,5 @@
 //! Declarative pipelines: a TOML file names the stages of one pass over a tree (validate,
-//! convert, stats, format-stats), which files go through, and where the report goes. The file
+//! convert, stats, format-stats, export), which files go through, and where the report goes. The file
 //! format is documented in `docs/pipelines.md`.
 //!
 //! [`spec::parse`] reads a file and finds every problem that needs no registry; [`resolve`]
@@ -9,7 +9,7 @@
 pub mod diagnostic;
 pub mod spec;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::ser::SerializeMap;
@@ -18,12 +18,13 @@ use serde::{Serialize, Serializer};
 use crate::discover::{Candidate, Tree};
 use crate::fsio::DEFAULT_MAX_FILE_SIZE;
 use crate::ops::convert::ConvertStage;
+use crate::ops::export::{ExportStage, Layout, NonFinite};
 use crate::ops::format_stats::FormatStatsStage;
 use crate::ops::stats::StatsStage;
 use crate::ops::validate::{NamedCheck, ValidateStage};
 use crate::ops::{self, Aborted, Plan, Progress, Records, Section, Stage};
 use crate::pipeline::diagnostic::{did_you_mean, Diagnostic};
-use crate::pipeline::spec::{KindSpec, Named, Spec};
+use crate::pipeline::spec::{ExportFormat, KindSpec, Named, Spec};
 use crate::registry::Registry;
 
 /// A pipeline ready to run.
@@ -31,8 +32,36 @@ pub struct Resolved<'r> {
     pub plan: Plan<'r>,
     /// Stage names and kinds, in order.
     pub stages: Vec<(String, &'static str)>,
+    /// The export stages, whose files the caller opens (and, for CSV and Parquet, whose
+    /// layouts it finds with a first pass) before the run.
+    pub exports: Vec<ExportOutput>,
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
+}
+
+/// An export stage of the plan and what it writes.
+#[derive(Debug, Clone)]
+pub struct ExportOutput {
+    /// Its position among the plan's stages.
+    pub stage: usize,
+    /// Its name in the report.
+    pub name: String,
+    pub format: ExportFormat,
+    /// Resolved from the pipeline file's directory; `{shard}` not yet replaced.
+    pub output: PathBuf,
+    pub rows: Option<String>,
+    pub fields: Vec<String>,
+}
+
+/// What a plan is resolved for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The pipeline's pass.
+    Run,
+    /// The first pass of a pipeline with CSV or Parquet export stages: its validate stages
+    /// (which decide what reaches the exports) and those exports, finding their columns and
+    /// types; nothing else, and nothing is written.
+    ExportLayouts,
 }
 
 /// What resolving needs besides the spec and the registry.
@@ -45,6 +74,7 @@ pub struct Context<'a> {
     pub dry_run: bool,
     /// The command line's size limit, over the pipeline's.
     pub max_file_size: Option<u64>,
+    pub purpose: Purpose,
 }
 
 /// Judges the spec's names against the registry; every problem is reported.
@@ -64,8 +94,14 @@ pub fn resolve<'r>(
     }
     let mut stages = Vec::new();
     let mut names = Vec::new();
+    let mut exports = Vec::new();
     for stage in &spec.stages {
         let resolved = match &stage.kind {
+            KindSpec::Stats | KindSpec::FormatStats | KindSpec::Convert { .. }
+                if context.purpose == Purpose::ExportLayouts =>
+            {
+                None
+            }
             KindSpec::Validate {
                 validators,
                 on_error,
@@ -118,6 +154,46 @@ pub fn resolve<'r>(
             }
             KindSpec::Stats => Some(Stage::Stats(StatsStage)),
             KindSpec::FormatStats => Some(Stage::FormatStats(FormatStatsStage)),
+            KindSpec::Export {
+                format,
+                output,
+                rows,
+                fields,
+            } => {
+                let layout = match (context.purpose, format) {
+                    (Purpose::ExportLayouts, ExportFormat::JsonLines { .. }) => None,
+                    (Purpose::ExportLayouts, ExportFormat::Csv) => Some(Layout::Columns),
+                    (Purpose::ExportLayouts, ExportFormat::Parquet) => Some(Layout::Types),
+                    (Purpose::Run, ExportFormat::JsonLines { null_non_finite }) => {
+                        Some(Layout::JsonLines {
+                            non_finite: if *null_non_finite {
+                                NonFinite::Null
+                            } else {
+                                NonFinite::Token
+                            },
+                        })
+                    }
+                    // Set by the caller from the first pass, with the output, before the run.
+                    (Purpose::Run, ExportFormat::Csv) => Some(Layout::Columns),
+                    (Purpose::Run, ExportFormat::Parquet) => Some(Layout::Types),
+                };
+                layout.map(|layout| {
+                    let fields: Vec<String> = fields.iter().map(|f| f.value.clone()).collect();
+                    exports.push(ExportOutput {
+                        stage: stages.len(),
+                        name: stage.name.clone(),
+                        format: *format,
+                        output: context.base_dir.join(&output.value),
+                        fields: fields.clone(),
+                        rows: rows.as_ref().map(|r| r.value.clone()),
+                    });
+                    Stage::Export(ExportStage::new(
+                        layout,
+                        rows.as_ref().map(|r| r.value.clone()),
+                        fields,
+                    ))
+                })
+            }
         };
         if let Some(resolved) = resolved {
             names.push((stage.name.clone(), resolved.kind()));
@@ -143,6 +219,7 @@ pub fn resolve<'r>(
                 .unwrap_or(DEFAULT_MAX_FILE_SIZE),
         },
         stages: names,
+        exports,
         include,
         exclude,
     })
@@ -430,6 +507,12 @@ fn report(
 }
 
 impl PipelineReport {
+    /// Takes the report of the stage named `name` out of this report.
+    pub fn take_section(&mut self, name: &str) -> Option<Section> {
+        let at = self.stages.0.iter().position(|(n, _)| n == name)?;
+        Some(self.stages.0.remove(at).1.section)
+    }
+
     /// Whether any stage found a file invalid, unreadable, failed or in conflict.
     pub fn has_findings(&self) -> bool {
         self.stages.0.iter().any(|(_, s)| s.section.has_findings())

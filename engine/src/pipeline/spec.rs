@@ -57,7 +57,29 @@ pub enum KindSpec {
     },
     Stats,
     FormatStats,
+    Export {
+        format: ExportFormat,
+        /// A path relative to the pipeline file's directory (`{shard}` allowed), never `-`.
+        output: Named,
+        /// A JSON pointer to an array: one row per element.
+        rows: Option<Named>,
+        /// JSON pointers: the columns to write instead of all of them.
+        fields: Vec<Named>,
+    },
 }
+
+/// What an export stage writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// JSON Lines; `null_non_finite` writes `NaN` and the infinities as `null`.
+    JsonLines {
+        null_non_finite: bool,
+    },
+    Csv,
+    Parquet,
+}
+
+const EXPORT_FORMATS: &[&str] = &["jsonl", "csv", "parquet"];
 
 #[derive(Debug)]
 pub struct StageSpec {
@@ -84,7 +106,7 @@ pub struct Spec {
     pub stages: Vec<StageSpec>,
 }
 
-pub const STAGE_KINDS: &[&str] = &["validate", "convert", "stats", "format-stats"];
+pub const STAGE_KINDS: &[&str] = &["validate", "convert", "stats", "format-stats", "export"];
 const TOP_KEYS: &[&str] = &[
     "description",
     "input",
@@ -116,6 +138,15 @@ fn stage_keys(kind: &str) -> &'static [&'static str] {
             "remove_shared_sources",
             "sync",
             "fsync",
+        ],
+        "export" => &[
+            "kind",
+            "name",
+            "format",
+            "output",
+            "rows",
+            "fields",
+            "non_finite",
         ],
         _ => &["kind", "name"],
     }
@@ -445,6 +476,7 @@ impl Reader {
                 }
             }
             "stats" => KindSpec::Stats,
+            "export" => self.export(table, kind_key.span().start..kind_value.span().end)?,
             _ => KindSpec::FormatStats,
         };
         Some(StageSpec {
@@ -531,7 +563,92 @@ impl Reader {
         }
     }
 
-    /// Stage names are keys of the report: they must be unique. One conversion per pass.
+    fn export(&mut self, table: &DeTable<'_>, kind_span: Range<usize>) -> Option<KindSpec> {
+        let required = |reader: &mut Reader, key: &str, hint: &str| match Self::find(table, key) {
+            Some((_, v)) => reader.string(v, key),
+            None => {
+                reader
+                    .error(kind_span.clone(), format!("an export stage needs `{key}`"))
+                    .hint = Some(hint.into());
+                None
+            }
+        };
+        let format = required(self, "format", "format = \"jsonl\", \"csv\" or \"parquet\"");
+        let output = required(
+            self,
+            "output",
+            "output = \"exports/sidecars.jsonl\" (relative to the pipeline file; {shard} is the shard's index)",
+        );
+        let rows = Self::find(table, "rows").and_then(|(_, v)| self.string(v, "rows"));
+        let fields =
+            Self::find(table, "fields").map_or_else(Vec::new, |(_, v)| self.strings(v, "fields"));
+        for pointer in rows.iter().chain(&fields) {
+            if !pointer.value.is_empty() && !pointer.value.starts_with('/') {
+                self.error(
+                    pointer.span.clone(),
+                    format!("`{}` is not a JSON pointer", pointer.value),
+                )
+                .hint = Some("a JSON pointer starts with /, as in /face_detection/faces".into());
+            }
+        }
+        let non_finite =
+            Self::find(table, "non_finite").and_then(|(_, v)| self.string(v, "non_finite"));
+        if let Some(output) = &output {
+            if output.value == "-" {
+                self.error(output.span.clone(), "an export stage writes to a file, not to stdout")
+                    .hint = Some("stdout holds the pipeline's report: name a file, as output = \"sidecars.jsonl\"".into());
+            }
+        }
+        let format = format?;
+        let format = match format.value.as_str() {
+            "jsonl" => {
+                let null_non_finite = match &non_finite {
+                    None => false,
+                    Some(n) if n.value == "token" => false,
+                    Some(n) if n.value == "null" => true,
+                    Some(n) => {
+                        self.error(n.span.clone(), format!("unknown non_finite `{}`", n.value))
+                            .hint = Some(
+                            "non_finite = \"token\" (NaN, as Python writes it) or \"null\"".into(),
+                        );
+                        false
+                    }
+                };
+                ExportFormat::JsonLines { null_non_finite }
+            }
+            name @ ("csv" | "parquet") => {
+                if let Some(n) = &non_finite {
+                    self.error(n.span.clone(), "`non_finite` is an option of JSON Lines")
+                        .hint =
+                        Some("CSV and Parquet write NaN and the infinities as they are".into());
+                }
+                if name == "csv" {
+                    ExportFormat::Csv
+                } else {
+                    ExportFormat::Parquet
+                }
+            }
+            other => {
+                let hint = did_you_mean(other, EXPORT_FORMATS.iter().copied())
+                    .unwrap_or_else(|| "format = \"jsonl\", \"csv\" or \"parquet\"".into());
+                self.error(
+                    format.span.clone(),
+                    format!("unknown export format `{other}`"),
+                )
+                .hint = Some(hint);
+                return None;
+            }
+        };
+        Some(KindSpec::Export {
+            format,
+            output: output?,
+            rows,
+            fields,
+        })
+    }
+
+    /// Stage names are keys of the report: they must be unique. One conversion per pass; one
+    /// export stage per output file.
     fn check_stages(&mut self, stages: &[StageSpec]) {
         let mut names = std::collections::HashSet::with_capacity(stages.len());
         for stage in stages {
@@ -553,6 +670,26 @@ impl Reader {
                 "a pipeline converts once: only one convert stage",
             )
             .hint = Some("split it into two pipelines".into());
+        }
+        let mut outputs = std::collections::HashSet::new();
+        let mut converted = false;
+        for stage in stages {
+            converted |= matches!(stage.kind, KindSpec::Convert { .. });
+            if let KindSpec::Export { output, .. } = &stage.kind {
+                if converted {
+                    // Its rows would name each file's path before the conversion and its format
+                    // after it.
+                    self.error(stage.span.clone(), "an export stage cannot follow a convert stage")
+                        .hint = Some("put the export before the convert: converting does not change the documents it writes".into());
+                }
+                if !outputs.insert(output.value.as_str()) {
+                    self.error(
+                        output.span.clone(),
+                        format!("two export stages write `{}`", output.value),
+                    )
+                    .hint = Some("give each export stage its own output".into());
+                }
+            }
         }
     }
 }

@@ -179,11 +179,56 @@ pub struct ExportStage {
     /// A JSON pointer to an array: one row per element instead of one per sidecar.
     pub rows: Option<String>,
     /// JSON pointers (into the document, or into the row's element) to write instead of all of
-    /// it (JSON Lines).
+    /// it: JSON Lines writes them; CSV and Parquet choose their columns by them after the first
+    /// pass ([`csv_columns`], [`parquet::Table::new`]).
     pub fields: Vec<String>,
     /// To name each sidecar's image.
     pub rules: Rules,
     pub sink: Arc<Sink>,
+    /// Where the rows go, for the report (`None`: stdout, or nowhere in a first pass).
+    pub output: Option<String>,
+}
+
+impl ExportStage {
+    /// A stage writing to nowhere (as a first pass does), in `layout`.
+    pub fn new(layout: Layout, rows: Option<String>, fields: Vec<String>) -> ExportStage {
+        ExportStage {
+            layout,
+            rows,
+            fields,
+            rules: Rules::default(),
+            sink: Sink::new(Box::new(std::io::sink())),
+            output: None,
+        }
+    }
+}
+
+/// The columns of a CSV export: those `fields` names, in its order, with the headers the first
+/// pass found for them (every column found when it names none); and the header line.
+pub fn csv_columns(found: Vec<Column>, fields: &[String]) -> (Vec<Column>, Vec<u8>) {
+    let columns: Vec<Column> = if fields.is_empty() {
+        found
+    } else {
+        fields
+            .iter()
+            .map(|pointer| {
+                found
+                    .iter()
+                    .find(|c| &c.pointer == pointer)
+                    .cloned()
+                    .unwrap_or_else(|| Column {
+                        pointer: pointer.clone(),
+                        header: pointer.clone(),
+                        lang: None,
+                    })
+            })
+            .collect()
+    };
+    let mut header = vec!["SourceFile".to_owned()];
+    header.extend(columns.iter().map(|c| c.header.clone()));
+    let mut line = Vec::new();
+    write_csv_record(&mut line, &header);
+    (columns, line)
 }
 
 /// A sidecar that wrote no row, and why.
@@ -195,8 +240,12 @@ pub struct NotExported {
 
 #[derive(Debug, Serialize)]
 pub struct ExportReport {
-    /// `jsonl` or `csv`.
+    /// `jsonl`, `csv` or `parquet`.
     pub format: &'static str,
+    /// The file written (a merged report lists every shard's); empty when the rows went to
+    /// stdout.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows_pointer: Option<String>,
     /// Sidecars looked at (directory-level files excluded).
@@ -645,10 +694,17 @@ impl<'r> StageKind<'r> for ExportStage {
     type Record = NoRecord;
     type Report = ExportReport;
 
+    /// The format and the options, not what a first pass found (each shard of a split run
+    /// finds the columns of its own files).
     fn fingerprint(&self) -> String {
+        let format = match &self.layout {
+            Layout::JsonLines { non_finite } => format!("jsonl {non_finite:?}"),
+            Layout::Columns | Layout::Csv { .. } => "csv".to_owned(),
+            Layout::Types | Layout::Parquet { .. } => "parquet".to_owned(),
+        };
         format!(
-            "export {:?} rows {:?} fields {:?}\n",
-            self.layout, self.rows, self.fields
+            "export {format} rows {:?} fields {:?}\n",
+            self.rows, self.fields
         )
     }
 
@@ -835,6 +891,7 @@ impl<'r> StageKind<'r> for ExportStage {
                 Layout::Columns | Layout::Csv { .. } => "csv",
                 Layout::Types | Layout::Parquet { .. } => "parquet",
             },
+            outputs: self.output.iter().cloned().collect(),
             rows_pointer: self.rows.clone(),
             total_sidecars: fold.seen,
             exported_sidecars: fold.exported,
