@@ -30,6 +30,7 @@ const COUNTS: &[&str] = &[
     "warnings",
     "converted",
     "skipped",
+    "invalid",
     "failed",
     "conflicts",
     "removed_temporaries",
@@ -238,6 +239,7 @@ impl Context<'_> {
         if let (Some(_), Some(results)) = (count("converted"), list("results")) {
             for (key, status) in [
                 ("skipped", "skipped"),
+                ("invalid", "invalid"),
                 ("failed", "failed"),
                 ("conflicts", "conflict"),
             ] {

@@ -126,7 +126,17 @@ fn hostile_files_are_reported_with_a_reason() {
     tree.write(bad_name, b"{\"sidecar_info\": {}}");
     // A truncated Binary file.
     let bin = tree.report(&["convert", "--format", "bin", "--keep-source"]);
-    assert_eq!(bin["failed"], 9, "{bin:#}");
+    // Seven do not decode; the dangling symlink and the loop cannot be read at all.
+    assert_eq!(bin["invalid"], 7, "{bin:#}");
+    assert_eq!(bin["failed"], 2, "{bin:#}");
+    // A JSON file that does not decode is invalid, not a failed conversion to JSON.
+    let json = tree.report(&["convert", "--format", "json", "--dry-run"]);
+    assert_eq!(
+        result_for(&json, "results", "truncated.json")["status"],
+        "invalid",
+        "{json:#}"
+    );
+    assert_eq!(json["invalid"], 7);
     let full = std::fs::read(tree.join("20250920_153300.120.bin")).unwrap();
     tree.write("cut.bin", &full[..full.len() - 10]);
 

@@ -439,7 +439,12 @@ fn a_panicking_or_lying_plugin_fails_its_files_only() {
     assert_eq!(out.status.code(), Some(0));
     let report = parse(&out.stdout);
     assert_eq!(report["converted"], 0, "{report:#}");
-    assert_eq!(report["failed"], 6);
+    assert_eq!(report["failed"], 5);
+    assert_eq!(
+        result_for(&report, "results", "IMG_0042.faulty")["status"],
+        "invalid",
+        "its codec panics reading it: {report:#}"
+    );
     assert!(result_for(&report, "results", "DSC01234.json")["reason"]
         .as_str()
         .unwrap()

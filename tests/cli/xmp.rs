@@ -305,9 +305,9 @@ fn packets_readers_disagree_on_or_that_xml_forbids_are_refused_and_kept() {
             "--remove-shared-sources",
             "--strict",
         ]);
-        assert_eq!(out.status.code(), Some(1), "{what}: the file failed");
+        assert_eq!(out.status.code(), Some(1), "{what}: the file is refused");
         let report = parse(&out.stdout);
-        assert_eq!(report["failed"], 1, "{what}");
+        assert_eq!(report["invalid"], 1, "{what}");
         let entry = result_for(&report, "results", "IMG_0001.CR3.xmp");
         assert!(
             entry["reason"].as_str().unwrap().contains(says),

@@ -40,5 +40,5 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<Exit> {
     };
     let report = run.single_stage(stage)?;
     run.emit(&report)?;
-    Ok(run.config.verdict(report.failed + report.conflicts > 0))
+    Ok(run.config.verdict(report.has_findings()))
 }

@@ -51,6 +51,8 @@ pub struct ConvertStage<'r> {
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Skipped,
+    /// The source's content does not decode: there is nothing to convert.
+    Invalid,
     Failed,
     Conflict,
 }
@@ -64,9 +66,9 @@ pub struct ConvertEntry {
 }
 
 impl ConvertReport {
-    /// Whether a file failed or was in conflict.
+    /// Whether a file was invalid, failed or was in conflict.
     pub fn has_findings(&self) -> bool {
-        self.failed + self.conflicts > 0
+        self.invalid + self.failed + self.conflicts > 0
     }
 }
 
@@ -78,6 +80,9 @@ pub struct ConvertReport {
     /// Converted (or, in a dry run, would be).
     pub converted: u64,
     pub skipped: u64,
+    /// Sources whose content does not decode (`validate` says where); a source that cannot
+    /// be read at all is `failed`.
+    pub invalid: u64,
     pub failed: u64,
     pub conflicts: u64,
     /// Temporary files of an interrupted earlier run removed (in a dry run, found).
@@ -247,11 +252,12 @@ impl<'r> StageKind<'r> for ConvertStage<'r> {
         failure: &FailureRecord,
     ) -> Flow {
         fold.seen += 1;
-        fold.refused(
-            &candidate.path(),
-            None,
-            failed(format!("cannot read the source: {}", failure.message)),
-        );
+        let refusal = if failure.format.is_some() {
+            (Status::Invalid, failure.message.clone())
+        } else {
+            failed(format!("cannot read the source: {}", failure.message))
+        };
+        fold.refused(&candidate.path(), None, refusal);
         Flow::Continue
     }
 
@@ -315,6 +321,7 @@ impl<'r> StageKind<'r> for ConvertStage<'r> {
             total_files: fold.seen,
             converted: fold.converted,
             skipped: count(Status::Skipped),
+            invalid: count(Status::Invalid),
             failed: count(Status::Failed),
             conflicts: count(Status::Conflict),
             removed_temporaries: fold.removed_temporaries,
