@@ -8,17 +8,33 @@ use crate::harness::{
     assert_exit, assert_python_files_restored, build_crate, parse, result_for, workspace, Tree, BIN,
 };
 
-/// A plugin library the test build produced (they are dev-dependencies, built beside the
-/// test binary).
+/// A plugin library: an example plugin, or one of the test fixtures (`sidecar_test_*`).
 pub(crate) fn library(name: &str) -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = deps.join(format!("lib{name}.so"));
+    let dir = if name.starts_with("sidecar_test_") {
+        fixtures().clone()
+    } else {
+        // The example plugins are dev-dependencies: built beside the test binary.
+        std::env::current_exe()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_path_buf()
+    };
+    let path = dir.join(format!("lib{name}.so"));
     assert!(path.exists(), "{} was not built", path.display());
     path
+}
+
+/// The directory of the test fixtures' libraries, built once per test run: they are a
+/// workspace of their own (`tests/plugins/Cargo.toml`), which the project's build never builds.
+fn fixtures() -> &'static PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        build_crate(
+            &workspace().join("tests/plugins/Cargo.toml"),
+            "plugin-builds",
+        )
+    })
 }
 
 /// A fresh plugin directory holding copies of the named libraries.
@@ -879,5 +895,38 @@ fn a_library_built_against_abi_1_1_with_the_old_author_traits_keeps_working() {
     assert_eq!(
         std::fs::read_to_string(tree.join("IMG_0001.kv")).unwrap(),
         "kv\nplayer=7\nteam=blue\n"
+    );
+}
+
+#[test]
+fn the_workspace_builds_no_test_fixture() {
+    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "metadata",
+            "--no-deps",
+            "--offline",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
+        .arg(workspace().join("Cargo.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata = parse(&out.stdout);
+    let members: Vec<&str> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(members.contains(&"sidecar-plugin-cbor"), "{members:?}");
+    assert!(
+        members.iter().all(|m| !m.starts_with("sidecar-test-")),
+        "`cargo build --workspace` would put fixtures in target/release: {members:?}"
     );
 }
