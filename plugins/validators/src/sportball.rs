@@ -3,11 +3,12 @@
 //! In every face section (`face_detection`, the older `Face_detector`, or a `data` wrapper whose
 //! `sidecar_info.operation_type` is `face_detection`): `faces` is a list; each face's `bbox`
 //! values, `confidence` and `landmarks` points are numbers within [0, 1]; every face's
-//! `encoding` (or `face_encoding`) is a list, and all of them have one length;
-//! `metadata.faces_found` (or `total_faces_found`) equals the number of faces. In every object
-//! section (`yolov8`, `object_detection`, `ball_detection`, `player_detection`; the sections
-//! are those the `sportball` summary counts): each object's `confidence` is within [0, 1] and
-//! `metadata.objects_found` equals the number of objects. Timestamps (`sidecar_info.created_at`,
+//! embedding (`encoding`, `face_encoding` or `embedding`) is a list, and all of them, under
+//! any of these keys, have one length; `faces_found` (or `total_faces_found`), in the section
+//! itself or in its `metadata`, equals the number of faces. In every object section (`yolov8`,
+//! `object_detection`, `ball_detection`, `player_detection`; the sections are those the
+//! `sportball` summary counts): each object's `confidence` is within [0, 1] and
+//! `objects_found`, in the section or its `metadata`, equals the number of objects. Timestamps (`sidecar_info.created_at`,
 //! `last_updated`, `metadata.extraction_timestamp`) parse as ISO 8601. Sections and keys that
 //! are absent are not required.
 
@@ -19,6 +20,9 @@ use sidecar_model::{Check, FileContext, Finding, Validator, View};
 use crate::sportball_summary::{section_operation, Items};
 
 pub struct Sportball;
+
+/// The keys a face's embedding is found under.
+const EMBEDDING_KEYS: [&str; 3] = ["encoding", "face_encoding", "embedding"];
 
 impl Validator for Sportball {
     fn name(&self) -> &str {
@@ -129,6 +133,8 @@ fn list<'a>(
     items
 }
 
+/// Counts of a section's list, wherever the writer put them: under `metadata` (as the
+/// sportball tools write them) or beside the list (as Python pipelines often do).
 fn count_matches(
     section: View<'_>,
     keys: &[&str],
@@ -136,24 +142,27 @@ fn count_matches(
     at: &Ptr<'_>,
     findings: &mut Vec<Finding>,
 ) {
-    let Some(metadata) = section.get("metadata") else {
-        return;
-    };
-    let at = Ptr::Key(at, "metadata");
-    for key in keys {
-        let Some(value) = metadata.get(key) else {
+    let metadata_at = Ptr::Key(at, "metadata");
+    let places = [(Some(section), at), (section.get("metadata"), &metadata_at)];
+    for (place, place_at) in places {
+        let Some(place) = place else {
             continue;
         };
-        match value.as_u64() {
-            Some(n) if n == actual as u64 => {}
-            Some(n) => findings.push(error(
-                format!("says {n} but the list holds {actual}"),
-                &Ptr::Key(&at, key),
-            )),
-            None => findings.push(error(
-                format!("expected a count, found {}", value.kind()),
-                &Ptr::Key(&at, key),
-            )),
+        for key in keys {
+            let Some(value) = place.get(key) else {
+                continue;
+            };
+            match value.as_u64() {
+                Some(n) if n == actual as u64 => {}
+                Some(n) => findings.push(error(
+                    format!("says {n} but the list holds {actual}"),
+                    &Ptr::Key(place_at, key),
+                )),
+                None => findings.push(error(
+                    format!("expected a count, found {}", value.kind()),
+                    &Ptr::Key(place_at, key),
+                )),
+            }
         }
     }
 }
@@ -191,7 +200,7 @@ fn faces(section: View<'_>, at: &Ptr<'_>, findings: &mut Vec<Finding>) {
                 }
             }
         }
-        for key in ["encoding", "face_encoding"] {
+        for key in EMBEDDING_KEYS {
             let Some(values) = list(face, key, &face_at, findings) else {
                 continue;
             };
@@ -347,6 +356,33 @@ mod tests {
             findings(older),
             ["says 2 but the list holds 1 at /Face_detector/metadata/total_faces_found"]
         );
+    }
+
+    #[test]
+    fn python_style_layouts_are_checked_too() {
+        let embedding = |n: usize| format!("[{}]", vec!["0.5"; n].join(","));
+        let section_level = format!(
+            r#"{{"face_detection": {{"faces_found": 99, "faces": [
+                {{"confidence": 0.9, "embedding": {}}},
+                {{"confidence": 0.8, "embedding": {}}}]}},
+              "object_detection": {{"objects_found": 3, "objects": [{{"confidence": 0.5}}]}}}}"#,
+            embedding(100),
+            embedding(512)
+        );
+        assert_eq!(
+            findings(&section_level),
+            [
+                "embedding has 512 values but the one at /face_detection/faces/0/embedding has 100 at /face_detection/faces/1/embedding",
+                "says 99 but the list holds 2 at /face_detection/faces_found",
+                "says 3 but the list holds 1 at /object_detection/objects_found",
+            ]
+        );
+        let agreeing = format!(
+            r#"{{"face_detection": {{"faces_found": 1, "metadata": {{"faces_found": 1}},
+                "faces": [{{"embedding": {}}}]}}}}"#,
+            embedding(512)
+        );
+        assert!(findings(&agreeing).is_empty());
     }
 
     #[test]
