@@ -345,7 +345,7 @@ pub struct PassReport {
     /// Candidates not reached because the pass was aborted.
     pub not_processed: u64,
     pub aborted: Option<Aborted>,
-    /// Files folded from the results cache instead of being read.
+    /// Sidecars folded from the results cache instead of being read.
     pub cached_files: u64,
     pub elapsed_seconds: f64,
 }
@@ -686,7 +686,10 @@ impl<'p, 'r> Pass<'p, 'r> {
         let full = candidate.path();
         let path = full.as_path();
         if let Some(record) = self.records.and_then(|r| r.lookup(candidate, path)) {
-            folds.cached += 1;
+            // Sidecars, as the reports' totals count them.
+            if matches!(record, FileRecord::Read { .. } | FileRecord::Unreadable(_)) {
+                folds.cached += 1;
+            }
             let reached = self.replay(candidate, path, &record, folds);
             self.reached(path, reached, folds);
             return;
