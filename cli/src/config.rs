@@ -174,6 +174,31 @@ pub struct Config {
     pub operations: Vec<String>,
 }
 
+/// The input as reports show it: a path that steps up (`pl/../photos`) is resolved to the
+/// directory it names, shown relative to the working directory when it lies below it
+/// (`photos`), else absolute. Resolved, not cut lexically: `pl` may be a symlink, and then
+/// `pl/..` is not the directory `pl` sits in. Other paths are shown as given.
+fn without_parent_steps(input: PathBuf) -> PathBuf {
+    if !input
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
+        return input;
+    }
+    let Ok(resolved) = std::fs::canonicalize(&input) else {
+        return input;
+    };
+    let below = std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .ok()
+        .and_then(|cwd| resolved.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    match below {
+        Some(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+        Some(rel) => rel,
+        None => resolved,
+    }
+}
+
 impl Config {
     pub fn from_args(args: &CommonArgs) -> Result<Config, UsageError> {
         Config::new(
@@ -254,7 +279,7 @@ impl Config {
                 .ok_or_else(|| UsageError(format!("--workers must be from 1 to 1024, not {n}")))?,
         };
         Ok(Config {
-            input,
+            input: without_parent_steps(input),
             workers,
             output,
             strict,

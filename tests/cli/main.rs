@@ -679,3 +679,32 @@ fn validators_are_chosen_by_name_and_configured_by_options() {
         );
     }
 }
+
+#[test]
+fn an_input_that_steps_up_is_reported_as_the_directory_it_names() {
+    let work = Tree::new();
+    std::fs::create_dir(work.join("pl")).unwrap();
+    std::fs::create_dir(work.join("photos.p")).unwrap();
+    std::fs::copy(
+        data("examples/IMG_0042.json"),
+        work.join("photos.p/IMG_0050.json"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(BIN)
+        .args([
+            "validate",
+            "--all-results",
+            "--no-cache",
+            "--input",
+            "pl/../photos.p",
+        ])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report = parse(&out.stdout);
+    assert_eq!(
+        report["results"][0]["file_path"], "photos.p/IMG_0050.json",
+        "{report:#}"
+    );
+}

@@ -282,7 +282,7 @@ kind = "stats"
     assert!(result_for(validate, "results", "DSC09999.json")["error"]
         .as_str()
         .unwrap()
-        .contains("3 is outside [0, 1]"));
+        .contains("3.0 is outside [0, 1]"));
     let convert = &report["stages"]["convert"];
     assert_eq!(convert["converted"], 6, "{convert:#}");
     assert!(

@@ -108,11 +108,20 @@ fn ratio(value: Option<View<'_>>, at: &Ptr<'_>, findings: &mut Vec<Finding>) {
     };
     match value.as_f64() {
         Some(x) if (0.0..=1.0).contains(&x) => {}
-        Some(x) => findings.push(error(format!("{x} is outside [0, 1]"), at)),
+        Some(_) => findings.push(error(format!("{} is outside [0, 1]", shown(value)), at)),
         None => findings.push(error(
             format!("expected a number within [0, 1], found {}", value.kind()),
             at,
         )),
+    }
+}
+
+/// A number as the document writes it (`3.0` stays `3.0`, as Python prints it).
+fn shown(value: View<'_>) -> String {
+    let mut out = Vec::new();
+    match sidecar_model::json_text::write_compact(value, &mut out) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(_) => format!("{value:?}"),
     }
 }
 
@@ -332,7 +341,7 @@ mod tests {
             "1.5 is outside [0, 1] at /face_detection/faces/0/bbox/x",
             "expected a number within [0, 1], found string at /face_detection/faces/0/bbox/width",
             "-0.1 is outside [0, 1] at /face_detection/faces/0/confidence",
-            "2 is outside [0, 1] at /face_detection/faces/0/landmarks/0/1",
+            "2.0 is outside [0, 1] at /face_detection/faces/0/landmarks/0/1",
             "expected an [x, y] pair at /face_detection/faces/0/landmarks/1",
             "embedding has 1 values but the one at /face_detection/faces/0/encoding has 2 at /face_detection/faces/1/encoding",
             "says 3 but the list holds 2 at /face_detection/metadata/faces_found",
