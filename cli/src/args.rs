@@ -387,6 +387,10 @@ pub struct StatsArgs {
 
     #[command(flatten)]
     pub select: SelectArgs,
+
+    /// List the sidecars without an image (`orphans`), not only count them
+    #[arg(long)]
+    pub all_results: bool,
 }
 
 #[derive(Debug, Args)]

@@ -160,6 +160,7 @@ class StatsReport(TypedDict, total=False):
     bytes_by_format: Dict[str, int]
     total_bytes: int
     sidecars_without_image: int
+    orphans: List[str]
     images_without_sidecar: int
     directory_files: List[str]
     errors: List[FileResult]
@@ -429,12 +430,16 @@ class ImageSidecarManager:
         workers: Optional[int] = None,
         strict: bool = False,
         operation_types: Sequence[str] = (),
+        all_results: bool = False,
     ) -> StatsReport:
         """``stats``: sidecars, images, bytes per format, and the summaries' fields (sportball's
         operations, faces and objects; XMP ratings, labels and keywords); ``operation_types``
-        as for :meth:`validate_sidecars`."""
+        as for :meth:`validate_sidecars`; ``all_results`` lists the sidecars without an image
+        under ``orphans``."""
         args = ["stats", "--input", os.fspath(directory), *self._walk_args(workers)]
         args += _selection(operation_types)
+        if all_results:
+            args.append("--all-results")
         return self._run(args, strict)  # type: ignore[return-value]
 
     def get_format_statistics(

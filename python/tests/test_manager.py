@@ -64,6 +64,9 @@ def test_statistics(manager: ImageSidecarManager, tree: Path) -> None:
     assert report["total_images"] == 5
     assert report["operation_counts"]["face_detection"] == 4
     assert report["total_faces"] == 4
+    assert "orphans" not in report
+    listed = manager.get_statistics(tree, all_results=True)
+    assert len(listed["orphans"]) == listed["sidecars_without_image"] >= 1
 
 
 def test_format_statistics(manager: ImageSidecarManager, tree: Path) -> None:

@@ -708,3 +708,43 @@ fn an_input_that_steps_up_is_reported_as_the_directory_it_names() {
         "{report:#}"
     );
 }
+
+#[test]
+fn stats_lists_the_sidecars_without_an_image_when_asked() {
+    let tree = Tree::examples();
+    tree.write("old/IMG_0099.json", b"{\"broken\": ");
+    let counted = tree.report(&["stats", "--no-cache"]);
+    assert!(counted.get("orphans").is_none(), "listed only when asked");
+    // Read fresh; then a run that fills the results cache; then one that folds from it.
+    for no_cache in [true, false, false] {
+        let args: &[&str] = if no_cache {
+            &["stats", "--all-results", "--no-cache"]
+        } else {
+            &["stats", "--all-results"]
+        };
+        let report = tree.report(args);
+        let orphans: Vec<&str> = report["orphans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            orphans.len() as u64,
+            report["sidecars_without_image"].as_u64().unwrap()
+        );
+        assert!(
+            orphans
+                .iter()
+                .any(|o| o.ends_with("20250920_153304.000.json")),
+            "{orphans:?}"
+        );
+        assert!(
+            orphans.iter().any(|o| o.ends_with("old/IMG_0099.json")),
+            "unreadable ones too"
+        );
+        let mut sorted = orphans.clone();
+        sorted.sort();
+        assert_eq!(sorted, orphans);
+    }
+}

@@ -16,9 +16,12 @@ use crate::registry::Registry;
 use crate::summary::Counter;
 use crate::value::View;
 
-/// The stats stage; it has no settings.
+/// The stats stage.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct StatsStage;
+pub struct StatsStage {
+    /// List the sidecars without an image (`orphans`), not only count them.
+    pub all_results: bool,
+}
 
 impl StatsReport {
     /// Whether a sidecar could not be read.
@@ -42,6 +45,8 @@ pub struct StatsReport {
     pub bytes_by_format: BTreeMap<String, u64>,
     pub total_bytes: u64,
     pub sidecars_without_image: u64,
+    /// With `all_results`: those sidecars, in path order.
+    pub orphans: Option<Vec<String>>,
     pub images_without_sidecar: u64,
     pub directory_files: Vec<String>,
     pub errors: Vec<FileResult>,
@@ -62,6 +67,9 @@ impl Serialize for StatsReport {
         map.serialize_entry("bytes_by_format", &self.bytes_by_format)?;
         map.serialize_entry("total_bytes", &self.total_bytes)?;
         map.serialize_entry("sidecars_without_image", &self.sidecars_without_image)?;
+        if let Some(orphans) = &self.orphans {
+            map.serialize_entry("orphans", orphans)?;
+        }
         map.serialize_entry("images_without_sidecar", &self.images_without_sidecar)?;
         map.serialize_entry("directory_files", &self.directory_files)?;
         map.serialize_entry("errors", &self.errors)?;
@@ -95,6 +103,7 @@ pub struct Fold {
     files_by_format: BTreeMap<String, u64>,
     bytes_by_format: BTreeMap<String, u64>,
     without_image: u64,
+    orphans: Vec<String>,
     directory_files: Vec<String>,
     errors: Vec<FileResult>,
 }
@@ -142,6 +151,9 @@ impl<'r> StageKind<'r> for StatsStage {
     ) -> Flow {
         fold.sidecars += 1;
         fold.without_image += u64::from(!file.has_image);
+        if self.all_results && !file.has_image {
+            fold.orphans.push(display_path(file.path));
+        }
         if fold.counters.is_empty() {
             fold.counters = fresh_counters(context.registry);
         }
@@ -167,6 +179,9 @@ impl<'r> StageKind<'r> for StatsStage {
     ) -> Flow {
         fold.sidecars += 1;
         fold.without_image += u64::from(!candidate.has_image);
+        if self.all_results && !candidate.has_image {
+            fold.orphans.push(display_path(&candidate.path()));
+        }
         fold.errors
             .push(FileResult::unreadable(&candidate.path(), failure));
         Flow::Continue
@@ -190,6 +205,7 @@ impl<'r> StageKind<'r> for StatsStage {
             *mine.bytes_by_format.entry(k).or_default() += n;
         }
         mine.without_image += theirs.without_image;
+        mine.orphans.extend(theirs.orphans);
         mine.directory_files.extend(theirs.directory_files);
         mine.errors.extend(theirs.errors);
         mine
@@ -208,6 +224,7 @@ impl<'r> StageKind<'r> for StatsStage {
             .extend(tree.walk_errors.iter().map(FileResult::from_walk_error));
         fold.errors.sort_by(|a, b| a.file_path.cmp(&b.file_path));
         fold.directory_files.sort();
+        fold.orphans.sort();
         if fold.counters.is_empty() {
             fold.counters = fresh_counters(registry);
         }
@@ -233,6 +250,7 @@ impl<'r> StageKind<'r> for StatsStage {
             files_by_format: fold.files_by_format,
             bytes_by_format: fold.bytes_by_format,
             sidecars_without_image: fold.without_image,
+            orphans: self.all_results.then_some(fold.orphans),
             images_without_sidecar: tree.images_without_sidecar,
             directory_files: fold.directory_files,
             errors: fold.errors,

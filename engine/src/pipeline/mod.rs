@@ -152,7 +152,7 @@ pub fn resolve<'r>(
                     }
                 }
             }
-            KindSpec::Stats => Some(Stage::Stats(StatsStage)),
+            KindSpec::Stats => Some(Stage::Stats(StatsStage::default())),
             KindSpec::FormatStats => Some(Stage::FormatStats(FormatStatsStage)),
             KindSpec::Export {
                 format,
