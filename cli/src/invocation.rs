@@ -362,20 +362,15 @@ pub fn refuse_excluded(config: &Config, tree: &Tree) -> Result<(), UsageError> {
     }
 }
 
-/// The progress bar, when stderr is a terminal (a hidden bar would still read the clock on
-/// every file).
+/// The progress display, when stderr is a terminal (a hidden bar would still read the clock on
+/// every file): a bar once the number of files is known, a spinner with counts while the walk
+/// is still finding them (a total learnt as the walk goes would put the bar near its end).
 struct Bar(Option<ProgressBar>);
 
 impl Progress for Bar {
     fn advance(&self, files: u64) {
         if let Some(bar) = &self.0 {
             bar.inc(files);
-        }
-    }
-
-    fn found(&self, files: u64) {
-        if let Some(bar) = &self.0 {
-            bar.inc_length(files);
         }
     }
 }
@@ -389,37 +384,66 @@ pub fn pool(config: &Config) -> anyhow::Result<rayon::ThreadPool> {
         .context("cannot start the worker threads")
 }
 
-/// Runs `work` on `pool`, with a progress bar over `files` drawn only when stderr is a
-/// terminal.
+/// Runs `work` on `pool`, with a progress display drawn only when stderr is a terminal: a bar
+/// over `files`, or, when the number is not known before the work starts (`0`: the pass runs
+/// as the walk goes), a spinner with counts.
 pub fn on_pool<T: Send>(
     pool: &rayon::ThreadPool,
     files: usize,
     work: impl FnOnce(&dyn Progress) -> T + Send,
 ) -> T {
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::with_draw_target(Some(files as u64), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} files  {rate} files/s  {elapsed_precise} elapsed, about {eta} to go",
-            )
-            .expect("valid template")
-            .with_key(
-                "rate",
-                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0}", state.per_sec());
-                },
-            ),
-        );
-        Some(bar)
-    } else {
-        None
-    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let rate = |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0}", state.per_sec());
+        };
+        if files == 0 {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {pos} files  {rate}/s  {elapsed_precise}")
+                    .expect("valid template")
+                    .with_key("rate", rate),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            bar
+        } else {
+            let bar =
+                ProgressBar::with_draw_target(Some(files as u64), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:20} {pos}/{len} files  {rate}/s  {elapsed_precise}{to_go}",
+                )
+                .expect("valid template")
+                .with_key("rate", rate)
+                .with_key(
+                    "to_go",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let to_go =
+                            time_to_go(state.pos(), state.len().unwrap_or(0), state.elapsed());
+                        if let Some(to_go) = to_go {
+                            let _ = write!(w, ", {} to go", indicatif::HumanDuration(to_go));
+                        }
+                    },
+                ),
+            );
+            bar
+        }
+    });
     let progress = Bar(bar);
     let result = pool.install(|| work(&progress));
     if let Some(bar) = progress.0 {
         bar.finish_and_clear();
     }
     result
+}
+
+/// The time left at the rate so far, once there is a rate worth extrapolating: a second of work
+/// and a file done (the first files of a run are the slowest, cold caches and all, and an
+/// estimate from them alone says minutes for a job of seconds).
+fn time_to_go(done: u64, total: u64, elapsed: std::time::Duration) -> Option<std::time::Duration> {
+    if done == 0 || done >= total || elapsed < std::time::Duration::from_secs(1) {
+        return None;
+    }
+    Some(elapsed.mul_f64((total - done) as f64 / done as f64))
 }
 
 /// Where a report goes, ready before the run starts.
@@ -571,5 +595,25 @@ fn headline(report: &[u8]) -> String {
         String::new()
     } else {
         format!(": {}", counts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_to_go;
+    use std::time::Duration;
+
+    #[test]
+    fn the_time_to_go_is_the_rate_so_far_once_there_is_one() {
+        let second = Duration::from_secs(1);
+        assert_eq!(time_to_go(0, 100, 10 * second), None, "nothing done yet");
+        assert_eq!(
+            time_to_go(5, 100, Duration::from_millis(300)),
+            None,
+            "too early"
+        );
+        assert_eq!(time_to_go(100, 100, 10 * second), None, "done");
+        assert_eq!(time_to_go(25, 100, 10 * second), Some(30 * second));
+        assert_eq!(time_to_go(1, 1000, 2 * second), Some(1998 * second));
     }
 }

@@ -59,9 +59,6 @@ stage::stages! {
 /// Reports progress to whoever shows it (a progress bar on a terminal, or nobody).
 pub trait Progress: Sync {
     fn advance(&self, files: u64);
-    /// More files to go than said at the start (a pass that runs as the walk goes learns them
-    /// one directory at a time).
-    fn found(&self, _files: u64) {}
 }
 
 impl Progress for () {
@@ -483,7 +480,6 @@ pub fn run_walking(
             .copied()
             .filter(|c| keep(*c))
             .collect();
-        progress.found(taken.len() as u64);
         kept.fetch_add(taken.len() as u64, std::sync::atomic::Ordering::Relaxed);
         // A directory's files in chunks other workers can take: one large directory is
         // worked through by all of them.
