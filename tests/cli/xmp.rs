@@ -324,3 +324,29 @@ fn packets_readers_disagree_on_or_that_xml_forbids_are_refused_and_kept() {
         );
     }
 }
+
+#[test]
+fn a_rerun_over_kept_xmp_sources_converts_nothing_again() {
+    let tree = library();
+    let first = tree.report(&["convert", "--format", "bin"]);
+    let converted = first["converted"].as_u64().unwrap();
+    assert!(converted > 0, "{first:#}");
+    let after_first = tree.snapshot();
+    let again = tree.report(&["convert", "--format", "bin"]);
+    assert_eq!(again["converted"], 0, "nothing left to do: {again:#}");
+    let recognised = again["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["file_path"].as_str().unwrap().ends_with(".xmp")
+                && r["status"] == "skipped"
+                && r["reason"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("already converted")
+        })
+        .count() as u64;
+    assert_eq!(recognised, converted, "each kept XMP source: {again:#}");
+    assert_eq!(tree.snapshot(), after_first, "and nothing was written");
+}

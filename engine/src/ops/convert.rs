@@ -466,7 +466,13 @@ impl<'r> ConvertStage<'r> {
 
         if !in_place && std::fs::symlink_metadata(target).is_ok() {
             self.complete_existing(target, &source, registry, limit)?;
-            if !self.dry_run && !keep_source {
+            if keep_source {
+                // An earlier run converted it and kept the source: nothing is left to do.
+                return Err(skipped(
+                    "already converted: the target holds the same values (the source is kept)",
+                ));
+            }
+            if !self.dry_run {
                 fold.pending.push(pending(PendingKind::Remove {
                     target: target.to_path_buf(),
                     created: None,
