@@ -41,6 +41,7 @@ const COUNTS: &[&str] = &[
     "total_bytes",
     "sidecars_without_image",
     "images_without_sidecar",
+    "images_with_several_sidecars",
     "unrecognized_files",
     "filtered_files",
     "not_processed",

@@ -13,7 +13,7 @@
 //! with `20250920_112934.010.jpg`, and `IMG_0001.CR3.json` with `IMG_0001.CR3`. What an image
 //! is, and which files are directory-level results, are [`Rules`].
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::Read;
@@ -275,6 +275,9 @@ pub struct Tree {
     entries: Vec<Entry>,
     pub images: u64,
     pub images_without_sidecar: u64,
+    /// Images more than one sidecar describes (a kept XMP beside its conversion, darktable's
+    /// duplicates): the summaries count each of those sidecars.
+    pub images_with_several_sidecars: u64,
     /// Temporary files a killed conversion left behind.
     pub temporaries: Vec<PathBuf>,
     /// Files a killed conversion left parked under a private name (`fsio::PARKED_PREFIX`).
@@ -417,6 +420,7 @@ struct Found {
     image_names: Vec<OsString>,
     images: u64,
     images_without_sidecar: u64,
+    images_with_several_sidecars: u64,
     temporaries: Vec<PathBuf>,
     parked: Vec<PathBuf>,
     excluded_found: Vec<PathBuf>,
@@ -583,6 +587,7 @@ impl<'w> Walk<'w> {
         batch.flush(&mut found);
         found.images = 0;
         found.images_without_sidecar = 0;
+        found.images_with_several_sidecars = 0;
         self.add(found);
     }
 
@@ -682,6 +687,7 @@ impl<'w> Walk<'w> {
         }
         tree.images += found.images;
         tree.images_without_sidecar += found.images_without_sidecar;
+        tree.images_with_several_sidecars += found.images_with_several_sidecars;
         tree.temporaries.extend(found.temporaries);
         tree.parked.extend(found.parked);
         tree.excluded_found.extend(found.excluded_found);
@@ -895,6 +901,29 @@ impl DirBatch<'_> {
             .filter(|name| !sidecar_stems.contains(stem(name)) && !sidecar_stems.contains(*name))
             .count() as u64;
         drop(sidecar_stems);
+        // The image each sidecar describes, to find the images that have more than one.
+        let mut per_image: HashMap<std::borrow::Cow<'_, [u8]>, u32> = HashMap::new();
+        for (path, _) in &self.sidecars {
+            let rel = path.strip_prefix(self.base).unwrap_or(path);
+            if self.rules.is_directory_file(rel) {
+                continue;
+            }
+            let stem = stem(file_name(path));
+            let key = if image_names.contains(stem) || image_stems.contains(stem) {
+                std::borrow::Cow::Borrowed(stem)
+            } else {
+                match duplicate_of(stem).filter(|base| image_names.contains(base.as_slice())) {
+                    Some(base) => std::borrow::Cow::Owned(base),
+                    None => continue,
+                }
+            };
+            *per_image.entry(key).or_default() += 1;
+        }
+        found.images_with_several_sidecars += per_image
+            .iter()
+            .filter(|(image, n)| **n > 1 && owned(image))
+            .count() as u64;
+        drop(per_image);
         for path in self.others.drain(..) {
             let stem = stem(file_name(&path));
             if stem != file_name(&path)

@@ -63,6 +63,8 @@ pub const RESERVED_FIELDS: &[&str] = &[
     "total_bytes",
     "sidecars_without_image",
     "images_without_sidecar",
+    "images_with_several_sidecars",
+    "orphans",
     "directory_files",
     "errors",
     "elapsed_seconds",

@@ -162,6 +162,7 @@ class StatsReport(TypedDict, total=False):
     sidecars_without_image: int
     orphans: List[str]
     images_without_sidecar: int
+    images_with_several_sidecars: int
     directory_files: List[str]
     errors: List[FileResult]
     cached_files: int

@@ -350,3 +350,28 @@ fn a_rerun_over_kept_xmp_sources_converts_nothing_again() {
     assert_eq!(recognised, converted, "each kept XMP source: {again:#}");
     assert_eq!(tree.snapshot(), after_first, "and nothing was written");
 }
+
+#[test]
+fn stats_say_which_images_more_than_one_sidecar_describes() {
+    let tree = Tree::new();
+    for image in ["IMG_0002.CR3", "IMG_0005.CR3"] {
+        tree.write(image, b"raw");
+        tree.write(
+            format!("{image}.xmp"),
+            std::fs::read(data("xmp/IMG_0002.xmp")).unwrap(),
+        );
+    }
+    let before = tree.report(&["stats", "--no-cache"]);
+    assert_eq!(before["images_with_several_sidecars"], 0, "{before:#}");
+    let ratings = |report: &Json| report["xmp_ratings"]["4"].as_u64().unwrap_or(0);
+    assert_eq!(ratings(&before), 2);
+    let converted = tree.report(&["convert", "--format", "json"]);
+    assert_eq!(
+        converted["converted"], 2,
+        "the XMP files stay: {converted:#}"
+    );
+    let after = tree.report(&["stats", "--no-cache"]);
+    // Each image is described twice, and each description is counted.
+    assert_eq!(after["images_with_several_sidecars"], 2, "{after:#}");
+    assert_eq!(ratings(&after), 4);
+}

@@ -48,6 +48,8 @@ pub struct StatsReport {
     /// With `all_results`: those sidecars, in path order.
     pub orphans: Option<Vec<String>>,
     pub images_without_sidecar: u64,
+    /// Images more than one sidecar describes; the summaries count each of those sidecars.
+    pub images_with_several_sidecars: u64,
     pub directory_files: Vec<String>,
     pub errors: Vec<FileResult>,
     /// Time spent in this stage, summed over workers.
@@ -71,6 +73,10 @@ impl Serialize for StatsReport {
             map.serialize_entry("orphans", orphans)?;
         }
         map.serialize_entry("images_without_sidecar", &self.images_without_sidecar)?;
+        map.serialize_entry(
+            "images_with_several_sidecars",
+            &self.images_with_several_sidecars,
+        )?;
         map.serialize_entry("directory_files", &self.directory_files)?;
         map.serialize_entry("errors", &self.errors)?;
         map.serialize_entry("elapsed_seconds", &self.elapsed_seconds)?;
@@ -252,6 +258,7 @@ impl<'r> StageKind<'r> for StatsStage {
             sidecars_without_image: fold.without_image,
             orphans: self.all_results.then_some(fold.orphans),
             images_without_sidecar: tree.images_without_sidecar,
+            images_with_several_sidecars: tree.images_with_several_sidecars,
             directory_files: fold.directory_files,
             errors: fold.errors,
             elapsed_seconds,
