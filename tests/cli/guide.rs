@@ -8,56 +8,96 @@ use crate::harness::{
     assert_exit, assert_python_files_restored, build_crate, parse, result_for, workspace, Tree, BIN,
 };
 
-/// The guide's files: every fenced block tagged `file=PATH`, concatenated per path.
-fn guide_files() -> BTreeMap<String, String> {
-    let guide = std::fs::read_to_string(workspace().join("docs/plugins.md")).unwrap();
-    let mut files: BTreeMap<String, String> = BTreeMap::new();
-    let mut current: Option<String> = None;
-    for line in guide.lines() {
+/// The guide's code: every fenced block tagged `file=PATH` concatenated per path, every block
+/// tagged `full=PATH` (the whole file, at the end), and the lines of the `sh run` blocks.
+struct Guide {
+    files: BTreeMap<String, String>,
+    full: BTreeMap<String, String>,
+    commands: String,
+}
+
+fn guide() -> Guide {
+    let text = std::fs::read_to_string(workspace().join("docs/plugins.md")).unwrap();
+    let mut guide = Guide {
+        files: BTreeMap::new(),
+        full: BTreeMap::new(),
+        commands: String::new(),
+    };
+    // The block being read: which of the three it feeds, and its path.
+    let mut current: Option<(&str, String)> = None;
+    for line in text.lines() {
         match (&current, line.strip_prefix("```")) {
             (None, Some(info)) => {
-                current = info
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("file="))
-                    .map(str::to_owned)
-                    .or(Some(String::new()));
+                let words: Vec<&str> = info.split_whitespace().collect();
+                current = Some(
+                    if let Some(path) = words.iter().find_map(|w| w.strip_prefix("file=")) {
+                        ("file", path.to_owned())
+                    } else if let Some(path) = words.iter().find_map(|w| w.strip_prefix("full=")) {
+                        ("full", path.to_owned())
+                    } else if words == ["sh", "run"] {
+                        ("run", String::new())
+                    } else {
+                        ("", String::new())
+                    },
+                );
             }
             (Some(_), Some(_)) => current = None,
-            (Some(path), None) if !path.is_empty() => {
-                let file = files.entry(path.clone()).or_default();
-                file.push_str(line);
-                file.push('\n');
+            (Some((kind, path)), None) => {
+                let out = match *kind {
+                    "file" => guide.files.entry(path.clone()).or_default(),
+                    "full" => guide.full.entry(path.clone()).or_default(),
+                    "run" => &mut guide.commands,
+                    _ => continue,
+                };
+                out.push_str(line);
+                out.push('\n');
             }
             _ => {}
         }
     }
-    files
+    guide
 }
 
 #[test]
 fn the_plugin_guide_builds_a_working_plugin() {
-    let files = guide_files();
+    let guide = guide();
+    assert_eq!(guide.files.keys().collect::<Vec<_>>(), ["src/lib.rs"]);
     assert_eq!(
-        files.keys().collect::<Vec<_>>(),
-        ["Cargo.toml", "src/lib.rs"]
+        guide.full, guide.files,
+        "the whole listing at the end is the parts, in order"
     );
-    let krate = tempfile::tempdir().unwrap();
-    for (path, text) in &files {
-        let text = text.replace(
-            "../image-sidecar-rust/plugins/api",
-            workspace().join("plugins/api").to_str().unwrap(),
-        );
-        let target = krate.path().join(path);
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::write(target, text).unwrap();
+    // Step 1 as a user runs it, from a directory of their own, with the checkout elsewhere.
+    let home = tempfile::tempdir().unwrap();
+    let commands: String = guide
+        .commands
+        .lines()
+        .filter(|l| !l.starts_with("export IMAGE_SIDECAR_RUST_SRC="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(commands.contains("cargo new"), "{commands}");
+    let setup = Command::new("bash")
+        .args(["-euc", &commands])
+        .current_dir(home.path())
+        .env("IMAGE_SIDECAR_RUST_SRC", workspace())
+        .env("CARGO_NET_OFFLINE", "true")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let krate = home.path().join("my-sidecar-plugin");
+    let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("crate-type = [\"cdylib\"]"), "{manifest}");
+    for (path, text) in &guide.files {
+        std::fs::write(krate.join(path), text).unwrap();
     }
     // Start from the workspace's resolved versions so the build matches what the tool uses.
-    std::fs::copy(
-        workspace().join("Cargo.lock"),
-        krate.path().join("Cargo.lock"),
-    )
-    .unwrap();
-    let built = build_crate(&krate.path().join("Cargo.toml"), "plugin-builds");
+    std::fs::copy(workspace().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    let krate = krate.as_path();
+    let built = build_crate(&krate.join("Cargo.toml"), "plugin-builds");
     // A plugin stands on the model and the author half of the API alone.
     let tree = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([
@@ -69,7 +109,7 @@ fn the_plugin_guide_builds_a_working_plugin() {
             "none",
             "--manifest-path",
         ])
-        .arg(krate.path().join("Cargo.toml"))
+        .arg(krate.join("Cargo.toml"))
         .output()
         .unwrap();
     let tree = String::from_utf8_lossy(&tree.stdout);
