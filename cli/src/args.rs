@@ -544,4 +544,10 @@ pub struct ConvertArgs {
     /// The same as --sync file
     #[arg(long, hide = true)]
     pub fsync: bool,
+
+    /// When a target exists with other values than its source: keep the newer copy, the
+    /// source's or the target's values; the other is set aside as .image-sidecar-superseded.NAME
+    /// beside it (default: a conflict, both left as they are)
+    #[arg(long, value_name = "WHICH", value_parser = ["newer", "source", "target"])]
+    pub prefer: Option<String>,
 }

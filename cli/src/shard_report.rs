@@ -33,6 +33,7 @@ const COUNTS: &[&str] = &[
     "invalid",
     "failed",
     "conflicts",
+    "superseded",
     "removed_temporaries",
     "restored_files",
     "total_sidecars",

@@ -282,6 +282,8 @@ pub struct Tree {
     pub temporaries: Vec<PathBuf>,
     /// Files a killed conversion left parked under a private name (`fsio::PARKED_PREFIX`).
     pub parked: Vec<PathBuf>,
+    /// Files `convert --prefer` set aside (`fsio::SUPERSEDED_PREFIX`), not sidecars any more.
+    pub superseded: Vec<PathBuf>,
     /// Parked files put back under their names before this walk.
     pub restored_files: u64,
     /// Files that are one of the excluded paths (the run's report), found as candidates.
@@ -377,10 +379,13 @@ fn walk(
         tree.unrecognized.retain(|p| owned(p));
         tree.parked
             .retain(|p| fsio::unparked_path(p).is_some_and(|original| owned(&original)));
+        tree.superseded
+            .retain(|p| fsio::unsuperseded_path(p).is_some_and(|original| owned(&original)));
         // Another shard may be writing its temporaries now: leftovers are an unsplit run's.
         tree.temporaries.clear();
     }
     tree.parked.sort();
+    tree.superseded.sort();
     tree.unrecognized.sort();
     tree.walk_errors.sort_by(|a, b| a.path.cmp(&b.path));
     tree
@@ -423,6 +428,7 @@ struct Found {
     images_with_several_sidecars: u64,
     temporaries: Vec<PathBuf>,
     parked: Vec<PathBuf>,
+    superseded: Vec<PathBuf>,
     excluded_found: Vec<PathBuf>,
     unrecognized: Vec<PathBuf>,
     walk_errors: Vec<WalkError>,
@@ -634,6 +640,10 @@ impl<'w> Walk<'w> {
             found.parked.push(path);
             return;
         }
+        if fsio::is_superseded(name) {
+            found.superseded.push(path);
+            return;
+        }
         if fsio::is_temporary(name) {
             found.temporaries.push(path);
             return;
@@ -690,6 +700,7 @@ impl<'w> Walk<'w> {
         tree.images_with_several_sidecars += found.images_with_several_sidecars;
         tree.temporaries.extend(found.temporaries);
         tree.parked.extend(found.parked);
+        tree.superseded.extend(found.superseded);
         tree.excluded_found.extend(found.excluded_found);
         tree.unrecognized.extend(found.unrecognized);
         tree.walk_errors.extend(found.walk_errors);

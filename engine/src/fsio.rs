@@ -27,10 +27,35 @@ pub const TEMP_SUFFIX: &str = ".tmp";
 /// A parked file is named `.image-sidecar-old.NAME`, NAME being the name it had.
 pub const PARKED_PREFIX: &str = ".image-sidecar-old.";
 
+/// A file set aside by `convert --prefer` is named `.image-sidecar-superseded.NAME`, NAME being
+/// the name it had: kept, never read as a sidecar, never put back by this tool.
+pub const SUPERSEDED_PREFIX: &str = ".image-sidecar-superseded.";
+
+/// Whether a file name is a set-aside file's.
+pub fn is_superseded(name: &OsStr) -> bool {
+    let name = name.as_encoded_bytes();
+    name.starts_with(SUPERSEDED_PREFIX.as_bytes()) && name.len() > SUPERSEDED_PREFIX.len()
+}
+
+/// The name `path` gets when set aside.
+pub fn superseded_path(path: &Path) -> PathBuf {
+    let mut name = OsString::from(SUPERSEDED_PREFIX);
+    name.push(path.file_name().unwrap_or_default());
+    path.with_file_name(name)
+}
+
+/// The path a set-aside file had.
+pub fn unsuperseded_path(superseded: &Path) -> Option<PathBuf> {
+    let name = superseded.file_name()?.as_bytes();
+    let original = name.strip_prefix(SUPERSEDED_PREFIX.as_bytes())?;
+    Some(superseded.with_file_name(OsStr::from_bytes(original)))
+}
+
 /// Whether a file name is one of this tool's temporary files.
 pub fn is_temporary(name: &OsStr) -> bool {
     let name = name.as_encoded_bytes();
     !is_parked(OsStr::from_bytes(name))
+        && !is_superseded(OsStr::from_bytes(name))
         && name.starts_with(TEMP_PREFIX.as_bytes())
         && name.ends_with(TEMP_SUFFIX.as_bytes())
         && name.len() > TEMP_PREFIX.len() + TEMP_SUFFIX.len()

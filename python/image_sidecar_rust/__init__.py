@@ -194,11 +194,14 @@ class ConvertReport(TypedDict, total=False):
     total_files: int
     converted: int
     skipped: int
+    invalid: int
     failed: int
     conflicts: int
+    superseded: int
     removed_temporaries: int
     restored_files: int
     results: List[ConvertEntry]
+    superseded_files: List[Dict[str, str]]
     elapsed_seconds: float
 
 
@@ -460,11 +463,16 @@ class ImageSidecarManager:
         sync: Optional[str] = None,
         workers: Optional[int] = None,
         strict: bool = False,
+        prefer: Optional[str] = None,
     ) -> ConvertReport:
         """``convert``: converts every sidecar to ``target_format`` (json, bin, rkyv, xmp or a
-        plugin's). ``sync`` is ``"batch"`` (the default), ``"file"`` or ``"none"``."""
+        plugin's). ``sync`` is ``"batch"`` (the default), ``"file"`` or ``"none"``; ``prefer``
+        (``"newer"``, ``"source"`` or ``"target"``) resolves a target that exists with other
+        values, setting the other copy aside."""
         args = ["convert", "--input", os.fspath(directory), "--format", target_format]
         args += self._walk_args(workers)
+        if prefer is not None:
+            args += ["--prefer", prefer]
         if dry_run:
             args.append("--dry-run")
         if keep_source:

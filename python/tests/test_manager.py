@@ -89,6 +89,18 @@ def test_dry_run_changes_nothing_and_conversion_converts(manager: ImageSidecarMa
     assert (tree / "IMG_0042.json").read_bytes() == (EXAMPLES / "IMG_0042.json").read_bytes()
 
 
+def test_prefer_sets_the_losing_copy_aside(manager: ImageSidecarManager, tree: Path) -> None:
+    manager.convert_format(tree, "bin", keep_source=True)
+    edited = tree / "IMG_0042.json"
+    edited.write_bytes(edited.read_bytes().replace(b"{", b'{"edited": true, ', 1))
+    assert manager.convert_format(tree, "bin")["conflicts"] == 1
+    report = manager.convert_format(tree, "bin", prefer="target")
+    assert report["superseded"] == 1
+    kept = tree / ".image-sidecar-superseded.IMG_0042.json"
+    assert report["superseded_files"][0]["kept_as"] == str(kept)
+    assert b'"edited": true' in kept.read_bytes() and not edited.exists()
+
+
 def test_pipeline_and_plugins(manager: ImageSidecarManager, tree: Path) -> None:
     report = manager.run_pipeline("health-check", tree)
     assert report["pipeline"] == "health-check"

@@ -815,3 +815,137 @@ fn the_walk_stays_on_the_inputs_file_system_unless_asked() {
     let crossing = stats(&["--cross-file-systems"]);
     assert_eq!(crossing["total_sidecars"], 3, "{crossing:#}");
 }
+
+/// A photo whose JSON and Binary sidecars disagree: the Binary is made from `other_sidecar`,
+/// the JSON is `sidecar`. The Binary is written first and made older, and readable only by
+/// its owner, so that where it ends up shows.
+fn disagreeing() -> Tree {
+    let tree = Tree::new();
+    tree.write("IMG_0001.jpg", b"jpg");
+    tree.write("IMG_0001.json", other_sidecar());
+    let made = tree.report(&["convert", "--format", "bin"]);
+    assert_eq!(made["converted"], 1, "{made:#}");
+    let bin = tree.join("IMG_0001.bin");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&bin)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    tree.write("IMG_0001.json", sidecar());
+    tree
+}
+
+#[test]
+fn prefer_resolves_a_conflict_and_sets_the_loser_aside_whole() {
+    let tree = disagreeing();
+    let (json, bin) = (tree.join("IMG_0001.json"), tree.join("IMG_0001.bin"));
+    let old_bin = std::fs::read(&bin).unwrap();
+    let conflict = tree.report(&["convert", "--format", "bin"]);
+    assert_eq!(
+        conflict["conflicts"], 1,
+        "no --prefer: a conflict: {conflict:#}"
+    );
+    let before = tree.snapshot();
+    let dry = tree.report(&[
+        "convert",
+        "--format",
+        "bin",
+        "--prefer",
+        "newer",
+        "--dry-run",
+    ]);
+    assert_eq!(dry["superseded"], 1, "{dry:#}");
+    assert_eq!(tree.snapshot(), before, "a dry run changes nothing");
+
+    // The JSON is newer: its values win, the old Binary is set aside with its bytes and mode.
+    let newer = tree.report(&["convert", "--format", "bin", "--prefer", "newer"]);
+    assert_eq!(
+        (newer["converted"].clone(), newer["conflicts"].clone()),
+        (1.into(), 0.into()),
+        "{newer:#}"
+    );
+    let kept = tree.join(".image-sidecar-superseded.IMG_0001.bin");
+    assert_eq!(
+        newer["superseded_files"][0]["kept_as"],
+        kept.to_str().unwrap()
+    );
+    assert_eq!(std::fs::read(&kept).unwrap(), old_bin);
+    assert_eq!(
+        std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        !json.exists(),
+        "the source is removed once its conversion is checked"
+    );
+    let out = Command::new(BIN).arg("inspect").arg(&bin).output().unwrap();
+    let now = parse(&out.stdout);
+    let expected: Json = serde_json::from_slice(&sidecar()).unwrap();
+    assert_eq!(now["value"], expected, "{now:#}");
+    let stats = tree.report(&["stats", "--no-cache"]);
+    assert_eq!(
+        stats["total_sidecars"], 1,
+        "the set-aside file is no sidecar: {stats:#}"
+    );
+    assert!(stats["superseded_files"][0]
+        .as_str()
+        .unwrap()
+        .ends_with(".image-sidecar-superseded.IMG_0001.bin"));
+
+    // A second conflict of the same photo: the earlier set-aside copy is in the way, and stays.
+    tree.write("IMG_0001.json", other_sidecar());
+    let blocked = tree.report(&["convert", "--format", "bin", "--prefer", "source"]);
+    assert_eq!(blocked["conflicts"], 1, "{blocked:#}");
+    assert!(result_for(&blocked, "results", "IMG_0001.json")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("is in the way"));
+    assert_eq!(std::fs::read(&kept).unwrap(), old_bin);
+}
+
+#[test]
+fn prefer_target_keeps_the_target_and_sets_the_source_aside() {
+    let tree = disagreeing();
+    let (json, bin) = (tree.join("IMG_0001.json"), tree.join("IMG_0001.bin"));
+    let old_bin = std::fs::read(&bin).unwrap();
+    let report = tree.report(&["convert", "--format", "bin", "--prefer", "target"]);
+    assert_eq!(report["converted"], 0, "{report:#}");
+    assert_eq!(report["superseded"], 1);
+    assert_eq!(
+        std::fs::read(&bin).unwrap(),
+        old_bin,
+        "the target is untouched"
+    );
+    assert!(!json.exists());
+    assert_eq!(
+        std::fs::read(tree.join(".image-sidecar-superseded.IMG_0001.json")).unwrap(),
+        sidecar(),
+        "the source is kept whole"
+    );
+    let again = tree.report(&["convert", "--format", "bin", "--prefer", "target"]);
+    assert_eq!(
+        (again["converted"].clone(), again["superseded"].clone()),
+        (0.into(), 0.into()),
+        "{again:#}"
+    );
+
+    // The same choice from a pipeline; a misspelt one is refused at its place.
+    let work = Tree::new();
+    let pipeline = work.write(
+        "p.toml",
+        "[[stage]]\nkind = \"convert\"\nto = \"bin\"\nprefer = \"newest\"\n",
+    );
+    let out = Command::new(BIN)
+        .args(["pipelines", "check", pipeline.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let checked = parse(&out.stdout);
+    assert_eq!(checked["errors"][0]["line"], 4, "{checked:#}");
+    assert!(checked["errors"][0]["hint"]
+        .as_str()
+        .unwrap()
+        .contains("newer"));
+}

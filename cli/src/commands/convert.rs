@@ -1,7 +1,7 @@
 //! `convert`: see `sidecar_engine::ops::convert`.
 
 use sidecar_engine::fsio::Durability;
-use sidecar_engine::ops::convert::ConvertStage;
+use sidecar_engine::ops::convert::{ConvertStage, Prefer};
 
 use crate::args::ConvertArgs;
 use crate::config::Config;
@@ -37,6 +37,10 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<Exit> {
         } else {
             Durability::parse(&args.sync).expect("clap checks the sync mode")
         },
+        prefer: args
+            .prefer
+            .as_deref()
+            .map(|p| Prefer::parse(p).expect("clap checks the choice")),
     };
     let report = run.single_stage(stage)?;
     run.emit(&report)?;

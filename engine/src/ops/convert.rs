@@ -16,6 +16,7 @@
 //! replaced or removed. Sources that share a target (`X.json` and `X.rkyv` converting to
 //! `X.bin`) are handled in path order by one worker, so the report does not depend on timing.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -44,6 +45,40 @@ pub struct ConvertStage<'r> {
     /// Remove sources even of formats other programs read (which are kept by default).
     pub remove_shared_sources: bool,
     pub durability: Durability,
+    /// Which copy wins when a target exists with other values than its source; `None`: a
+    /// conflict, both left as they are.
+    pub prefer: Option<Prefer>,
+}
+
+/// Which of two sidecars of one image that disagree wins (`convert --prefer`). The other is
+/// never removed: it is set aside as `.image-sidecar-superseded.NAME` beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefer {
+    /// The source's values: the target is rewritten from it.
+    Source,
+    /// The existing target's values: the source is set aside.
+    Target,
+    /// The copy modified last; equal times stay a conflict.
+    Newer,
+}
+
+impl Prefer {
+    pub fn parse(name: &str) -> Option<Prefer> {
+        match name {
+            "source" => Some(Prefer::Source),
+            "target" => Some(Prefer::Target),
+            "newer" => Some(Prefer::Newer),
+            _ => None,
+        }
+    }
+}
+
+/// A file `--prefer` set aside (in a dry run, would set aside).
+#[derive(Debug, Clone, Serialize)]
+pub struct SupersededFile {
+    pub file_path: String,
+    pub kept_as: String,
+    pub reason: String,
 }
 
 /// Why a file was not converted.
@@ -85,12 +120,17 @@ pub struct ConvertReport {
     pub invalid: u64,
     pub failed: u64,
     pub conflicts: u64,
+    /// Files set aside by `--prefer` (listed in `superseded_files`).
+    pub superseded: u64,
     /// Temporary files of an interrupted earlier run removed (in a dry run, found).
     pub removed_temporaries: u64,
     /// Sources an interrupted earlier run had parked, put back under their names.
     pub restored_files: u64,
     /// One entry per file not converted, in path order.
     pub results: Vec<ConvertEntry>,
+    /// Every file `--prefer` set aside, in path order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub superseded_files: Vec<SupersededFile>,
     /// Time spent in this stage, summed over workers.
     pub elapsed_seconds: f64,
 }
@@ -133,6 +173,7 @@ pub struct Fold {
     converted: u64,
     entries: Vec<ConvertEntry>,
     pending: Vec<Pending>,
+    superseded: Vec<SupersededFile>,
     /// Temporary files of an interrupted run removed before the pass.
     removed_temporaries: u64,
 }
@@ -155,12 +196,13 @@ impl<'r> StageKind<'r> for ConvertStage<'r> {
 
     fn fingerprint(&self) -> String {
         format!(
-            "convert {} dry={} keep={} shared={} sync={:?}\n",
+            "convert {} dry={} keep={} shared={} sync={:?} prefer={:?}\n",
             self.target.name(),
             self.dry_run,
             self.keep_source,
             self.remove_shared_sources,
-            self.durability
+            self.durability,
+            self.prefer
         )
     }
 
@@ -266,6 +308,7 @@ impl<'r> StageKind<'r> for ConvertStage<'r> {
         mine.converted += theirs.converted;
         mine.entries.extend(theirs.entries);
         mine.pending.extend(theirs.pending);
+        mine.superseded.extend(theirs.superseded);
         mine.removed_temporaries += theirs.removed_temporaries;
         mine
     }
@@ -314,6 +357,8 @@ impl<'r> StageKind<'r> for ConvertStage<'r> {
             fold.refused(&error.path, None, failed(error.message.clone()));
         }
         fold.entries.sort_by(|a, b| a.file_path.cmp(&b.file_path));
+        fold.superseded
+            .sort_by(|a, b| a.file_path.cmp(&b.file_path));
         let count = |status| fold.entries.iter().filter(|e| e.status == status).count() as u64;
         ConvertReport {
             target_format: self.target.display_name().to_owned(),
@@ -324,15 +369,28 @@ impl<'r> StageKind<'r> for ConvertStage<'r> {
             invalid: count(Status::Invalid),
             failed: count(Status::Failed),
             conflicts: count(Status::Conflict),
+            superseded: fold.superseded.len() as u64,
             removed_temporaries: fold.removed_temporaries,
             restored_files: tree.restored_files,
             results: fold.entries,
+            superseded_files: fold.superseded,
             elapsed_seconds,
         }
     }
 }
 
 type NotConverted = (Status, String);
+
+/// A conversion whose target exists with other values: what `--prefer` works with.
+struct Chosen<'a, 'f> {
+    file: &'a FileState<'f>,
+    target: &'a Path,
+    /// The source's canonical encoding, and its conversion.
+    source: &'a [u8],
+    encoded: &'a [u8],
+    keep_source: bool,
+    limit: u64,
+}
 
 fn failed(reason: impl Into<String>) -> NotConverted {
     (Status::Failed, reason.into())
@@ -465,7 +523,24 @@ impl<'r> ConvertStage<'r> {
         };
 
         if !in_place && std::fs::symlink_metadata(target).is_ok() {
-            self.complete_existing(target, &source, registry, limit)?;
+            match (
+                self.complete_existing(target, &source, registry, limit),
+                self.prefer,
+            ) {
+                (Ok(()), _) => {}
+                (Err(conflict), Some(prefer)) if conflict.0 == Status::Conflict => {
+                    let chosen = Chosen {
+                        file,
+                        target,
+                        source: &source,
+                        encoded: &encoded,
+                        keep_source,
+                        limit,
+                    };
+                    return self.prefer_one(fold, &chosen, prefer, conflict);
+                }
+                (Err(refusal), _) => return Err(refusal),
+            }
             if keep_source {
                 // An earlier run converted it and kept the source: nothing is left to do.
                 return Err(skipped(
@@ -520,6 +595,158 @@ impl<'r> ConvertStage<'r> {
                 Ok(len)
             }
             Err(e) => Err(failed(format!("cannot move the target into place: {e}"))),
+        }
+    }
+
+    /// Resolves a conflict as `--prefer` says: the losing copy is set aside under
+    /// [`fsio::superseded_path`] (a rename: its content and permissions kept), then the winner
+    /// stands where the target is. Whatever happens meanwhile, no file is removed.
+    fn prefer_one(
+        &self,
+        fold: &mut Fold,
+        chosen: &Chosen<'_, '_>,
+        prefer: Prefer,
+        conflict: NotConverted,
+    ) -> Result<u64, NotConverted> {
+        let Chosen { file, target, .. } = *chosen;
+        let theirs = match std::fs::symlink_metadata(target) {
+            Ok(meta) if meta.file_type().is_file() => meta,
+            _ => return Err(conflict),
+        };
+        let (source_wins, why) = match prefer {
+            Prefer::Source => (true, "--prefer source".to_owned()),
+            Prefer::Target => (false, "--prefer target".to_owned()),
+            Prefer::Newer => {
+                let ours = file.meta.identity.mtime;
+                match ours.cmp(&(theirs.mtime(), theirs.mtime_nsec())) {
+                    std::cmp::Ordering::Greater => (true, "--prefer newer: the source is newer".to_owned()),
+                    std::cmp::Ordering::Less => (false, "--prefer newer: the target is newer".to_owned()),
+                    std::cmp::Ordering::Equal => {
+                        return Err((
+                            Status::Conflict,
+                            format!("{}; --prefer newer cannot choose: both were modified at the same instant", conflict.1),
+                        ))
+                    }
+                }
+            }
+        };
+        let loser = if source_wins { target } else { file.path };
+        let kept_as = fsio::superseded_path(loser);
+        let record = |fold: &mut Fold, reason: String| {
+            fold.superseded.push(SupersededFile {
+                file_path: display_path(loser),
+                kept_as: display_path(&kept_as),
+                reason,
+            });
+        };
+        let in_the_way = |e: std::io::Error| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                (
+                    Status::Conflict,
+                    format!(
+                        "{}; {} (set aside by an earlier run) is in the way of setting it aside",
+                        conflict.1,
+                        display_path(&kept_as)
+                    ),
+                )
+            } else {
+                failed(format!("cannot set {} aside: {e}", display_path(loser)))
+            }
+        };
+        if source_wins {
+            self.source_over_target(fold, chosen, &kept_as, &why, record, in_the_way)
+        } else {
+            if !self.dry_run {
+                fsio::rename_noreplace(file.path, &kept_as).map_err(in_the_way)?;
+                // Only the file that was read is set aside.
+                let same = unchanged(&kept_as, &file.meta, fsio::fingerprint(file.bytes))
+                    .map_err(|e| failed(format!("cannot check {}: {e}", display_path(&kept_as))))?;
+                if !same {
+                    let back = unpark(&kept_as, file.path).map_err(|e| {
+                        failed(format!("cannot put {} back: {e}", display_path(&kept_as)))
+                    })?;
+                    let Settled::Changed(whereabouts) = back else {
+                        unreachable!("unpark says where the file is")
+                    };
+                    return Err(skipped(format!(
+                        "the source changed since it was read; left as it is{whereabouts}"
+                    )));
+                }
+            }
+            record(fold, format!("{why}: the target's values stand"));
+            Err(skipped(format!(
+                "{why}: the target's values stand; the source is set aside as {}",
+                display_path(&kept_as)
+            )))
+        }
+    }
+
+    /// `--prefer` chose the source: its conversion is written and checked first, then the old
+    /// target is set aside and the new one takes its name (never over a file that appeared
+    /// meanwhile).
+    fn source_over_target(
+        &self,
+        fold: &mut Fold,
+        chosen: &Chosen<'_, '_>,
+        kept_as: &Path,
+        why: &str,
+        record: impl Fn(&mut Fold, String),
+        in_the_way: impl Fn(std::io::Error) -> NotConverted,
+    ) -> Result<u64, NotConverted> {
+        let Chosen {
+            file,
+            target,
+            source,
+            encoded,
+            keep_source,
+            limit,
+        } = *chosen;
+        let reason = format!("{why}: the source's values replace it");
+        if self.dry_run {
+            record(fold, reason);
+            return Ok(encoded.len() as u64);
+        }
+        let staged = fsio::stage(
+            fsio::parent(target),
+            encoded,
+            self.durability,
+            &Keep::from_source(&file.meta),
+        )
+        .map_err(|e| failed(format!("cannot write a temporary file: {e}")))?;
+        verify(staged.path(), self.target, source, limit)?;
+        fsio::rename_noreplace(target, kept_as).map_err(in_the_way)?;
+        record(fold, reason);
+        match staged.commit_new(target) {
+            Ok(WriteOutcome::Written(ino)) => {
+                if !keep_source {
+                    fold.pending.push(Pending {
+                        source: file.path.to_path_buf(),
+                        read: file.meta,
+                        digest: fsio::fingerprint(file.bytes),
+                        kind: PendingKind::Remove {
+                            target: target.to_path_buf(),
+                            created: Some(ino),
+                        },
+                    });
+                }
+                Ok(encoded.len() as u64)
+            }
+            Ok(WriteOutcome::Exists) => Err((
+                Status::Conflict,
+                format!(
+                    "a new file took the target's name while the old one was set aside as {}; both kept, the source too",
+                    display_path(kept_as)
+                ),
+            )),
+            Err(e) => {
+                // Nothing took the name: the old target goes back.
+                let back = fsio::rename_noreplace(kept_as, target);
+                fold.superseded.pop();
+                Err(failed(format!(
+                    "cannot move the target into place: {e}{}",
+                    if back.is_ok() { String::new() } else { format!("; the old target stays at {}", display_path(kept_as)) }
+                )))
+            }
         }
     }
 
@@ -950,6 +1177,7 @@ mod tests {
             keep_source: false,
             remove_shared_sources,
             durability: Durability::None,
+            prefer: None,
         };
         let tree = crate::discover::discover(
             dir.path(),
@@ -999,6 +1227,7 @@ mod tests {
             keep_source: false,
             remove_shared_sources: false,
             durability: Durability::None,
+            prefer: None,
         };
         assert_eq!(
             stage.target_path(Path::new("/g/20250920_112934.010.json")),

@@ -50,6 +50,8 @@ pub struct StatsReport {
     pub images_without_sidecar: u64,
     /// Images more than one sidecar describes; the summaries count each of those sidecars.
     pub images_with_several_sidecars: u64,
+    /// Files `convert --prefer` set aside (not sidecars any more), in path order.
+    pub superseded_files: Vec<String>,
     pub directory_files: Vec<String>,
     pub errors: Vec<FileResult>,
     /// Time spent in this stage, summed over workers.
@@ -77,6 +79,9 @@ impl Serialize for StatsReport {
             "images_with_several_sidecars",
             &self.images_with_several_sidecars,
         )?;
+        if !self.superseded_files.is_empty() {
+            map.serialize_entry("superseded_files", &self.superseded_files)?;
+        }
         map.serialize_entry("directory_files", &self.directory_files)?;
         map.serialize_entry("errors", &self.errors)?;
         map.serialize_entry("elapsed_seconds", &self.elapsed_seconds)?;
@@ -259,6 +264,7 @@ impl<'r> StageKind<'r> for StatsStage {
             orphans: self.all_results.then_some(fold.orphans),
             images_without_sidecar: tree.images_without_sidecar,
             images_with_several_sidecars: tree.images_with_several_sidecars,
+            superseded_files: tree.superseded.iter().map(|p| display_path(p)).collect(),
             directory_files: fold.directory_files,
             errors: fold.errors,
             elapsed_seconds,

@@ -125,6 +125,7 @@ pub fn resolve<'r>(
                 keep_source,
                 remove_shared_sources,
                 durability,
+                prefer,
             } => {
                 match registry.by_name(&to.value) {
                     Some(codec) if codec.can_encode() => Some(Stage::Convert(ConvertStage {
@@ -133,6 +134,7 @@ pub fn resolve<'r>(
                         keep_source: *keep_source,
                         remove_shared_sources: *remove_shared_sources,
                         durability: durability.unwrap_or_default(),
+                        prefer: *prefer,
                     })),
                     Some(codec) => {
                         diagnostics.push(

@@ -8,6 +8,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::fsio::{Durability, MAX_FILE_SIZE_LIMIT};
+use crate::ops::convert::Prefer;
 use crate::ops::validate::OnError;
 use crate::pipeline::diagnostic::{did_you_mean, Diagnostic};
 
@@ -54,6 +55,8 @@ pub enum KindSpec {
         remove_shared_sources: bool,
         /// `None`: the default, or what the command line says.
         durability: Option<Durability>,
+        /// `None`: a target with other values is a conflict.
+        prefer: Option<Prefer>,
     },
     Stats,
     FormatStats,
@@ -138,6 +141,7 @@ fn stage_keys(kind: &str) -> &'static [&'static str] {
             "remove_shared_sources",
             "sync",
             "fsync",
+            "prefer",
         ],
         "export" => &[
             "kind",
@@ -468,11 +472,26 @@ impl Reader {
                         }
                     }
                 }
+                let mut prefer = None;
+                if let Some((_, v)) = Self::find(table, "prefer") {
+                    if let Some(name) = self.string(v, "prefer") {
+                        prefer = Prefer::parse(&name.value);
+                        if prefer.is_none() {
+                            let hint = did_you_mean(&name.value, ["source", "target", "newer"])
+                                .unwrap_or_else(|| {
+                                    "prefer = \"newer\", \"source\" or \"target\"".into()
+                                });
+                            self.error(name.span, format!("unknown prefer `{}`", name.value))
+                                .hint = Some(hint);
+                        }
+                    }
+                }
                 KindSpec::Convert {
                     to,
                     keep_source: flag(self, "keep_source"),
                     remove_shared_sources: flag(self, "remove_shared_sources"),
                     durability,
+                    prefer,
                 }
             }
             "stats" => KindSpec::Stats,
