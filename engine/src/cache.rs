@@ -21,7 +21,7 @@
 //!   to forge one. Otherwise the run goes without a cache and [`ResultsCache::notice`] says why;
 //!   a file the user's own directory holds is then replaced by a private one.
 //!
-//! On disk: `ISRCACH3`, a bincode header (fingerprint, start time, entry count, the entries'
+//! On disk: `ISRCACH4`, a bincode header (fingerprint, start time, entry count, the entries'
 //! length), the entries compressed as one LZ4 block (each entry its length, then path below
 //! the input, identity, whether the image was there, and record in bincode; paths and counter
 //! names repeat from file to file, so the block is a fifth of their size), and a CRC-32 of
@@ -43,7 +43,7 @@ use crate::discover::Candidate;
 use crate::fsio::{FileMeta, Identity};
 use crate::ops::{FileRecord, Records};
 
-const MAGIC: &[u8; 8] = b"ISRCACH3";
+const MAGIC: &[u8; 8] = b"ISRCACH4";
 /// A cache file larger than this is not read (nor written): about 8 million files' records.
 pub const MAX_CACHE_BYTES: u64 = 256 << 20;
 /// No single entry of a valid cache is larger: a garbage length never allocates more.
@@ -422,6 +422,7 @@ mod tests {
             format: "Json".into(),
             len: 120,
             recognized: true,
+            digest: Some(7),
             stages: vec![
                 StageRecord::Validate(validate::Outcome {
                     error: Some("bad".into()),

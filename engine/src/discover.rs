@@ -787,11 +787,6 @@ impl Tree {
         self.entries.iter().map(|e| self.candidate(e))
     }
 
-    /// The candidates for the worker pool.
-    pub fn par_candidates(&self) -> impl IndexedParallelIterator<Item = Candidate<'_>> {
-        self.entries.par_iter().map(|e| self.candidate(e))
-    }
-
     /// Keeps the candidates `keep` chooses.
     pub fn retain(&mut self, mut keep: impl FnMut(Candidate<'_>) -> bool) {
         let (base, paths) = (&self.base, &self.paths);

@@ -65,6 +65,7 @@ pub const RESERVED_FIELDS: &[&str] = &[
     "images_without_sidecar",
     "images_with_several_sidecars",
     "orphans",
+    "disagreeing_sidecars",
     "superseded_files",
     "directory_files",
     "errors",

@@ -949,3 +949,49 @@ fn prefer_target_keeps_the_target_and_sets_the_source_aside() {
         .unwrap()
         .contains("newer"));
 }
+
+#[test]
+fn stats_and_validate_say_when_sidecars_of_one_name_disagree() {
+    let tree = disagreeing();
+    tree.write("IMG_0002.jpg", b"jpg");
+    tree.write("IMG_0002.json", sidecar());
+    let copy = tree.report(&["convert", "--format", "bin", "--keep-source"]);
+    assert_eq!(
+        copy["converted"], 1,
+        "IMG_0002.bin agrees with its JSON: {copy:#}"
+    );
+    // Fresh, then folded from the results cache twice: the same answer.
+    for args in [&["stats", "--no-cache"][..], &["stats"][..], &["stats"][..]] {
+        let stats = tree.report(args);
+        assert_eq!(
+            stats["disagreeing_sidecars"],
+            serde_json::json!([{
+                "file_path": tree.join("IMG_0001.json").to_str().unwrap(),
+                "other": tree.join("IMG_0001.bin").to_str().unwrap(),
+            }]),
+            "{args:?}: {stats:#}"
+        );
+    }
+    let validate = tree.report(&["validate", "--all-results", "--no-cache"]);
+    assert_eq!(
+        validate["warning_counts"]["disagrees-with-sibling"], 1,
+        "{validate:#}"
+    );
+    assert_eq!(validate["invalid_files"], 0, "a warning, not an error");
+    let warned = result_for(&validate, "results", "IMG_0001.json");
+    assert!(
+        warned["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("IMG_0001.bin"),
+        "{warned}"
+    );
+
+    tree.report(&["convert", "--format", "bin", "--prefer", "newer"]);
+    let after = tree.report(&["stats", "--no-cache"]);
+    assert_eq!(
+        after["disagreeing_sidecars"],
+        serde_json::json!([]),
+        "{after:#}"
+    );
+}

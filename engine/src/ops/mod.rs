@@ -19,6 +19,7 @@ pub mod format_stats;
 pub mod inspect;
 pub mod list;
 pub mod mv;
+pub mod siblings;
 pub mod stage;
 pub mod stats;
 pub mod validate;
@@ -143,6 +144,8 @@ pub enum FileRecord {
         format: String,
         len: u64,
         recognized: bool,
+        /// See [`FileState::digest`].
+        digest: Option<u128>,
         /// One record per stage the file went through, in plan order.
         stages: Vec<StageRecord>,
     },
@@ -259,6 +262,10 @@ pub struct FileState<'a> {
     pub recognized: bool,
     /// Warnings from reading it.
     pub warnings: Vec<Warning>,
+    /// A fingerprint of its values (their canonical encoding), made only when another sidecar
+    /// has its path without the last extension (`X.json` beside `X.bin`): stages compare the
+    /// two, which the pass hands them one after the other.
+    pub digest: Option<u128>,
 }
 
 /// What a stage decided about a file.
@@ -455,6 +462,46 @@ pub fn runs_walking(plan: &Plan<'_>) -> bool {
 /// goes.
 const DIRECTORY_CHUNK: usize = 32;
 
+/// Sorts candidates so that those sharing their path without the last extension are next to
+/// each other, in path order, and marks each that has such a sibling.
+fn with_siblings<'t>(candidates: &mut [Candidate<'t>]) -> Vec<(Candidate<'t>, bool)> {
+    candidates.sort_by(|a, b| {
+        without_extension(a.rel)
+            .cmp(without_extension(b.rel))
+            .then_with(|| a.rel.cmp(b.rel))
+    });
+    let same =
+        |a: &Candidate<'_>, b: &Candidate<'_>| without_extension(a.rel) == without_extension(b.rel);
+    (0..candidates.len())
+        .map(|i| {
+            let before = i > 0 && same(&candidates[i - 1], &candidates[i]);
+            let after = i + 1 < candidates.len() && same(&candidates[i], &candidates[i + 1]);
+            (candidates[i], before || after)
+        })
+        .collect()
+}
+
+/// Chunks of about `size` files that never split a group of siblings (`same` tells two files
+/// of one group).
+fn chunks_of_groups<T>(
+    items: &[(T, bool)],
+    size: usize,
+    same: impl Fn(&T, &T) -> bool,
+) -> Vec<&[(T, bool)]> {
+    let mut chunks = Vec::with_capacity(items.len() / size + 1);
+    let mut start = 0;
+    while start < items.len() {
+        let mut end = (start + size).min(items.len());
+        // A sibling at the boundary: the chunk takes the rest of its group.
+        while end < items.len() && same(&items[end - 1].0, &items[end].0) {
+            end += 1;
+        }
+        chunks.push(&items[start..end]);
+        start = end;
+    }
+    chunks
+}
+
 /// Runs `plan` (one that [`runs_walking`]) over the candidates `walk` hands to its visitor,
 /// directory by directory, as the walk finds them; `keep` chooses among them (a pipeline's
 /// file selection). Unchanged files are folded from `records`. Returns the walked tree (which
@@ -474,7 +521,7 @@ pub fn run_walking(
     let spare: Mutex<Vec<Folds>> = Mutex::new(Vec::new());
     let kept = std::sync::atomic::AtomicU64::new(0);
     let visit = |directory: discover::Directory<'_>| {
-        let taken: Vec<Candidate<'_>> = directory
+        let mut taken: Vec<Candidate<'_>> = directory
             .candidates
             .iter()
             .copied()
@@ -482,16 +529,23 @@ pub fn run_walking(
             .collect();
         kept.fetch_add(taken.len() as u64, std::sync::atomic::Ordering::Relaxed);
         // A directory's files in chunks other workers can take: one large directory is
-        // worked through by all of them.
-        taken.par_chunks(DIRECTORY_CHUNK).for_each(|chunk| {
-            let held = spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let mut folds = held.unwrap_or_else(|| Folds::new(plan));
-            for candidate in chunk {
-                pass.process(*candidate, &mut folds);
-                progress.advance(1);
-            }
-            spare.lock().unwrap_or_else(|e| e.into_inner()).push(folds);
-        });
+        // worked through by all of them. Files that share a name but for the extension stay in
+        // one chunk, one after the other, so that stages can compare them.
+        let taken = with_siblings(&mut taken);
+        let same = |a: &Candidate<'_>, b: &Candidate<'_>| {
+            without_extension(a.rel) == without_extension(b.rel)
+        };
+        chunks_of_groups(&taken, DIRECTORY_CHUNK, same)
+            .par_iter()
+            .for_each(|chunk| {
+                let held = spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                let mut folds = held.unwrap_or_else(|| Folds::new(plan));
+                for candidate in chunk.iter() {
+                    pass.process(candidate.0, candidate.1, &mut folds);
+                    progress.advance(1);
+                }
+                spare.lock().unwrap_or_else(|e| e.into_inner()).push(folds);
+            });
     };
     let tree = walk(&visit);
     let folds = spare
@@ -613,36 +667,27 @@ impl<'p, 'r> Pass<'p, 'r> {
 
     /// Every candidate through the stages, on the current pool.
     fn over(&self, tree: &Tree, advance: &(dyn Fn(u64) + Sync)) -> Folds<'p, 'r> {
-        let step = |mut folds: Folds<'p, 'r>, candidate: Candidate<'_>| {
-            self.process(candidate, &mut folds);
+        let step = |mut folds: Folds<'p, 'r>, (candidate, siblings): (Candidate<'_>, bool)| {
+            self.process(candidate, siblings, &mut folds);
             advance(1);
             folds
         };
-        let folds = if self.plan.stages.iter().any(Stage::groups_by_stem) {
-            // Sources that share a target (`X.json`, `X.rkyv` → `X.bin`) are converted in path
-            // order by one worker: grouped by their path without its last extension, which is
-            // what the target replaces. Only references are sorted, so no path is copied.
-            let mut jobs: Vec<Candidate<'_>> = tree.candidates().collect();
-            jobs.sort_by(|a, b| {
-                without_extension(a.rel)
-                    .cmp(without_extension(b.rel))
-                    .then_with(|| a.rel.cmp(b.rel))
-            });
-            let groups: Vec<&[Candidate<'_>]> = jobs
-                .chunk_by(|a, b| without_extension(a.rel) == without_extension(b.rel))
-                .collect();
-            groups
-                .par_iter()
-                .fold(
-                    || Folds::new(self.plan),
-                    |folds, group| group.iter().fold(folds, |folds, c| step(folds, *c)),
-                )
-                .reduce(Folds::default, Folds::merge)
-        } else {
-            tree.par_candidates()
-                .fold(|| Folds::new(self.plan), step)
-                .reduce(Folds::default, Folds::merge)
-        };
+        // Files sharing their path without its last extension go through in path order on
+        // one worker: sources that share a target (`X.json`, `X.rkyv` → `X.bin`) are converted
+        // one after the other, and stages compare such files. Only references are sorted, so
+        // no path is copied.
+        let mut jobs: Vec<Candidate<'_>> = tree.candidates().collect();
+        let jobs = with_siblings(&mut jobs);
+        let groups: Vec<&[(Candidate<'_>, bool)]> = jobs
+            .chunk_by(|(a, _), (b, _)| without_extension(a.rel) == without_extension(b.rel))
+            .collect();
+        let folds = groups
+            .par_iter()
+            .fold(
+                || Folds::new(self.plan),
+                |folds, group| group.iter().fold(folds, |folds, c| step(folds, *c)),
+            )
+            .reduce(Folds::default, Folds::merge);
         if folds.nanos.is_empty() {
             Folds::new(self.plan)
         } else {
@@ -678,7 +723,8 @@ impl<'p, 'r> Pass<'p, 'r> {
             .map(|(_, fold)| fold)
     }
 
-    fn process(&self, candidate: Candidate<'_>, folds: &mut Folds<'p, 'r>) {
+    /// Folds one file; `siblings`: another sidecar has its path without the last extension.
+    fn process(&self, candidate: Candidate<'_>, siblings: bool, folds: &mut Folds<'p, 'r>) {
         let full = candidate.path();
         let path = full.as_path();
         if let Some(record) = self.records.and_then(|r| r.lookup(candidate, path)) {
@@ -713,6 +759,7 @@ impl<'p, 'r> Pass<'p, 'r> {
                 len: bytes.len() as u64,
                 recognized: recognized_by_content(&identified),
                 warnings: mismatch_warning(path, &identified).into_iter().collect(),
+                digest: None,
             };
             let failure = |error| DocumentError::Codec {
                 format: codec.display_name().to_owned(),
@@ -728,6 +775,11 @@ impl<'p, 'r> Pass<'p, 'r> {
             codec
                 .inspect(bytes, &mut |view, warnings| {
                     state.warnings.extend_from_slice(warnings);
+                    if siblings {
+                        let mut values = Vec::new();
+                        crate::canonical::encode(view, &mut values);
+                        state.digest = Some(fsio::fingerprint(&values));
+                    }
                     let (r, made) = self.stages(&mut state, Some(view), folds, keep);
                     reached = r;
                     record = made;
@@ -802,6 +854,7 @@ impl<'p, 'r> Pass<'p, 'r> {
                 format,
                 len,
                 recognized,
+                digest,
                 stages,
             } => {
                 let file = RecordedFile {
@@ -810,6 +863,7 @@ impl<'p, 'r> Pass<'p, 'r> {
                     format,
                     len: *len,
                     recognized: *recognized,
+                    digest: *digest,
                 };
                 let context = self.context();
                 for ((fold, _), stage_record) in self.running(folds).zip(stages) {
@@ -842,7 +896,8 @@ impl<'p, 'r> Pass<'p, 'r> {
         }
         // The file's record is made only if every stage that ran made one.
         let mut records = keep.then(Vec::new);
-        let (format, len, recognized) = (state.format, state.len, state.recognized);
+        let (format, len, recognized, digest) =
+            (state.format, state.len, state.recognized, state.digest);
         let context = self.context();
         let mut reached = Reached::Done;
         for (fold, nanos) in self.running(folds) {
@@ -863,6 +918,7 @@ impl<'p, 'r> Pass<'p, 'r> {
             format: format.to_owned(),
             len,
             recognized,
+            digest,
             stages,
         });
         (reached, record)

@@ -37,6 +37,8 @@ pub struct RecordedFile<'a> {
     pub len: u64,
     /// Whether the content, not only the extension, named the format.
     pub recognized: bool,
+    /// See [`FileState::digest`].
+    pub digest: Option<u128>,
 }
 
 impl<'a> RecordedFile<'a> {
@@ -47,6 +49,7 @@ impl<'a> RecordedFile<'a> {
             format: file.format,
             len: file.len,
             recognized: file.recognized,
+            digest: file.digest,
         }
     }
 }

@@ -9,6 +9,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use crate::discover::{Candidate, Tree};
+use crate::ops::siblings::{Disagreement, Siblings};
 use crate::ops::{
     display_path, FailureRecord, FileResult, FileState, Flow, PassContext, RecordedFile, StageKind,
 };
@@ -50,6 +51,9 @@ pub struct StatsReport {
     pub images_without_sidecar: u64,
     /// Images more than one sidecar describes; the summaries count each of those sidecars.
     pub images_with_several_sidecars: u64,
+    /// Sidecars whose values differ from those of a sidecar of the same name (`X.json` beside
+    /// `X.bin`), in path order.
+    pub disagreeing_sidecars: Vec<Disagreement>,
     /// Files `convert --prefer` set aside (not sidecars any more), in path order.
     pub superseded_files: Vec<String>,
     pub directory_files: Vec<String>,
@@ -79,6 +83,7 @@ impl Serialize for StatsReport {
             "images_with_several_sidecars",
             &self.images_with_several_sidecars,
         )?;
+        map.serialize_entry("disagreeing_sidecars", &self.disagreeing_sidecars)?;
         if !self.superseded_files.is_empty() {
             map.serialize_entry("superseded_files", &self.superseded_files)?;
         }
@@ -115,6 +120,8 @@ pub struct Fold {
     bytes_by_format: BTreeMap<String, u64>,
     without_image: u64,
     orphans: Vec<String>,
+    siblings: Siblings,
+    disagreeing: Vec<Disagreement>,
     directory_files: Vec<String>,
     errors: Vec<FileResult>,
 }
@@ -164,6 +171,9 @@ impl<'r> StageKind<'r> for StatsStage {
         fold.without_image += u64::from(!file.has_image);
         if self.all_results && !file.has_image {
             fold.orphans.push(display_path(file.path));
+        }
+        if let Some(disagreement) = fold.siblings.differs(file.path, file.digest) {
+            fold.disagreeing.push(disagreement);
         }
         if fold.counters.is_empty() {
             fold.counters = fresh_counters(context.registry);
@@ -217,6 +227,7 @@ impl<'r> StageKind<'r> for StatsStage {
         }
         mine.without_image += theirs.without_image;
         mine.orphans.extend(theirs.orphans);
+        mine.disagreeing.extend(theirs.disagreeing);
         mine.directory_files.extend(theirs.directory_files);
         mine.errors.extend(theirs.errors);
         mine
@@ -236,6 +247,8 @@ impl<'r> StageKind<'r> for StatsStage {
         fold.errors.sort_by(|a, b| a.file_path.cmp(&b.file_path));
         fold.directory_files.sort();
         fold.orphans.sort();
+        fold.disagreeing
+            .sort_by(|a, b| a.file_path.cmp(&b.file_path));
         if fold.counters.is_empty() {
             fold.counters = fresh_counters(registry);
         }
@@ -264,6 +277,7 @@ impl<'r> StageKind<'r> for StatsStage {
             orphans: self.all_results.then_some(fold.orphans),
             images_without_sidecar: tree.images_without_sidecar,
             images_with_several_sidecars: tree.images_with_several_sidecars,
+            disagreeing_sidecars: fold.disagreeing,
             superseded_files: tree.superseded.iter().map(|p| display_path(p)).collect(),
             directory_files: fold.directory_files,
             errors: fold.errors,

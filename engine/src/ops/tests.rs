@@ -328,3 +328,28 @@ fn record_tags_are_the_ones_cache_files_hold() {
     assert_eq!(encode(&stats).unwrap(), [1, 0]);
     assert_eq!(encode(&StageRecord::FormatStats(())).unwrap(), [2]);
 }
+
+#[test]
+fn chunks_never_split_files_of_one_name() {
+    // Files 1, 2 and 3 share a name and sit at the boundary of a chunk of two: they go
+    // together; so do 4 and 5, in a chunk of their own.
+    let items = [
+        (0, false),
+        (1, true),
+        (2, true),
+        (3, true),
+        (4, true),
+        (5, true),
+    ];
+    let group = |i: &i32| match i {
+        1..=3 => 1,
+        4..=5 => 4,
+        other => *other,
+    };
+    let same = |a: &i32, b: &i32| group(a) == group(b);
+    let chunks: Vec<Vec<i32>> = super::chunks_of_groups(&items, 2, same)
+        .iter()
+        .map(|c| c.iter().map(|(i, _)| *i).collect())
+        .collect();
+    assert_eq!(chunks, [vec![0, 1, 2, 3], vec![4, 5]]);
+}

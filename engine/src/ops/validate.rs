@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::discover::{Candidate, Tree};
+use crate::ops::siblings::Siblings;
 use crate::ops::{
     display_path, FailureRecord, FileResult, FileState, Flow, PassContext, RecordedFile, StageKind,
 };
@@ -131,7 +132,12 @@ pub struct Fold {
     warning_counts: BTreeMap<String, u64>,
     directory_files: Vec<String>,
     results: Vec<FileResult>,
+    siblings: Siblings,
 }
+
+/// The warning code of a sidecar whose values differ from those of a sidecar of the same name
+/// (`X.json` beside `X.bin`).
+pub const DISAGREES: &str = "disagrees-with-sibling";
 
 /// What validation found in one file: kept in the results cache, folded into the report.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -198,8 +204,18 @@ impl<'r> StageKind<'r> for ValidateStage {
         let valid = outcome.error.is_none();
         fold.total += 1;
         fold.valid += u64::from(valid);
-        fold.warnings += outcome.warnings.len() as u64;
-        for (code, _) in &outcome.warnings {
+        let disagreement = fold.siblings.differs(file.path, file.digest).map(|d| {
+            (
+                DISAGREES.to_owned(),
+                format!(
+                    "holds other values than {}, a sidecar of the same name",
+                    d.other
+                ),
+            )
+        });
+        let warnings = || outcome.warnings.iter().chain(disagreement.as_ref());
+        fold.warnings += warnings().count() as u64;
+        for (code, _) in warnings() {
             match fold.warning_counts.get_mut(code) {
                 Some(n) => *n += 1,
                 None => {
@@ -213,7 +229,7 @@ impl<'r> StageKind<'r> for ValidateStage {
                 is_valid: valid,
                 format: Some(file.format.to_owned()),
                 error: outcome.error.clone(),
-                warnings: outcome.warnings.iter().map(|(_, m)| m.clone()).collect(),
+                warnings: warnings().map(|(_, m)| m.clone()).collect(),
             });
         }
         match (&outcome.error, self.on_error) {
