@@ -82,6 +82,15 @@ pub trait Codec: Send + Sync {
     /// representation converts without an owned copy.
     fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError>;
 
+    /// Appends the document of `bytes`, a file of this format that reads without error, as
+    /// one line of compact JSON (`NaN` and the infinities as Python writes them), when the
+    /// codec can do that from the bytes alone; says whether it did. JSON drops the white space
+    /// between tokens and keeps every token as the file writes it, which is faster than writing
+    /// the values again. The default does not, and the caller writes the values.
+    fn write_compact_json(&self, _bytes: &[u8], _out: &mut Vec<u8>) -> bool {
+        false
+    }
+
     /// Appends the encoding of a document given as its canonical encoding (the form
     /// conversion checks copies against, see [`crate::canonical`]). The default reads it and
     /// calls [`Codec::encode`]; a format whose payload is the canonical encoding copies it.

@@ -363,3 +363,28 @@ fn parquet_types_each_column_and_refuses_a_conflict_naming_both_files() {
     assert_eq!(rows as u64, report["rows"].as_u64().unwrap());
     assert!(rows > 0);
 }
+
+#[test]
+fn a_json_documents_numbers_are_written_as_the_file_writes_them() {
+    let tree = Tree::new();
+    tree.write("IMG_0001.jpg", b"jpg");
+    tree.write(
+        "IMG_0001.json",
+        "{\n  \"a\": 1.50,\n  \"b\": [\n    1e5,\n    NaN,\n    \"x \\\" y\"\n  ]\n}\n",
+    );
+    let out = tree.run(&["export", "--format", "jsonl"]);
+    assert_exit(&out, 0, "export");
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        line.contains(r#","document":{"a":1.50,"b":[1e5,NaN,"x \" y"]}}"#),
+        "{line}"
+    );
+    // Converted to Binary, the same values are written as Python's repr() prints them.
+    tree.report(&["convert", "--format", "bin"]);
+    let out = tree.run(&["export", "--format", "jsonl"]);
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        line.contains(r#","document":{"a":1.5,"b":[100000.0,NaN,"x \" y"]}}"#),
+        "{line}"
+    );
+}

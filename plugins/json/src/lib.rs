@@ -3,6 +3,7 @@
 //! the way `json.dump(obj, f, indent=2)` does, so a Python-written file survives a round trip
 //! through any other format byte for byte.
 
+mod compact;
 mod decode;
 
 use sidecar_model::tape::with_tape;
@@ -55,6 +56,11 @@ impl Codec for JsonCodec {
             visit(tape.view(bytes).root(), &warnings);
             Ok(())
         })
+    }
+
+    fn write_compact_json(&self, bytes: &[u8], out: &mut Vec<u8>) -> bool {
+        compact::write(bytes, out);
+        true
     }
 
     fn encode(&self, document: View<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {

@@ -28,6 +28,7 @@ use arrow_array::RecordBatch;
 use serde::Serialize;
 use sidecar_model::json_text;
 
+use crate::codec::Codec;
 use crate::discover::{Candidate, Rules, Tree};
 use crate::ops::{
     display_path, FailureRecord, FileState, Flow, NoRecord, PassContext, RecordedFile, StageKind,
@@ -381,9 +382,9 @@ impl ExportStage {
         out: &mut Vec<u8>,
         file: &FileState<'_>,
         image: Option<&Path>,
-        index: Option<usize>,
-        row: View<'_>,
+        (index, row): (Option<usize>, View<'_>),
         non_finite: NonFinite,
+        codec: Option<&dyn Codec>,
     ) -> Result<u64, String> {
         let mut nulls = 0;
         let mut value = |view: View<'_>, out: &mut Vec<u8>| match non_finite {
@@ -412,7 +413,13 @@ impl ExportStage {
             } else {
                 b",\"document\":"
             });
-            value(row, out)?;
+            // The whole document with its non-finite floats as tokens: the codec may write it
+            // from the file's bytes.
+            let whole = index.is_none() && non_finite == NonFinite::Token;
+            let written = whole && codec.is_some_and(|c| c.write_compact_json(file.bytes, out));
+            if !written {
+                value(row, out)?;
+            }
         } else {
             for field in &self.fields {
                 out.push(b',');
@@ -718,7 +725,7 @@ impl<'r> StageKind<'r> for ExportStage {
         fold: &mut Fold,
         file: &mut FileState<'f>,
         document: Option<View<'_>>,
-        _: PassContext<'_>,
+        context: PassContext<'_>,
     ) -> (Option<NoRecord>, Flow)
     where
         'r: 'f,
@@ -760,9 +767,9 @@ impl<'r> StageKind<'r> for ExportStage {
                         &mut fold.buffer,
                         file,
                         image.as_deref(),
-                        *index,
-                        *row,
+                        (*index, *row),
                         *non_finite,
+                        context.registry.by_name(file.codec),
                     ) {
                         Ok(n) => nulls += n,
                         Err(reason) => {
