@@ -6,13 +6,20 @@
 /// Appends `source`, a JSON text that parsed, without the white space outside its strings.
 pub fn write(source: &[u8], out: &mut Vec<u8>) {
     out.reserve(source.len());
+    // Tabs and carriage returns are rare; one look over the whole text says whether the spans
+    // between strings need looking at for them.
+    let rare_space = memchr::memchr2(b'\t', b'\r', source).is_some();
     let mut at = 0;
     while at < source.len() {
-        // Up to the next string, newline or space: copied whole (tabs and carriage returns
-        // between tokens are rare, and dropped on the slow path below).
+        // Up to the next string, newline or space: copied whole, or without its tabs and
+        // carriage returns when the text has any.
         let next =
             memchr::memchr3(b'"', b'\n', b' ', &source[at..]).map_or(source.len(), |i| at + i);
-        copy_without_rare_space(&source[at..next], out);
+        if rare_space {
+            copy_without_rare_space(&source[at..next], out);
+        } else {
+            out.extend_from_slice(&source[at..next]);
+        }
         at = next;
         match source.get(at) {
             Some(b'"') => {
