@@ -363,6 +363,28 @@ impl ArraySource for TapeView<'_> {
         }
     }
 
+    fn all_floats(&self, id: usize) -> bool {
+        match self.tape.nodes.get(id) {
+            Some(Node::Array { start, len }) => {
+                *len > 0
+                    && self
+                        .tape
+                        .items
+                        .get(*start as usize..*start as usize + *len as usize)
+                        .is_some_and(|items| {
+                            items.iter().all(|&item| {
+                                matches!(
+                                    self.tape.nodes.get(item as usize),
+                                    Some(Node::FloatText { .. } | Node::Float(_))
+                                )
+                            })
+                        })
+            }
+            Some(Node::Packed32 { count, .. } | Node::Packed64 { count, .. }) => *count > 0,
+            _ => false,
+        }
+    }
+
     fn floats(&self, id: usize, out: &mut Vec<f64>) -> bool {
         let mark = out.len();
         let all = match self.tape.nodes.get(id) {
@@ -467,6 +489,42 @@ pub fn with_tape<T>(f: impl FnOnce(&mut Tape) -> T) -> T {
 mod tests {
     use super::*;
     use crate::value::Map;
+
+    #[test]
+    fn arrays_of_floats_are_told_without_parsing_them() {
+        // The texts are not numbers at all: telling the kind must not read them.
+        let source = b"??? !!! \x00\x00\xc0\x3f";
+        let mut tape = Tape::default();
+        let outer = tape.begin_array().unwrap();
+        let texts = tape.begin_array().unwrap();
+        for range in [0..3, 4..7] {
+            let text = tape.float_text(range).unwrap();
+            tape.item(text);
+        }
+        let texts = tape.end_array(texts).unwrap();
+        tape.item(texts);
+        let packed = tape.packed(8, 1, 4).unwrap();
+        tape.item(packed);
+        let mixed = tape.begin_array().unwrap();
+        let x = tape.float(1.0).unwrap();
+        tape.item(x);
+        let i = tape.int(1).unwrap();
+        tape.item(i);
+        let mixed = tape.end_array(mixed).unwrap();
+        tape.item(mixed);
+        let empty = tape.begin_array().unwrap();
+        let empty = tape.end_array(empty).unwrap();
+        tape.item(empty);
+        let root = tape.end_array(outer).unwrap();
+        tape.finish(root);
+        let view = tape.view(source);
+        let items = view.root().as_array().unwrap();
+        let told: Vec<bool> = items
+            .iter()
+            .map(|item| item.as_array().unwrap().all_floats())
+            .collect();
+        assert_eq!(told, [true, true, false, false]);
+    }
 
     #[test]
     fn a_built_tape_views_as_the_value() {

@@ -190,6 +190,13 @@ pub trait ArraySource: Sync {
     fn len(&self, id: usize) -> usize;
     /// Item `index` of array `id`.
     fn at(&self, id: usize, index: usize) -> Option<View<'_>>;
+    /// Whether array `id` is not empty and every element is a float, told without reading the
+    /// floats where the representation can (a JSON float's text is not parsed).
+    fn all_floats(&self, id: usize) -> bool {
+        self.len(id) > 0
+            && (0..self.len(id)).all(|i| matches!(self.at(id, i), Some(View::Float(_))))
+    }
+
     /// Appends the elements to `out` and returns `true` when every one is a float; otherwise
     /// returns `false` and leaves `out` as it was. Representations that keep floats packed or
     /// as text override it to convert them in one loop.
@@ -262,6 +269,11 @@ impl<'a> ArrayRef<'a> {
     /// The items in order.
     pub fn iter(self) -> impl Iterator<Item = View<'a>> {
         (0..self.len()).filter_map(move |i| self.at(i))
+    }
+
+    /// Whether it is not empty and holds floats only (see [`ArraySource::all_floats`]).
+    pub fn all_floats(self) -> bool {
+        self.source.all_floats(self.id)
     }
 
     /// The elements of a non-empty array whose elements are all floats, each read once

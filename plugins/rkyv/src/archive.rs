@@ -150,6 +150,9 @@ impl ArraySource for ArchivedFloats32 {
     fn len(&self, _: usize) -> usize {
         self.0.len()
     }
+    fn all_floats(&self, _: usize) -> bool {
+        !self.0.is_empty()
+    }
     fn at(&self, _: usize, index: usize) -> Option<View<'_>> {
         self.0
             .get(index)
@@ -164,6 +167,9 @@ impl ArraySource for ArchivedFloats32 {
 impl ArraySource for ArchivedFloats64 {
     fn len(&self, _: usize) -> usize {
         self.0.len()
+    }
+    fn all_floats(&self, _: usize) -> bool {
+        !self.0.is_empty()
     }
     fn at(&self, _: usize, index: usize) -> Option<View<'_>> {
         self.0.get(index).map(|x| View::Float(x.to_native()))

@@ -196,9 +196,7 @@ fn node_of(
         View::Float(_) => Kind::Float,
         View::Str(_) => Kind::Str,
         // Embeddings and boxes: lists of floats, typed without a node per element.
-        View::Array(items)
-            if !items.is_empty() && items.iter().all(|v| matches!(v, View::Float(_))) =>
-        {
+        View::Array(items) if items.all_floats() => {
             let first = Some(Seen {
                 file: Arc::clone(file),
                 position: *position + 1,
@@ -509,6 +507,11 @@ fn fits(kind: &Kind, view: View<'_>, field: &mut String) -> Result<(), String> {
             true
         }
         (Kind::Float, View::Float(_) | View::Int(_)) | (Kind::Str, View::Str(_)) => true,
+        (Kind::List(element), View::Array(items))
+            if matches!(element.kind, Kind::Float) && items.all_floats() =>
+        {
+            true
+        }
         (Kind::List(element), View::Array(items)) => {
             let len = field.len();
             field.push_str("/*");
