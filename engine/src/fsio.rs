@@ -33,52 +33,61 @@ pub const SUPERSEDED_PREFIX: &str = ".image-sidecar-superseded.";
 
 /// Whether a file name is a set-aside file's.
 pub fn is_superseded(name: &OsStr) -> bool {
-    let name = name.as_encoded_bytes();
-    name.starts_with(SUPERSEDED_PREFIX.as_bytes()) && name.len() > SUPERSEDED_PREFIX.len()
+    has_prefix(name, SUPERSEDED_PREFIX)
 }
 
 /// The name `path` gets when set aside.
 pub fn superseded_path(path: &Path) -> PathBuf {
-    let mut name = OsString::from(SUPERSEDED_PREFIX);
-    name.push(path.file_name().unwrap_or_default());
-    path.with_file_name(name)
+    prefixed(path, SUPERSEDED_PREFIX)
 }
 
 /// The path a set-aside file had.
 pub fn unsuperseded_path(superseded: &Path) -> Option<PathBuf> {
-    let name = superseded.file_name()?.as_bytes();
-    let original = name.strip_prefix(SUPERSEDED_PREFIX.as_bytes())?;
-    Some(superseded.with_file_name(OsStr::from_bytes(original)))
+    unprefixed(superseded, SUPERSEDED_PREFIX)
 }
 
 /// Whether a file name is one of this tool's temporary files.
 pub fn is_temporary(name: &OsStr) -> bool {
-    let name = name.as_encoded_bytes();
-    !is_parked(OsStr::from_bytes(name))
-        && !is_superseded(OsStr::from_bytes(name))
-        && name.starts_with(TEMP_PREFIX.as_bytes())
-        && name.ends_with(TEMP_SUFFIX.as_bytes())
+    !is_parked(name)
+        && !is_superseded(name)
+        && has_prefix(name, TEMP_PREFIX)
+        && name.as_encoded_bytes().ends_with(TEMP_SUFFIX.as_bytes())
         && name.len() > TEMP_PREFIX.len() + TEMP_SUFFIX.len()
 }
 
 /// Whether a file name is a parked file's.
 pub fn is_parked(name: &OsStr) -> bool {
-    let name = name.as_encoded_bytes();
-    name.starts_with(PARKED_PREFIX.as_bytes()) && name.len() > PARKED_PREFIX.len()
+    has_prefix(name, PARKED_PREFIX)
 }
 
 /// The name `path` gets while parked.
 pub fn parked_path(path: &Path) -> PathBuf {
-    let mut name = OsString::from(PARKED_PREFIX);
-    name.push(path.file_name().unwrap_or_default());
-    path.with_file_name(name)
+    prefixed(path, PARKED_PREFIX)
 }
 
 /// The path a parked file had.
 pub fn unparked_path(parked: &Path) -> Option<PathBuf> {
-    let name = parked.file_name()?.as_bytes();
-    let original = name.strip_prefix(PARKED_PREFIX.as_bytes())?;
-    Some(parked.with_file_name(OsStr::from_bytes(original)))
+    unprefixed(parked, PARKED_PREFIX)
+}
+
+/// Whether a name is `prefix` followed by at least one byte.
+fn has_prefix(name: &OsStr, prefix: &str) -> bool {
+    let name = name.as_encoded_bytes();
+    name.starts_with(prefix.as_bytes()) && name.len() > prefix.len()
+}
+
+/// `path` with `prefix` before its file name.
+fn prefixed(path: &Path, prefix: &str) -> PathBuf {
+    let mut name = OsString::from(prefix);
+    name.push(path.file_name().unwrap_or_default());
+    path.with_file_name(name)
+}
+
+/// `path` with `prefix` taken off its file name, if it has it.
+fn unprefixed(path: &Path, prefix: &str) -> Option<PathBuf> {
+    let name = path.file_name()?.as_bytes();
+    let original = name.strip_prefix(prefix.as_bytes())?;
+    Some(path.with_file_name(OsStr::from_bytes(original)))
 }
 
 /// How writes reach the disk before a source is removed.

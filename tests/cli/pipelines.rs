@@ -28,6 +28,21 @@ fn run_in(cwd: &Path, config_home: &Path, args: &[&str], code: i32) -> (Json, St
     (json, stderr)
 }
 
+/// The line and message of each error `pipelines check` reported.
+fn lines_and_messages(report: &Json) -> Vec<(u64, String)> {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 fn without_stage_timing(mut section: Json) -> Json {
     let map = section.as_object_mut().unwrap();
     map.remove("elapsed_seconds");
@@ -438,17 +453,7 @@ sync = "sometimes"
         &["pipelines", "check", "bad.toml"],
         1,
     );
-    let errors: Vec<(u64, String)> = report["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["line"].as_u64().unwrap(),
-                e["message"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let errors = lines_and_messages(&report);
     assert_eq!(errors.len(), 3, "{errors:#?}");
     assert_eq!(errors[0].0, 1);
     assert!(errors[0].1.contains("out of range"), "{errors:?}");
@@ -994,17 +999,7 @@ output = "d.jsonl"
         &["pipelines", "check", "./broken.toml"],
         1,
     );
-    let errors: Vec<(u64, String)> = report["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["line"].as_u64().unwrap(),
-                e["message"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let errors = lines_and_messages(&report);
     let expect = [
         (3, "unknown export format `xls`"),
         (10, "writes to a file, not to stdout"),
