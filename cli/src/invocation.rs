@@ -161,6 +161,29 @@ fn result_inputs(config: &Config, registry: &Registry, plan: &Plan<'_>, input: &
     )
 }
 
+/// What tells this build from another of the same version, for the results cache: the commit
+/// it was built from and the executable file itself (its device, inode, size and modification
+/// time), so that a rebuilt or reinstalled tool, whose validators may judge differently, never
+/// believes an earlier build's records. Not part of the shard fingerprint: the shards of a run
+/// execute copies of one build on other machines.
+fn build_identity() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let file = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| {
+            format!(
+                "{} {} {} {}.{}",
+                m.dev(),
+                m.ino(),
+                m.size(),
+                m.mtime(),
+                m.mtime_nsec()
+            )
+        })
+        .unwrap_or_default();
+    format!("build {} {file}", env!("IMAGE_SIDECAR_COMMIT"))
+}
+
 /// Where the results cache of a plan that changes nothing is, unless `--no-cache` (see
 /// `sidecar_engine::cache`): one file per input root and fingerprint under
 /// `~/.cache/image-sidecar-rust/results/`; with its fingerprint and racy-file slack.
@@ -174,7 +197,11 @@ fn cache_location(
     }
     let dir = crate::config::cache_dir()?.join("results");
     let input = std::fs::canonicalize(&config.input).ok()?;
-    let text = result_inputs(config, registry, plan, &input);
+    let text = format!(
+        "{}\n{}",
+        result_inputs(config, registry, plan, &input),
+        build_identity()
+    );
     let fingerprint = sidecar_engine::fsio::fingerprint(text.as_bytes());
     let slack = std::env::var(CACHE_SLACK_VAR)
         .ok()

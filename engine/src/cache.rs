@@ -6,8 +6,9 @@
 //!
 //! Never a wrong answer:
 //! - The cache file's name and header carry a fingerprint of everything that can change a
-//!   result (tool and plugin versions and libraries, validators and their options, schema files
-//!   by content, walk rules, size limit, the input root); any change starts a new cache.
+//!   result (tool version and build, plugin versions and libraries, validators and their
+//!   options, schema files by content, walk rules, size limit, the input root); any change
+//!   starts a new cache.
 //! - A record is used only if the file's identity is the one it was read with, its image is
 //!   present or absent as it was (validators and summaries see that), and the file's
 //!   times are older than the cache's own start by more than the slack (one second by default;

@@ -447,3 +447,24 @@ fn forged_by_nobody_in_a_shared_cache_directory() {
     // One line, the results cache's: a run without plugins does not look at the scan cache.
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn another_build_of_the_tool_never_believes_this_ones_cache() {
+    let tree = collection();
+    run(&tree, &["stats"]);
+    assert_eq!(run(&tree, &["stats"])["cached_files"], 307);
+    // The same version built again (here: the same bytes as another file), with the same cache.
+    let other = tempfile::tempdir().unwrap();
+    let copy = other.path().join("image-sidecar-rust");
+    std::fs::copy(BIN, &copy).unwrap();
+    let out = assert_cmd::Command::new(&copy)
+        .args(["stats", "--input"])
+        .arg(tree.path())
+        .env("XDG_CACHE_HOME", tree.cache())
+        .env("IMAGE_SIDECAR_TEST_CACHE_SLACK_NS", "0")
+        .env_remove("IMAGE_SIDECAR_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    assert_exit(&out, 0, "stats with another build");
+    assert_eq!(parse(&out.stdout)["cached_files"], 0, "a cache of its own");
+}
