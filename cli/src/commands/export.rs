@@ -1,10 +1,7 @@
 //! `export`: see `sidecar_engine::ops::export`.
 
-use std::sync::Arc;
-
 use anyhow::anyhow;
-use sidecar_engine::ops::export::parquet::Table;
-use sidecar_engine::ops::export::{self, ExportStage, Layout, NonFinite, Sink};
+use sidecar_engine::ops::export::{self, ExportStage, Layout, NonFinite, NotWritable, Sink};
 
 use crate::args::ExportArgs;
 use crate::config::Config;
@@ -31,30 +28,24 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
         ..ExportStage::new(layout, args.rows.clone(), args.fields.clone())
     };
     let (layout, sink) = match format {
-        "csv" => {
-            // CSV needs its header first: a pass that writes nothing finds the columns.
-            let found = run.single_stage(stage(Layout::Columns))?.columns;
-            let (columns, header) = export::csv_columns(found, &args.fields);
-            let sink = Sink::new(writer);
-            sink.put(&header);
-            (Layout::Csv { columns }, sink)
-        }
-        "parquet" => {
-            // Parquet needs its types first: a pass that writes nothing infers them.
-            let inferred = run
-                .single_stage(stage(Layout::Types))?
-                .inferred
-                .unwrap_or_default();
-            if let Some(conflict) = &inferred.conflict {
-                return Err(UsageError(format!(
-                    "cannot write Parquet: {conflict} (export it as jsonl, or choose other columns with --fields)"
-                ))
-                .into());
-            }
-            let table = Arc::new(Table::new(&inferred, args.rows.is_some(), &args.fields));
-            let sink = Sink::parquet(writer, &table)
-                .map_err(|e| anyhow!("{}: cannot start the Parquet file: {e}", output.shown()))?;
-            (Layout::Parquet { table }, sink)
+        // CSV needs its header first, Parquet its types: a pass that writes nothing finds them.
+        "csv" | "parquet" => {
+            let finding = if format == "csv" {
+                Layout::Columns
+            } else {
+                Layout::Types
+            };
+            let first = run.single_stage(stage(finding))?;
+            export::writing_layout(first, args.rows.is_some(), &args.fields, writer).map_err(
+                |refused| match refused {
+                    NotWritable::Conflict(conflict) => anyhow::Error::from(UsageError(format!(
+                        "cannot write Parquet: {conflict} (export it as jsonl, or choose other columns with --fields)"
+                    ))),
+                    NotWritable::Start(e) => {
+                        anyhow!("{}: cannot start the Parquet file: {e}", output.shown())
+                    }
+                },
+            )?
         }
         _ => (
             Layout::JsonLines {

@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use sidecar_engine::ops::export::parquet::Table;
-use sidecar_engine::ops::export::{self, ExportReport, Layout, Sink};
+use sidecar_engine::ops::export::{self, ExportReport, NotWritable, Sink};
 use sidecar_engine::ops::Stage;
 use sidecar_engine::pipeline::spec::{ExportFormat, Spec};
 use sidecar_engine::pipeline::{self, Context, Origin, Purpose, Resolved};
@@ -65,31 +64,23 @@ pub fn prepare(resolved: &mut Resolved<'_>, first: &FirstPass<'_>) -> anyhow::Re
         };
         let (layout, sink) = match planned.format {
             ExportFormat::JsonLines { .. } => (None, Sink::new(writer)),
-            ExportFormat::Csv => {
-                let columns = first_report()?.columns;
-                let (columns, header) = export::csv_columns(columns, &planned.fields);
-                let sink = Sink::new(writer);
-                sink.put(&header);
-                (Some(Layout::Csv { columns }), sink)
-            }
-            ExportFormat::Parquet => {
-                let inferred = first_report()?.inferred.unwrap_or_default();
-                if let Some(conflict) = &inferred.conflict {
-                    return Err(UsageError(format!(
-                        "stage `{}`: cannot write Parquet: {conflict} (export it as jsonl, or choose other columns with fields = [...])",
-                        planned.name
-                    ))
-                    .into());
-                }
-                let table = Arc::new(Table::new(
-                    &inferred,
+            ExportFormat::Csv | ExportFormat::Parquet => {
+                let written = export::writing_layout(
+                    first_report()?,
                     planned.rows.is_some(),
                     &planned.fields,
-                ));
-                let sink = Sink::parquet(writer, &table).map_err(|e| {
-                    anyhow!("{}: cannot start the Parquet file: {e}", output.shown())
+                    writer,
+                );
+                let (layout, sink) = written.map_err(|refused| match refused {
+                    NotWritable::Conflict(conflict) => anyhow::Error::from(UsageError(format!(
+                        "stage `{}`: cannot write Parquet: {conflict} (export it as jsonl, or choose other columns with fields = [...])",
+                        planned.name
+                    ))),
+                    NotWritable::Start(e) => {
+                        anyhow!("{}: cannot start the Parquet file: {e}", output.shown())
+                    }
                 })?;
-                (Some(Layout::Parquet { table }), sink)
+                (Some(layout), sink)
             }
         };
         let Stage::Export(stage) = &mut resolved.plan.stages[planned.stage] else {

@@ -181,7 +181,7 @@ pub struct ExportStage {
     pub rows: Option<String>,
     /// JSON pointers (into the document, or into the row's element) to write instead of all of
     /// it: JSON Lines writes them; CSV and Parquet choose their columns by them after the first
-    /// pass ([`csv_columns`], [`parquet::Table::new`]).
+    /// pass ([`writing_layout`]).
     pub fields: Vec<String>,
     /// To name each sidecar's image.
     pub rules: Rules,
@@ -204,9 +204,46 @@ impl ExportStage {
     }
 }
 
+/// Why the writing pass of a Parquet export cannot start.
+#[derive(Debug)]
+pub enum NotWritable {
+    /// A field holds values of two types in the tree.
+    Conflict(parquet::Conflict),
+    /// The Parquet writer refused the table (the reason).
+    Start(String),
+}
+
+/// The layout and sink of the pass that writes a CSV or Parquet export, from the report of its
+/// first pass (in [`Layout::Columns`] or [`Layout::Types`]): the columns `fields` chooses, with
+/// the header already in the sink, or the Parquet table of the inferred types. `rows`: the
+/// export has one row per element of an array.
+pub fn writing_layout(
+    first: ExportReport,
+    rows: bool,
+    fields: &[String],
+    writer: Box<dyn Write + Send>,
+) -> Result<(Layout, Arc<Sink>), NotWritable> {
+    match first.inferred {
+        Some(mut inferred) => {
+            if let Some(conflict) = inferred.conflict.take() {
+                return Err(NotWritable::Conflict(conflict));
+            }
+            let table = Arc::new(parquet::Table::new(&inferred, rows, fields));
+            let sink = Sink::parquet(writer, &table).map_err(NotWritable::Start)?;
+            Ok((Layout::Parquet { table }, sink))
+        }
+        None => {
+            let (columns, header) = csv_columns(first.columns, fields);
+            let sink = Sink::new(writer);
+            sink.put(&header);
+            Ok((Layout::Csv { columns }, sink))
+        }
+    }
+}
+
 /// The columns of a CSV export: those `fields` names, in its order, with the headers the first
 /// pass found for them (every column found when it names none); and the header line.
-pub fn csv_columns(found: Vec<Column>, fields: &[String]) -> (Vec<Column>, Vec<u8>) {
+fn csv_columns(found: Vec<Column>, fields: &[String]) -> (Vec<Column>, Vec<u8>) {
     let columns: Vec<Column> = if fields.is_empty() {
         found
     } else {
