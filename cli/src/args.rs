@@ -548,6 +548,6 @@ pub struct ConvertArgs {
     /// When a target exists with other values than its source: keep the newer copy, the
     /// source's or the target's values; the other is set aside as .image-sidecar-superseded.NAME
     /// beside it (default: a conflict, both left as they are)
-    #[arg(long, value_name = "WHICH", value_parser = ["newer", "source", "target"])]
+    #[arg(long, value_name = "WHICH", value_parser = sidecar_engine::ops::convert::Prefer::NAMES)]
     pub prefer: Option<String>,
 }

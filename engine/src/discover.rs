@@ -907,29 +907,6 @@ impl DirBatch<'_> {
             .filter(|name| !sidecar_stems.contains(stem(name)) && !sidecar_stems.contains(*name))
             .count() as u64;
         drop(sidecar_stems);
-        // The image each sidecar describes, to find the images that have more than one.
-        let mut per_image: HashMap<std::borrow::Cow<'_, [u8]>, u32> = HashMap::new();
-        for (path, _) in &self.sidecars {
-            let rel = path.strip_prefix(self.base).unwrap_or(path);
-            if self.rules.is_directory_file(rel) {
-                continue;
-            }
-            let stem = stem(file_name(path));
-            let key = if image_names.contains(stem) || image_stems.contains(stem) {
-                std::borrow::Cow::Borrowed(stem)
-            } else {
-                match duplicate_of(stem).filter(|base| image_names.contains(base.as_slice())) {
-                    Some(base) => std::borrow::Cow::Owned(base),
-                    None => continue,
-                }
-            };
-            *per_image.entry(key).or_default() += 1;
-        }
-        found.images_with_several_sidecars += per_image
-            .iter()
-            .filter(|(image, n)| **n > 1 && owned(image))
-            .count() as u64;
-        drop(per_image);
         for path in self.others.drain(..) {
             let stem = stem(file_name(&path));
             if stem != file_name(&path)
@@ -946,13 +923,26 @@ impl DirBatch<'_> {
                 _ => true,
             }
         });
+        // The image a sidecar describes: the one it is named after, or the images whose stem
+        // it shares (as one key), or the image a darktable duplicate is of.
+        let described = |stem: &[u8]| -> Option<&[u8]> {
+            image_names
+                .get(stem)
+                .or_else(|| image_stems.get(stem))
+                .or_else(|| duplicate_of(stem).and_then(|base| image_names.get(base.as_slice())))
+                .copied()
+        };
+        // Sidecars per image, to find the images that have more than one.
+        let mut per_image: HashMap<&[u8], u32> = HashMap::new();
         for (path, linked) in self.sidecars.drain(..) {
             let stem = stem(file_name(&path));
-            let has_image = image_stems.contains(stem)
-                || image_names.contains(stem)
-                || duplicate_of(stem).is_some_and(|base| image_names.contains(base.as_slice()));
+            let image = described(stem);
             let rel = path.strip_prefix(self.base).unwrap_or(&path);
             let directory_file = self.rules.is_directory_file(rel);
+            if let (Some(image), false) = (image, directory_file) {
+                *per_image.entry(image).or_default() += 1;
+            }
+            let has_image = image.is_some();
             let rel_start = path.as_os_str().len() - rel.as_os_str().len();
             found.sidecars.push(Sidecar {
                 path,
@@ -963,6 +953,10 @@ impl DirBatch<'_> {
                 directory_file,
             });
         }
+        found.images_with_several_sidecars += per_image
+            .iter()
+            .filter(|(image, n)| **n > 1 && owned(image))
+            .count() as u64;
         self.images.clear();
     }
 }

@@ -63,6 +63,9 @@ pub enum Prefer {
 }
 
 impl Prefer {
+    /// The names `parse` takes, as the command line and pipelines spell them.
+    pub const NAMES: [&'static str; 3] = ["newer", "source", "target"];
+
     pub fn parse(name: &str) -> Option<Prefer> {
         match name {
             "source" => Some(Prefer::Source),
@@ -159,6 +162,16 @@ enum PendingKind {
 }
 
 impl Pending {
+    /// What is left to do for `file`, once its new file is in place.
+    fn of(file: &FileState<'_>, kind: PendingKind) -> Pending {
+        Pending {
+            source: file.path.to_path_buf(),
+            read: file.meta,
+            digest: fsio::fingerprint(file.bytes),
+            kind,
+        }
+    }
+
     fn target(&self) -> &Path {
         match &self.kind {
             PendingKind::Remove { target, .. } => target,
@@ -515,12 +528,7 @@ impl<'r> ConvertStage<'r> {
         to.encode_canonical(&source, &mut encoded)
             .map_err(|e| failed(format!("cannot write as {}: {e}", to.display_name())))?;
         let len = encoded.len() as u64;
-        let pending = |kind| Pending {
-            source: file.path.to_path_buf(),
-            read: file.meta,
-            digest: fsio::fingerprint(file.bytes),
-            kind,
-        };
+        let pending = |kind| Pending::of(file, kind);
 
         if !in_place && std::fs::symlink_metadata(target).is_ok() {
             match (
@@ -719,15 +727,11 @@ impl<'r> ConvertStage<'r> {
         match staged.commit_new(target) {
             Ok(WriteOutcome::Written(ino)) => {
                 if !keep_source {
-                    fold.pending.push(Pending {
-                        source: file.path.to_path_buf(),
-                        read: file.meta,
-                        digest: fsio::fingerprint(file.bytes),
-                        kind: PendingKind::Remove {
-                            target: target.to_path_buf(),
-                            created: Some(ino),
-                        },
-                    });
+                    let kind = PendingKind::Remove {
+                        target: target.to_path_buf(),
+                        created: Some(ino),
+                    };
+                    fold.pending.push(Pending::of(file, kind));
                 }
                 Ok(encoded.len() as u64)
             }
@@ -739,9 +743,11 @@ impl<'r> ConvertStage<'r> {
                 ),
             )),
             Err(e) => {
-                // Nothing took the name: the old target goes back.
+                // Nothing took the name: the old target goes back (and is no longer set aside).
                 let back = fsio::rename_noreplace(kept_as, target);
-                fold.superseded.pop();
+                if back.is_ok() {
+                    fold.superseded.pop();
+                }
                 Err(failed(format!(
                     "cannot move the target into place: {e}{}",
                     if back.is_ok() { String::new() } else { format!("; the old target stays at {}", display_path(kept_as)) }

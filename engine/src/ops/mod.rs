@@ -417,6 +417,12 @@ impl<'p, 'r> Folds<'p, 'r> {
     }
 }
 
+/// Whether two paths are one name but for the last extension (`X.json`, `X.bin`): files
+/// converted to one target, and sidecars stages compare.
+pub(crate) fn same_name(a: &Path, b: &Path) -> bool {
+    without_extension(a) == without_extension(b)
+}
+
 /// A path's bytes without the last extension of its file name.
 fn without_extension(path: &Path) -> &[u8] {
     let bytes = path.as_os_str().as_encoded_bytes();
@@ -470,30 +476,28 @@ fn with_siblings<'t>(candidates: &mut [Candidate<'t>]) -> Vec<(Candidate<'t>, bo
             .cmp(without_extension(b.rel))
             .then_with(|| a.rel.cmp(b.rel))
     });
-    let same =
-        |a: &Candidate<'_>, b: &Candidate<'_>| without_extension(a.rel) == without_extension(b.rel);
     (0..candidates.len())
         .map(|i| {
-            let before = i > 0 && same(&candidates[i - 1], &candidates[i]);
-            let after = i + 1 < candidates.len() && same(&candidates[i], &candidates[i + 1]);
+            let before = i > 0 && same_name(candidates[i - 1].rel, candidates[i].rel);
+            let after =
+                i + 1 < candidates.len() && same_name(candidates[i].rel, candidates[i + 1].rel);
             (candidates[i], before || after)
         })
         .collect()
 }
 
-/// Chunks of about `size` files that never split a group of siblings (`same` tells two files
-/// of one group).
-fn chunks_of_groups<T>(
-    items: &[(T, bool)],
+/// Chunks of about `size` files (sorted by [`with_siblings`]) that never split a group of
+/// siblings; with `size` 1, one chunk per group.
+fn chunks_of_groups<'c, 't>(
+    items: &'c [(Candidate<'t>, bool)],
     size: usize,
-    same: impl Fn(&T, &T) -> bool,
-) -> Vec<&[(T, bool)]> {
+) -> Vec<&'c [(Candidate<'t>, bool)]> {
     let mut chunks = Vec::with_capacity(items.len() / size + 1);
     let mut start = 0;
     while start < items.len() {
         let mut end = (start + size).min(items.len());
         // A sibling at the boundary: the chunk takes the rest of its group.
-        while end < items.len() && same(&items[end - 1].0, &items[end].0) {
+        while end < items.len() && same_name(items[end - 1].0.rel, items[end].0.rel) {
             end += 1;
         }
         chunks.push(&items[start..end]);
@@ -532,10 +536,7 @@ pub fn run_walking(
         // worked through by all of them. Files that share a name but for the extension stay in
         // one chunk, one after the other, so that stages can compare them.
         let taken = with_siblings(&mut taken);
-        let same = |a: &Candidate<'_>, b: &Candidate<'_>| {
-            without_extension(a.rel) == without_extension(b.rel)
-        };
-        chunks_of_groups(&taken, DIRECTORY_CHUNK, same)
+        chunks_of_groups(&taken, DIRECTORY_CHUNK)
             .par_iter()
             .for_each(|chunk| {
                 let held = spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -633,6 +634,8 @@ struct Pass<'p, 'r> {
     records: Option<&'p dyn Records>,
     /// The first file in path order that failed an aborting stage (check phase).
     aborted: Mutex<Option<Aborted>>,
+    /// Whether a stage that runs compares siblings: their values are then fingerprinted.
+    digests: bool,
 }
 
 /// How far a file went.
@@ -649,13 +652,19 @@ impl<'p, 'r> Pass<'p, 'r> {
         phase: Phase,
         records: Option<&'p dyn Records>,
     ) -> Pass<'p, 'r> {
-        Pass {
+        let mut pass = Pass {
             registry,
             plan,
             phase,
             records,
             aborted: Mutex::new(None),
-        }
+            digests: false,
+        };
+        pass.digests = plan
+            .stages
+            .iter()
+            .any(|s| pass.runs(s) && s.compares_siblings());
+        pass
     }
 
     fn context(&self) -> PassContext<'p> {
@@ -678,10 +687,7 @@ impl<'p, 'r> Pass<'p, 'r> {
         // no path is copied.
         let mut jobs: Vec<Candidate<'_>> = tree.candidates().collect();
         let jobs = with_siblings(&mut jobs);
-        let groups: Vec<&[(Candidate<'_>, bool)]> = jobs
-            .chunk_by(|(a, _), (b, _)| without_extension(a.rel) == without_extension(b.rel))
-            .collect();
-        let folds = groups
+        let folds = chunks_of_groups(&jobs, 1)
             .par_iter()
             .fold(
                 || Folds::new(self.plan),
@@ -775,7 +781,7 @@ impl<'p, 'r> Pass<'p, 'r> {
             codec
                 .inspect(bytes, &mut |view, warnings| {
                     state.warnings.extend_from_slice(warnings);
-                    if siblings {
+                    if siblings && self.digests {
                         let mut values = Vec::new();
                         crate::canonical::encode(view, &mut values);
                         state.digest = Some(fsio::fingerprint(&values));

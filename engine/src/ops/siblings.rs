@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::ops::display_path;
+use crate::ops::{display_path, same_name};
 
 /// The last sidecar seen that has siblings: its path and the fingerprint of its values.
 #[derive(Default)]
@@ -44,11 +44,6 @@ impl Siblings {
         self.last = Some((path.to_path_buf(), digest));
         found
     }
-}
-
-/// Whether two paths are one name but for the last extension.
-fn same_name(a: &Path, b: &Path) -> bool {
-    a.with_extension("") == b.with_extension("")
 }
 
 #[cfg(test)]

@@ -95,6 +95,12 @@ pub trait StageKind<'r>: Sync {
         true
     }
 
+    /// Whether it compares sidecars of one name but for the extension by their values
+    /// ([`FileState::digest`]); the pass fingerprints those files' values only for such stages.
+    fn compares_siblings(&self) -> bool {
+        false
+    }
+
     /// The stage and its settings as text: what a cached result depends on.
     fn fingerprint(&self) -> String;
 
@@ -227,6 +233,13 @@ macro_rules! stages {
             pub fn needs_document(&self) -> bool {
                 match self {
                     $(Stage::$variant(stage) => stage.needs_document(),)*
+                }
+            }
+
+            /// See [`StageKind::compares_siblings`].
+            pub fn compares_siblings(&self) -> bool {
+                match self {
+                    $(Stage::$variant(stage) => stage.compares_siblings(),)*
                 }
             }
 

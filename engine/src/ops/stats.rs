@@ -134,6 +134,17 @@ fn fresh_counters(registry: &Registry) -> Vec<Vec<Counter>> {
         .collect()
 }
 
+impl StatsStage {
+    /// Counts a sidecar, read or not, and whether it has its image.
+    fn count_sidecar(&self, fold: &mut Fold, path: &std::path::Path, has_image: bool) {
+        fold.sidecars += 1;
+        fold.without_image += u64::from(!has_image);
+        if self.all_results && !has_image {
+            fold.orphans.push(display_path(path));
+        }
+    }
+}
+
 impl<'r> StageKind<'r> for StatsStage {
     type Fold = Fold;
     type Record = Outcome;
@@ -141,6 +152,11 @@ impl<'r> StageKind<'r> for StatsStage {
 
     fn fingerprint(&self) -> String {
         "stats\n".to_owned()
+    }
+
+    /// It reports sidecars of one name that hold other values.
+    fn compares_siblings(&self) -> bool {
+        true
     }
 
     fn apply<'f>(
@@ -167,11 +183,7 @@ impl<'r> StageKind<'r> for StatsStage {
         file: RecordedFile<'_>,
         context: PassContext<'_>,
     ) -> Flow {
-        fold.sidecars += 1;
-        fold.without_image += u64::from(!file.has_image);
-        if self.all_results && !file.has_image {
-            fold.orphans.push(display_path(file.path));
-        }
+        self.count_sidecar(fold, file.path, file.has_image);
         if let Some(disagreement) = fold.siblings.differs(file.path, file.digest) {
             fold.disagreeing.push(disagreement);
         }
@@ -198,13 +210,9 @@ impl<'r> StageKind<'r> for StatsStage {
         candidate: Candidate<'_>,
         failure: &FailureRecord,
     ) -> Flow {
-        fold.sidecars += 1;
-        fold.without_image += u64::from(!candidate.has_image);
-        if self.all_results && !candidate.has_image {
-            fold.orphans.push(display_path(&candidate.path()));
-        }
-        fold.errors
-            .push(FileResult::unreadable(&candidate.path(), failure));
+        let path = candidate.path();
+        self.count_sidecar(fold, &path, candidate.has_image);
+        fold.errors.push(FileResult::unreadable(&path, failure));
         Flow::Continue
     }
 

@@ -331,25 +331,43 @@ fn record_tags_are_the_ones_cache_files_hold() {
 
 #[test]
 fn chunks_never_split_files_of_one_name() {
-    // Files 1, 2 and 3 share a name and sit at the boundary of a chunk of two: they go
-    // together; so do 4 and 5, in a chunk of their own.
-    let items = [
-        (0, false),
-        (1, true),
-        (2, true),
-        (3, true),
-        (4, true),
-        (5, true),
-    ];
-    let group = |i: &i32| match i {
-        1..=3 => 1,
-        4..=5 => 4,
-        other => *other,
-    };
-    let same = |a: &i32, b: &i32| group(a) == group(b);
-    let chunks: Vec<Vec<i32>> = super::chunks_of_groups(&items, 2, same)
+    // X.* sits at the boundary of a chunk of two and goes whole into the first chunk; with a
+    // size of one, each name is a chunk of its own.
+    let names = ["A.json", "X.bin", "X.json", "X.xmp", "Y.bin", "Y.json"];
+    let paths: Vec<std::path::PathBuf> = names.iter().map(std::path::PathBuf::from).collect();
+    let mut candidates: Vec<Candidate<'_>> = paths
         .iter()
-        .map(|c| c.iter().map(|(i, _)| *i).collect())
+        .map(|rel| Candidate {
+            base: Path::new("."),
+            rel,
+            has_image: true,
+            linked: false,
+            outside: false,
+            directory_file: false,
+        })
         .collect();
-    assert_eq!(chunks, [vec![0, 1, 2, 3], vec![4, 5]]);
+    let items = super::with_siblings(&mut candidates);
+    let flags: Vec<bool> = items.iter().map(|(_, siblings)| *siblings).collect();
+    assert_eq!(flags, [false, true, true, true, true, true]);
+    let chunks = |size| -> Vec<Vec<String>> {
+        super::chunks_of_groups(&items, size)
+            .iter()
+            .map(|c| c.iter().map(|(c, _)| c.rel.display().to_string()).collect())
+            .collect()
+    };
+    assert_eq!(
+        chunks(2),
+        [
+            vec!["A.json", "X.bin", "X.json", "X.xmp"],
+            vec!["Y.bin", "Y.json"]
+        ]
+    );
+    assert_eq!(
+        chunks(1),
+        [
+            vec!["A.json"],
+            vec!["X.bin", "X.json", "X.xmp"],
+            vec!["Y.bin", "Y.json"]
+        ]
+    );
 }

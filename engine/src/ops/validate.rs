@@ -178,6 +178,11 @@ impl<'r> StageKind<'r> for ValidateStage {
         self.on_error == OnError::Abort
     }
 
+    /// It reports sidecars of one name that hold other values.
+    fn compares_siblings(&self) -> bool {
+        true
+    }
+
     fn apply<'f>(
         &self,
         fold: &mut Fold,

@@ -477,8 +477,8 @@ impl Reader {
                     if let Some(name) = self.string(v, "prefer") {
                         prefer = Prefer::parse(&name.value);
                         if prefer.is_none() {
-                            let hint = did_you_mean(&name.value, ["source", "target", "newer"])
-                                .unwrap_or_else(|| {
+                            let hint =
+                                did_you_mean(&name.value, Prefer::NAMES).unwrap_or_else(|| {
                                     "prefer = \"newer\", \"source\" or \"target\"".into()
                                 });
                             self.error(name.span, format!("unknown prefer `{}`", name.value))
