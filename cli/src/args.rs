@@ -439,7 +439,8 @@ pub struct ExportArgs {
     pub select: SelectArgs,
 
     /// Table format: jsonl (one JSON document per line), csv (ExifTool's layout: SourceFile
-    /// first, lists joined by ", ") or parquet (a column type per field, inferred over the tree)
+    /// first, lists joined by ", ") or parquet (a column type per field, inferred over the tree
+    /// or declared with --types)
     #[arg(long, short = 'f', value_name = "FORMAT", value_parser = ["jsonl", "csv", "parquet"])]
     pub format: String,
 
@@ -468,6 +469,13 @@ pub struct ExportArgs {
     /// them; lossless) or null (strict JSON, for polars and DuckDB; counted in the report)
     #[arg(long, value_name = "HOW", default_value = "token", value_parser = ["token", "null"])]
     pub non_finite: String,
+
+    /// Parquet: the column types, declared instead of inferred by a first pass over the tree
+    /// (one pass instead of two): a types document (JSON: "int64", "float64", "string", …,
+    /// [T] for a list, {...} for a struct) or a Parquet file an earlier export wrote. A file
+    /// that does not fit them is not exported, and reported
+    #[arg(long, value_name = "FILE")]
+    pub types: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -513,13 +513,16 @@ class ImageSidecarManager:
         shard: Optional[str] = None,
         workers: Optional[int] = None,
         strict: bool = False,
+        types: Optional[PathLike] = None,
     ) -> Dict[str, Any]:
         """``export``: every sidecar's document as a row of ``output`` (a new file, never one
         that exists; ``{shard}`` in its name becomes the ``shard`` index), in ``format``
-        ``"jsonl"`` or ``"csv"`` (ExifTool's layout). ``rows`` (a JSON pointer to an array)
-        writes one row per element; ``fields`` (JSON pointers) chooses the columns;
-        ``non_finite="null"`` writes NaN and the infinities as ``null`` for strict JSON readers.
-        Returns the report: ``rows``, and ``not_exported`` with each sidecar left out and why."""
+        ``"jsonl"``, ``"csv"`` (ExifTool's layout) or ``"parquet"``. ``rows`` (a JSON pointer
+        to an array) writes one row per element; ``fields`` (JSON pointers) chooses the
+        columns; ``non_finite="null"`` writes NaN and the infinities as ``null`` for strict
+        JSON readers; ``types`` (a types document or an earlier Parquet export) declares
+        Parquet's column types instead of inferring them in a first pass. Returns the report:
+        ``rows``, and ``not_exported`` with each sidecar left out and why."""
         args = ["export", "--input", os.fspath(directory), "--format", format,
                 "--output", os.fspath(output), "--non-finite", non_finite,
                 *self._walk_args(workers, cache=False)]
@@ -529,6 +532,8 @@ class ImageSidecarManager:
             args += ["--fields", ",".join(fields)]
         if shard is not None:
             args += ["--shard", shard]
+        if types is not None:
+            args += ["--types", os.fspath(types)]
         args += _selection(operation_types)
         return self._run(args, strict)
 

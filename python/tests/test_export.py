@@ -299,3 +299,40 @@ def test_parquet_loads_in_duckdb_polars_and_pyarrow_equal_to_json_load(tree: Pat
         for face in doc["face_detection"].get("faces", [])
     ]
     assert sorted(map(str, faces)) == sorted(map(str, want))
+
+
+def test_declared_parquet_types_are_what_polars_and_duckdb_read(tree: Path, tmp_path: Path) -> None:
+    manager = isr.ImageSidecarManager(os.environ["IMAGE_SIDECAR_RUST"])
+    face = {"bbox": {"x": "float64", "y": "float64", "width": "float64", "height": "float64"},
+            "confidence": "float64", "embedding": ["float64"]}
+    declared = {"sidecar_info": {"operation_type": "string", "tool": "string"},
+                "face_detection": {"faces": [face], "faces_found": "float64", "label": "string"}}
+    types = tmp_path / "season.types.json"
+    types.write_text(json.dumps(declared))
+    out = tmp_path / "season.parquet"
+    report = manager.export(tree, out, format="parquet", types=types)
+    docs = originals(tree)
+    generated = {path: doc for path, doc in docs.items() if "/day" in path}
+    assert report["rows"] == report["exported_sidecars"] == len(generated)
+    # The examples hold other sections: each is left out, and says which key is not declared.
+    left = {skipped["file_path"]: skipped["reason"] for skipped in report["not_exported"]}
+    assert set(left) == set(docs) - set(generated)
+    assert all(reason.endswith("is not in the declared types") for reason in left.values()), left
+
+    frame = pl.read_parquet(out)
+    document = frame.schema["document"]
+    # faces_found is an integer in every file: declared float64, it is read as a float.
+    assert document.to_schema()["face_detection"].to_schema()["faces_found"] == pl.Float64
+    stored = {row["path"]: row["document"] for row in frame.to_dicts()}
+    for path, doc in generated.items():
+        got = stored[path]["face_detection"]
+        assert got["faces_found"] == float(doc["face_detection"]["faces_found"])
+        assert same([f["embedding"] for f in got["faces"]], [f["embedding"] for f in doc["face_detection"]["faces"]])
+        assert same([f["confidence"] for f in got["faces"]], [f["confidence"] for f in doc["face_detection"]["faces"]])
+    described = dict(row[:2] for row in duckdb.sql(f"DESCRIBE SELECT document FROM read_parquet('{out}')").fetchall())
+    assert "faces_found DOUBLE" in described["document"]
+    assert "embedding DOUBLE[]" in described["document"]
+    import pyarrow.parquet as pq
+
+    footer = pq.read_metadata(out).metadata
+    assert json.loads(footer[b"image-sidecar-rust:types"]) == declared

@@ -388,3 +388,206 @@ fn a_json_documents_numbers_are_written_as_the_file_writes_them() {
         "{line}"
     );
 }
+
+/// The column types of a Parquet file, as Arrow reads them back.
+fn parquet_schema(path: &std::path::Path) -> arrow_schema::SchemaRef {
+    let file = std::fs::File::open(path).unwrap();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .schema()
+        .clone()
+}
+
+fn not_exported(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["not_exported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["file_path"].as_str().unwrap().to_owned(),
+                e["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn declared_types_are_the_columns_types_and_a_file_that_does_not_fit_is_reported() {
+    use arrow_schema::DataType;
+    let tree = Tree::new();
+    for (name, doc) in [
+        ("a", r#"{"n": 1, "tags": ["x"]}"#),
+        ("b", r#"{"n": 2}"#),
+        ("c", r#"{"n": "three"}"#),
+        ("d", r#"{"n": 4, "extra": true}"#),
+    ] {
+        tree.write(format!("{name}.jpg"), b"jpg");
+        tree.write(format!("{name}.json"), doc);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let types = dir.path().join("types.json");
+    std::fs::write(&types, r#"{"n": "float64", "tags": ["string"]}"#).unwrap();
+    let output = dir.path().join("rows.parquet");
+    let out = tree.run(&[
+        "export",
+        "--format",
+        "parquet",
+        "--types",
+        types.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0, "two files do not fit the declared types");
+    let report = crate::harness::parse(&out.stdout);
+    assert_eq!(report["exported_sidecars"], 2, "{report:#}");
+    let schema = parquet_schema(&output);
+    let DataType::Struct(fields) = schema.field_with_name("document").unwrap().data_type() else {
+        panic!("{schema:?}")
+    };
+    let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["n", "tags"], "the declared order");
+    // Inferred, `n` would be int64: the declared type wins.
+    assert_eq!(fields[0].data_type(), &DataType::Float64);
+    assert!(
+        matches!(fields[1].data_type(), DataType::List(item) if item.data_type() == &DataType::Utf8),
+        "{fields:?}"
+    );
+    let left = not_exported(&report);
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left[0].0.ends_with("c.json"), "{left:?}");
+    assert!(
+        left[0].1 == "/n holds a string, not float64 as the declared types say",
+        "{left:?}"
+    );
+    assert!(left[1].0.ends_with("d.json"), "{left:?}");
+    assert!(
+        left[1].1 == "/extra is not in the declared types",
+        "{left:?}"
+    );
+
+    // The file just written declares the same types again, footer and all.
+    let again = dir.path().join("again.parquet");
+    let out = tree.run(&[
+        "export",
+        "--format",
+        "parquet",
+        "--types",
+        output.to_str().unwrap(),
+        "--output",
+        again.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0, "the same two files do not fit");
+    assert_eq!(parquet_schema(&again), schema);
+    assert_eq!(
+        not_exported(&crate::harness::parse(&out.stdout)),
+        left,
+        "the same files, for the same reasons"
+    );
+}
+
+#[test]
+fn an_inferred_export_declares_its_types_for_the_next_one() {
+    let tree = examples();
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("faces.parquet");
+    let export = |output: &std::path::Path, types: Option<&std::path::Path>| {
+        let mut args = vec![
+            "export",
+            "--format",
+            "parquet",
+            "--rows",
+            "/face_detection/faces",
+            "--workers",
+            "1",
+            "--output",
+            output.to_str().unwrap(),
+        ];
+        if let Some(types) = types {
+            args.extend(["--types", types.to_str().unwrap()]);
+        }
+        tree.report(&args)
+    };
+    let inferred = export(&first, None);
+    let second = dir.path().join("again.parquet");
+    let declared = export(&second, Some(&first));
+    assert_eq!(parquet_schema(&first), parquet_schema(&second));
+    assert_eq!(inferred["rows"], declared["rows"]);
+    assert!(inferred["rows"].as_u64().unwrap() > 0);
+    let read = |path: &std::path::Path| {
+        let file = std::fs::File::open(path).unwrap();
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(read(&first), read(&second), "the same rows");
+}
+
+#[test]
+fn broken_types_are_usage_errors_that_say_where() {
+    let tree = Tree::new();
+    tree.write("a.jpg", b"jpg");
+    tree.write("a.json", r#"{"n": 1}"#);
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("rows.parquet");
+    let cases = [
+        (
+            "syntax.json",
+            "{\n  \"n\": \"int64\",\n}",
+            "syntax.json:3:1",
+        ),
+        (
+            "unknown.json",
+            r#"{"n": {"m": ["int"]}}"#,
+            "at /n/m/0: unknown type \"int\"",
+        ),
+        (
+            "two.json",
+            r#"{"n": ["int64", "string"]}"#,
+            "at /n: a list type holds one",
+        ),
+        ("number.json", r#"{"n": 3}"#, "at /n: 3 is not a type"),
+    ];
+    for (name, text, expect) in cases {
+        let types = dir.path().join(name);
+        std::fs::write(&types, text).unwrap();
+        let out = tree.run(&[
+            "export",
+            "--format",
+            "parquet",
+            "--types",
+            types.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ]);
+        assert_exit(&out, 2, name);
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert!(message.contains(expect), "{name}: {message}");
+    }
+    let types = dir.path().join("number.json");
+    let out = tree.run(&[
+        "export",
+        "--format",
+        "jsonl",
+        "--types",
+        types.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 2, "--types with JSON Lines");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("goes with --format parquet"));
+    let missing = dir.path().join("missing.json");
+    let out = tree.run(&[
+        "export",
+        "--format",
+        "parquet",
+        "--types",
+        missing.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 2, "a types file that does not exist");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.json"));
+    assert!(!output.exists(), "nothing written");
+}

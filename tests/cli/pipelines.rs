@@ -954,6 +954,64 @@ fn an_aborted_pipeline_leaves_no_export_and_shards_write_their_own() {
 }
 
 #[test]
+fn a_parquet_stage_with_declared_types_takes_them_from_beside_the_pipeline() {
+    let tree = Tree::new();
+    tree.write("a.jpg", b"jpg");
+    tree.write("a.json", r#"{"n": 1}"#);
+    tree.write("b.jpg", b"jpg");
+    tree.write("b.json", r#"{"n": "two"}"#);
+    let work = Tree::new();
+    work.write(
+        "jobs/table.toml",
+        "[[stage]]\nkind = \"export\"\nformat = \"parquet\"\noutput = \"rows.parquet\"\ntypes = \"types.json\"\n",
+    );
+    let input = tree.path().to_str().unwrap();
+    let pipeline = work.join("jobs/table.toml");
+    let pipeline = pipeline.to_str().unwrap();
+    let (_, stderr) = run_in(
+        work.path(),
+        work.path(),
+        &["run", pipeline, "--input", input],
+        2,
+    );
+    assert!(
+        stderr.contains("stage `export`: types:") && stderr.contains("types.json"),
+        "{stderr}"
+    );
+    assert_eq!(work.files(), ["jobs/table.toml"], "nothing written");
+
+    work.write("jobs/types.json", r#"{"n": "float64"}"#);
+    let (report, _) = run_in(
+        work.path(),
+        work.path(),
+        &["run", pipeline, "--input", input],
+        0,
+    );
+    let stage = &report["stages"]["export"];
+    assert_eq!(stage["exported_sidecars"], 1, "{stage:#}");
+    assert_eq!(
+        stage["not_exported"][0]["reason"],
+        "/n holds a string, not float64 as the declared types say"
+    );
+    let file = std::fs::File::open(work.join("jobs/rows.parquet")).unwrap();
+    let schema = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .schema()
+        .clone();
+    assert_eq!(
+        schema.field_with_name("document").unwrap().data_type(),
+        &arrow_schema::DataType::Struct(
+            vec![arrow_schema::Field::new(
+                "n",
+                arrow_schema::DataType::Float64,
+                true
+            )]
+            .into()
+        )
+    );
+}
+
+#[test]
 fn broken_export_stages_are_reported_at_their_keys() {
     let work = Tree::new();
     work.write(
@@ -991,6 +1049,13 @@ name = "e"
 kind = "export"
 format = "jsonl"
 output = "d.jsonl"
+
+[[stage]]
+name = "g"
+kind = "export"
+format = "csv"
+output = "g.csv"
+types = "types.json"
 "#,
     );
     let (report, _) = run_in(
@@ -1009,6 +1074,8 @@ output = "d.jsonl"
         (25, "an export stage cannot follow a convert stage"),
         (31, "an export stage cannot follow a convert stage"),
         (33, "two export stages write `d.jsonl`"),
+        (37, "an export stage cannot follow a convert stage"),
+        (40, "`types` declares Parquet's column types"),
     ];
     assert_eq!(errors.len(), expect.len(), "{errors:#?}");
     for ((line, message), (el, em)) in errors.iter().zip(expect) {

@@ -19,6 +19,16 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
             .into());
         }
     }
+    let declared = match &args.types {
+        Some(_) if args.format != "parquet" => {
+            return Err(UsageError(
+                "--types declares Parquet's column types: it goes with --format parquet".into(),
+            )
+            .into())
+        }
+        Some(path) => Some(export::parquet::read_types(path).map_err(UsageError)?),
+        None => None,
+    };
     let (output, writer) = RowsOutput::open("--output", &args.rows_output, &config)?;
     let format = args.format.as_str();
     let rules = config.rules.clone();
@@ -28,6 +38,11 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
         ..ExportStage::new(layout, args.rows.clone(), args.fields.clone())
     };
     let (layout, sink) = match format {
+        "parquet" if declared.is_some() => {
+            let types = declared.unwrap_or_default();
+            export::parquet_layout(&types, args.rows.is_some(), &args.fields, writer)
+                .map_err(|e| anyhow!("{}: cannot start the Parquet file: {e}", output.shown()))?
+        }
         // CSV needs its header first, Parquet its types: a pass that writes nothing finds them.
         "csv" | "parquet" => {
             let finding = if format == "csv" {

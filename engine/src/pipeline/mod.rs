@@ -51,6 +51,9 @@ pub struct ExportOutput {
     pub output: PathBuf,
     pub rows: Option<String>,
     pub fields: Vec<String>,
+    /// Parquet's declared types (a types document or an earlier export), resolved from the
+    /// pipeline file's directory: the stage needs no first pass.
+    pub types: Option<PathBuf>,
 }
 
 /// What a plan is resolved for.
@@ -161,9 +164,11 @@ pub fn resolve<'r>(
                 output,
                 rows,
                 fields,
+                types,
             } => {
                 let layout = match (context.purpose, format) {
                     (Purpose::ExportLayouts, ExportFormat::JsonLines { .. }) => None,
+                    (Purpose::ExportLayouts, ExportFormat::Parquet) if types.is_some() => None,
                     (Purpose::ExportLayouts, ExportFormat::Csv) => Some(Layout::Columns),
                     (Purpose::ExportLayouts, ExportFormat::Parquet) => Some(Layout::Types),
                     (Purpose::Run, ExportFormat::JsonLines { null_non_finite }) => {
@@ -188,6 +193,7 @@ pub fn resolve<'r>(
                         output: context.base_dir.join(&output.value),
                         fields: fields.clone(),
                         rows: rows.as_ref().map(|r| r.value.clone()),
+                        types: types.as_ref().map(|t| context.base_dir.join(&t.value)),
                     });
                     Stage::Export(ExportStage::new(
                         layout,

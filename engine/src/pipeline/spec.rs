@@ -68,6 +68,9 @@ pub enum KindSpec {
         rows: Option<Named>,
         /// JSON pointers: the columns to write instead of all of them.
         fields: Vec<Named>,
+        /// Parquet: a types document or an earlier export, relative to the pipeline file's
+        /// directory, declaring the column types (no first pass).
+        types: Option<Named>,
     },
 }
 
@@ -151,6 +154,7 @@ fn stage_keys(kind: &str) -> &'static [&'static str] {
             "rows",
             "fields",
             "non_finite",
+            "types",
         ],
         _ => &["kind", "name"],
     }
@@ -612,6 +616,7 @@ impl Reader {
         }
         let non_finite =
             Self::find(table, "non_finite").and_then(|(_, v)| self.string(v, "non_finite"));
+        let types = Self::find(table, "types").and_then(|(_, v)| self.string(v, "types"));
         if let Some(output) = &output {
             if output.value == "-" {
                 self.error(output.span.clone(), "an export stage writes to a file, not to stdout")
@@ -636,6 +641,12 @@ impl Reader {
                 ExportFormat::JsonLines { null_non_finite }
             }
             name @ ("csv" | "parquet") => {
+                if let (Some(t), "csv") = (&types, name) {
+                    self.error(t.span.clone(), "`types` declares Parquet's column types")
+                        .hint = Some(
+                        "CSV needs no types: remove `types`, or write format = \"parquet\"".into(),
+                    );
+                }
                 if let Some(n) = &non_finite {
                     self.error(n.span.clone(), "`non_finite` is an option of JSON Lines")
                         .hint =
@@ -658,11 +669,18 @@ impl Reader {
                 return None;
             }
         };
+        if let (Some(t), ExportFormat::JsonLines { .. }) = (&types, format) {
+            self.error(t.span.clone(), "`types` declares Parquet's column types")
+                .hint = Some(
+                "JSON Lines needs no types: remove `types`, or write format = \"parquet\"".into(),
+            );
+        }
         Some(KindSpec::Export {
             format,
             output: output?,
             rows,
             fields,
+            types,
         })
     }
 

@@ -44,7 +44,7 @@ pub fn prepare(resolved: &mut Resolved<'_>, first: &FirstPass<'_>) -> anyhow::Re
     let mut found = if resolved
         .exports
         .iter()
-        .any(|e| !matches!(e.format, ExportFormat::JsonLines { .. }))
+        .any(|e| !matches!(e.format, ExportFormat::JsonLines { .. }) && e.types.is_none())
     {
         layouts(first)?
     } else {
@@ -62,9 +62,23 @@ pub fn prepare(resolved: &mut Resolved<'_>, first: &FirstPass<'_>) -> anyhow::Re
                 .map(|i| found.swap_remove(i).1)
                 .ok_or_else(|| anyhow!("stage `{}`: the first pass did not run it", planned.name))
         };
-        let (layout, sink) = match planned.format {
-            ExportFormat::JsonLines { .. } => (None, Sink::new(writer)),
-            ExportFormat::Csv | ExportFormat::Parquet => {
+        let declared = planned
+            .types
+            .as_deref()
+            .map(export::parquet::read_types)
+            .transpose()
+            .map_err(|e| UsageError(format!("stage `{}`: types: {e}", planned.name)))?;
+        let (layout, sink) = match (planned.format, declared) {
+            (ExportFormat::JsonLines { .. }, _) => (None, Sink::new(writer)),
+            (ExportFormat::Parquet, Some(types)) => {
+                let (layout, sink) =
+                    export::parquet_layout(&types, planned.rows.is_some(), &planned.fields, writer)
+                        .map_err(|e| {
+                            anyhow!("{}: cannot start the Parquet file: {e}", output.shown())
+                        })?;
+                (Some(layout), sink)
+            }
+            (ExportFormat::Csv | ExportFormat::Parquet, _) => {
                 let written = export::writing_layout(
                     first_report()?,
                     planned.rows.is_some(),

@@ -10,8 +10,10 @@
 //! CSV needs its columns before its first row: [`Layout::Columns`] is a first pass that only
 //! collects them (in the order files and keys first show them, decided by path so that any
 //! number of workers finds the same header), and [`Layout::Csv`] the pass that writes.
-//! Parquet needs its types: [`Layout::Types`] infers them ([`parquet`]), and
-//! [`Layout::Parquet`] writes record batches the workers build, row group by row group.
+//! Parquet needs its types: [`Layout::Types`] infers them ([`parquet`]), or they are declared
+//! ([`parquet::read_types`]) and no first pass runs; [`Layout::Parquet`] writes record batches
+//! the workers build and encode into column chunks themselves, each into a row group no other
+//! worker is filling, so the file's lock is held only to append a finished row group.
 
 pub mod parquet;
 
@@ -20,9 +22,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use ::parquet::arrow::ArrowWriter;
+use ::parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnWriter, ArrowRowGroupWriterFactory,
+};
+use ::parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use ::parquet::basic::Compression;
+use ::parquet::errors::ParquetError;
+use ::parquet::file::metadata::KeyValue;
 use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use ::parquet::file::writer::SerializedFileWriter;
 use arrow_array::RecordBatch;
 
 use serde::Serialize;
@@ -84,11 +92,20 @@ pub struct Column {
 /// kept for the report.
 pub struct Sink {
     writer: Mutex<(Target, Option<String>)>,
+    /// Parquet: what makes a row group's column writers, and the row groups begun that no
+    /// worker is encoding into at this moment.
+    encoding: Option<Encoding>,
 }
 
 enum Target {
     Bytes(Box<dyn Write + Send>),
-    Parquet(Option<Box<ArrowWriter<Box<dyn Write + Send>>>>),
+    Parquet(Option<Box<SerializedFileWriter<Box<dyn Write + Send>>>>),
+}
+
+struct Encoding {
+    factory: ArrowRowGroupWriterFactory,
+    schema: Arc<arrow_schema::Schema>,
+    idle: Mutex<Vec<Vec<ArrowColumnWriter>>>,
 }
 
 impl Sink {
@@ -96,6 +113,7 @@ impl Sink {
     pub fn new(writer: Box<dyn Write + Send>) -> Arc<Sink> {
         Arc::new(Sink {
             writer: Mutex::new((Target::Bytes(writer), None)),
+            encoding: None,
         })
     }
 
@@ -106,17 +124,57 @@ impl Sink {
     ) -> Result<Arc<Sink>, String> {
         // Statistics per column chunk, not per page, and no offset index: the writer keeps
         // those of every row group until the footer, memory that would grow with the tree.
-        let properties = WriterProperties::builder()
+        let mut properties = WriterProperties::builder();
+        // Floats (embeddings, boxes) rarely repeat: a dictionary of them is built only to be
+        // given up.
+        let leaves = ArrowSchemaConverter::new()
+            .convert(&table.schema)
+            .map_err(|e| e.to_string())?;
+        for leaf in leaves.columns() {
+            if leaf.physical_type() == ::parquet::basic::Type::DOUBLE {
+                properties = properties.set_column_dictionary_enabled(leaf.path().clone(), false);
+            }
+        }
+        let properties = properties
             .set_compression(Compression::SNAPPY)
             .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_offset_index_disabled(true)
             .set_created_by(concat!("image-sidecar-rust ", env!("CARGO_PKG_VERSION")).into())
+            .set_key_value_metadata(Some(vec![KeyValue::new(
+                parquet::TYPES_KEY.to_owned(),
+                table.types.clone(),
+            )]))
             .build();
-        let writer = ArrowWriter::try_new(writer, table.schema.clone(), Some(properties))
-            .map_err(|e| e.to_string())?;
+        // The Arrow writer puts the Arrow schema in the footer; its parts let each worker
+        // encode row groups of its own, in parallel, the file taking them whole.
+        let (writer, factory) =
+            ArrowWriter::try_new(writer, table.schema.clone(), Some(properties))
+                .and_then(ArrowWriter::into_serialized_writer)
+                .map_err(|e| e.to_string())?;
         Ok(Arc::new(Sink {
             writer: Mutex::new((Target::Parquet(Some(Box::new(writer))), None)),
+            encoding: Some(Encoding {
+                factory,
+                schema: table.schema.clone(),
+                idle: Mutex::new(Vec::new()),
+            }),
         }))
+    }
+
+    fn failed(&self) -> bool {
+        self.writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .is_some()
+    }
+
+    fn fail(&self, error: String) {
+        self.writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .get_or_insert(error);
     }
 
     /// Writes `bytes` (whole rows) unless an earlier write failed.
@@ -132,30 +190,87 @@ impl Sink {
         }
     }
 
-    /// Writes a record batch, ending the row group once it is large enough.
+    /// Encodes a record batch into a row group no other worker is encoding into (on this
+    /// worker, without holding the file), and hands the row group to the file once it is large
+    /// enough.
     fn put_batch(&self, batch: &RecordBatch) {
+        let Some(encoding) = &self.encoding else {
+            return;
+        };
+        if self.failed() {
+            return;
+        }
+        let taken = encoding
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let encoded = taken
+            .map(Ok)
+            .unwrap_or_else(|| encoding.factory.create_column_writers(0))
+            .and_then(|mut writers| {
+                let mut leaves = writers.iter_mut();
+                for (array, field) in batch.columns().iter().zip(encoding.schema.fields()) {
+                    for leaf in compute_leaves(field, array)? {
+                        let writer = leaves.next().ok_or_else(|| {
+                            ParquetError::General("more leaves than column writers".into())
+                        })?;
+                        writer.write(&leaf)?;
+                    }
+                }
+                Ok(writers)
+            });
+        match encoded {
+            Ok(writers)
+                if writers.iter().map(|w| w.memory_size()).sum::<usize>() >= ROW_GROUP_BYTES =>
+            {
+                self.append_row_group(writers)
+            }
+            Ok(writers) => encoding
+                .idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(writers),
+            Err(e) => self.fail(e.to_string()),
+        }
+    }
+
+    /// Closes a row group's column writers and appends the row group to the file.
+    fn append_row_group(&self, writers: Vec<ArrowColumnWriter>) {
+        let chunks = writers
+            .into_iter()
+            .map(ArrowColumnWriter::close)
+            .collect::<Result<Vec<_>, _>>();
         let mut held = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let (target, error) = &mut *held;
         if error.is_some() {
             return;
         }
-        if let Target::Parquet(Some(writer)) = target {
-            let written = writer.write(batch).and_then(|()| {
-                if writer.memory_size() >= ROW_GROUP_BYTES {
-                    writer.flush()
-                } else {
-                    Ok(())
-                }
-            });
-            if let Err(e) = written {
-                *error = Some(e.to_string());
+        let Target::Parquet(Some(writer)) = target else {
+            return;
+        };
+        let appended = chunks.and_then(|chunks| {
+            let mut row_group = writer.next_row_group()?;
+            for chunk in chunks {
+                chunk.append_to_row_group(&mut row_group)?;
             }
+            row_group.close().map(|_| ())
+        });
+        if let Err(e) = appended {
+            *error = Some(e.to_string());
         }
     }
 
-    /// Flushes the writer (a Parquet file gets its footer); the first error any write met, if
-    /// one did.
+    /// Flushes the writer (a Parquet file gets its last row groups and its footer); the first
+    /// error any write met, if one did.
     pub fn finish(&self) -> Result<(), String> {
+        if let Some(encoding) = &self.encoding {
+            let idle =
+                std::mem::take(&mut *encoding.idle.lock().unwrap_or_else(|e| e.into_inner()));
+            for writers in idle {
+                self.append_row_group(writers);
+            }
+        }
         let mut held = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let (target, error) = &mut *held;
         if let Some(error) = error.take() {
@@ -228,9 +343,7 @@ pub fn writing_layout(
             if let Some(conflict) = inferred.conflict.take() {
                 return Err(NotWritable::Conflict(conflict));
             }
-            let table = Arc::new(parquet::Table::new(&inferred, rows, fields));
-            let sink = Sink::parquet(writer, &table).map_err(NotWritable::Start)?;
-            Ok((Layout::Parquet { table }, sink))
+            parquet_layout(&inferred, rows, fields, writer).map_err(NotWritable::Start)
         }
         None => {
             let (columns, header) = csv_columns(first.columns, fields);
@@ -239,6 +352,18 @@ pub fn writing_layout(
             Ok((Layout::Csv { columns }, sink))
         }
     }
+}
+
+/// The layout and sink of a Parquet export of `types` (inferred, or declared: no first pass).
+pub fn parquet_layout(
+    types: &parquet::Inferred,
+    rows: bool,
+    fields: &[String],
+    writer: Box<dyn Write + Send>,
+) -> Result<(Layout, Arc<Sink>), String> {
+    let table = Arc::new(parquet::Table::new(types, rows, fields));
+    let sink = Sink::parquet(writer, &table)?;
+    Ok((Layout::Parquet { table }, sink))
 }
 
 /// The columns of a CSV export: those `fields` names, in its order, with the headers the first
@@ -334,6 +459,28 @@ fn note_column(
     }
 }
 
+/// A worker's Parquet rows not yet in a record batch, and where the batches go.
+struct Pending {
+    batch: parquet::Batch,
+    sink: Arc<Sink>,
+    /// The bytes of the files whose rows the batch holds.
+    bytes: usize,
+}
+
+impl Pending {
+    /// Builds the rows held into a record batch (on this worker) and hands it to the sink.
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        match self.batch.finish() {
+            Ok(batch) => self.sink.put_batch(&batch),
+            Err(e) => self.sink.fail(e),
+        }
+        self.bytes = 0;
+    }
+}
+
 #[derive(Default)]
 pub struct Fold {
     seen: u64,
@@ -344,9 +491,8 @@ pub struct Fold {
     buffer: Vec<u8>,
     columns: Columns,
     inferred: Box<parquet::Inferred>,
-    /// Parquet rows waiting for their batch, and their size in bytes (about).
-    rows_held: Vec<parquet::Row>,
-    bytes_held: usize,
+    /// Parquet rows waiting for their record batch.
+    parquet: Option<Box<Pending>>,
     not_exported: Vec<NotExported>,
     directory_files: Vec<String>,
     /// The images of the directory last looked in (files are handed out by directory).
@@ -359,27 +505,6 @@ impl ExportStage {
             self.sink.put(&fold.buffer);
             fold.buffer.clear();
         }
-    }
-
-    /// Builds the held Parquet rows into a batch (on this worker) and hands it to the sink.
-    fn flush_rows(&self, fold: &mut Fold) {
-        let Layout::Parquet { table } = &self.layout else {
-            return;
-        };
-        if fold.rows_held.is_empty() {
-            return;
-        }
-        match table.batch(&fold.rows_held) {
-            Ok(batch) => self.sink.put_batch(&batch),
-            Err(reason) => fold
-                .not_exported
-                .extend(fold.rows_held.iter().map(|row| NotExported {
-                    file_path: row.path.clone(),
-                    reason: reason.clone(),
-                })),
-        }
-        fold.rows_held.clear();
-        fold.bytes_held = 0;
     }
 
     /// The image `sidecar` describes, looked up among its directory's files.
@@ -845,23 +970,28 @@ impl<'r> StageKind<'r> for ExportStage {
                     return (None, Flow::Continue);
                 }
                 let image = self.image_of(fold, file.path).map(|p| display_path(&p));
+                let pending = fold.parquet.get_or_insert_with(|| {
+                    Box::new(Pending {
+                        batch: parquet::Batch::new(table.clone()),
+                        sink: self.sink.clone(),
+                        bytes: 0,
+                    })
+                });
+                let path = display_path(file.path);
+                let of = parquet::RowFile {
+                    path: &path,
+                    image: image.as_deref(),
+                    format: file.codec,
+                    size: file.len,
+                };
                 for (index, row) in &rows {
-                    let mut value = Vec::new();
-                    sidecar_model::canonical::encode(*row, &mut value);
-                    fold.rows_held.push(parquet::Row {
-                        path: display_path(file.path),
-                        image: image.clone(),
-                        format: file.codec.to_owned(),
-                        size: file.len,
-                        index: *index,
-                        value,
-                    });
+                    pending.batch.push(of, *index, *row);
                 }
-                fold.bytes_held += file.bytes.len();
+                pending.bytes += file.bytes.len();
                 fold.rows += rows.len() as u64;
                 fold.exported += 1;
-                if fold.rows_held.len() >= BATCH_ROWS || fold.bytes_held >= BATCH_BYTES {
-                    self.flush_rows(fold);
+                if pending.batch.len() >= BATCH_ROWS || pending.bytes >= BATCH_BYTES {
+                    pending.flush();
                 }
             }
         }
@@ -905,8 +1035,9 @@ impl<'r> StageKind<'r> for ExportStage {
         mine.nulls += theirs.nulls;
         mine.buffer.append(&mut theirs.buffer);
         mine.inferred = Box::new(std::mem::take(&mut *mine.inferred).merge(*theirs.inferred));
-        mine.bytes_held += theirs.bytes_held;
-        mine.rows_held.append(&mut theirs.rows_held);
+        if let Some(mut pending) = theirs.parquet.take() {
+            pending.flush();
+        }
         for (key, seen) in theirs.columns {
             note_column(&mut mine.columns, key, seen);
         }
@@ -923,7 +1054,9 @@ impl<'r> StageKind<'r> for ExportStage {
         elapsed_seconds: f64,
     ) -> ExportReport {
         self.flush(&mut fold, 0);
-        self.flush_rows(&mut fold);
+        if let Some(pending) = &mut fold.parquet {
+            pending.flush();
+        }
         fold.not_exported
             .sort_by(|a, b| a.file_path.cmp(&b.file_path));
         fold.directory_files.sort();

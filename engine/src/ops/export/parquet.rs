@@ -8,20 +8,24 @@
 //! the keys seen, in the order first seen, each nullable). A field that holds a string in one
 //! file and a number in another is a conflict: an error naming the field and both files. A
 //! field only ever `null`, or an object only ever empty, is Arrow's `Null` type.
+//!
+//! Types can be declared instead ([`read_types`]), which spares the first pass: a types
+//! document in JSON says the shape of a row, `"bool"`, `"int64"`, `"uint64"`, `"float64"`,
+//! `"string"` or `"null"` for a scalar, `[T]` for a list of `T`, and `{"key": T, …}` for a
+//! struct with those fields in that order. Every Parquet file an export writes carries its
+//! types document in its footer (under [`TYPES_KEY`]), so naming an earlier export declares
+//! the same types again.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, NullArray, RecordBatch,
-    StringArray, StructArray, UInt64Array,
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, UInt64Builder,
 };
-use arrow_buffer::{NullBuffer, OffsetBuffer};
+use arrow_array::{ArrayRef, ListArray, NullArray, RecordBatch, StructArray};
+use arrow_buffer::{NullBufferBuilder, OffsetBufferBuilder};
 use arrow_schema::{DataType, Field, Fields, Schema};
 use serde::Serialize;
-
-use sidecar_model::canonical;
-use sidecar_model::tape::Tape;
 
 use crate::value::View;
 
@@ -76,6 +80,20 @@ impl Kind {
             Kind::Struct(_) => "an object",
         }
     }
+
+    /// The name of the type as a types document writes it (a list or struct by its shape).
+    fn declared_name(&self) -> &'static str {
+        match self {
+            Kind::Null => "null",
+            Kind::Bool => "bool",
+            Kind::Int => "int64",
+            Kind::UInt => "uint64",
+            Kind::Float => "float64",
+            Kind::Str => "string",
+            Kind::List(_) => "a list ([T])",
+            Kind::Struct(_) => "a struct ({…})",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -119,11 +137,13 @@ impl std::fmt::Display for Conflict {
     }
 }
 
-/// The inferred type of the rows' documents (or `--rows` elements), and the first conflict.
+/// The inferred type of the rows' documents (or `--rows` elements), and the first conflict;
+/// or the types declared.
 #[derive(Debug, Clone)]
 pub struct Inferred {
     root: Node,
     pub conflict: Option<Conflict>,
+    declared: bool,
 }
 
 impl Default for Inferred {
@@ -131,7 +151,143 @@ impl Default for Inferred {
         Inferred {
             root: Node::null(),
             conflict: None,
+            declared: false,
         }
+    }
+}
+
+/// The key of the Parquet footer's metadata holding the rows' types document.
+pub const TYPES_KEY: &str = "image-sidecar-rust:types";
+
+/// Reads declared types from `path`: a types document, or a Parquet file an export wrote.
+/// The error says what is wrong and where (line and column, or the JSON pointer of the
+/// entry).
+pub fn read_types(path: &Path) -> Result<Inferred, String> {
+    let shown = crate::ops::display_path(path);
+    let mut file = std::fs::File::open(path).map_err(|e| format!("{shown}: {e}"))?;
+    let mut magic = [0u8; 4];
+    let parquet = std::io::Read::read_exact(&mut file, &mut magic).is_ok() && &magic == b"PAR1";
+    let text = if parquet {
+        use ::parquet::file::reader::FileReader;
+        let file = ::parquet::file::reader::SerializedFileReader::new(file)
+            .map_err(|e| format!("{shown}: not a readable Parquet file: {e}"))?;
+        file.metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|entries| entries.iter().find(|kv| kv.key == TYPES_KEY))
+            .and_then(|kv| kv.value.clone())
+            .ok_or_else(|| {
+                format!("{shown}: this Parquet file holds no types of an image-sidecar-rust export (declare them in a types document instead)")
+            })?
+    } else {
+        let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+        String::from_utf8(bytes).map_err(|e| format!("{shown}: not UTF-8 text: {e}"))?
+    };
+    let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{shown}:{}:{}: not a types document: {e}",
+            e.line(),
+            e.column()
+        )
+    })?;
+    let kind = declared_kind(&document, &mut String::new())
+        .map_err(|(at, what)| format!("{shown}: at {at}: {what}"))?;
+    Ok(Inferred {
+        root: Node {
+            kind,
+            seen: None,
+            order: None,
+        },
+        conflict: None,
+        declared: true,
+    })
+}
+
+fn declared_kind(value: &serde_json::Value, at: &mut String) -> Result<Kind, (String, String)> {
+    use serde_json::Value as J;
+    let shown = |at: &String| {
+        if at.is_empty() {
+            "/".to_owned()
+        } else {
+            at.clone()
+        }
+    };
+    Ok(match value {
+        J::String(name) => match name.as_str() {
+            "null" => Kind::Null,
+            "bool" => Kind::Bool,
+            "int64" => Kind::Int,
+            "uint64" => Kind::UInt,
+            "float64" => Kind::Float,
+            "string" => Kind::Str,
+            other => {
+                return Err((
+                    shown(at),
+                    format!("unknown type {other:?} (bool, int64, uint64, float64, string or null; [T] for a list, {{…}} for a struct)"),
+                ))
+            }
+        },
+        J::Array(items) if items.len() == 1 => {
+            let len = at.len();
+            at.push_str("/0");
+            let element = declared_kind(&items[0], at)?;
+            at.truncate(len);
+            Kind::List(Box::new(Node {
+                kind: element,
+                seen: None,
+                order: None,
+            }))
+        }
+        J::Array(items) => {
+            return Err((
+                shown(at),
+                format!("a list type holds one element type, [T], not {}", items.len()),
+            ))
+        }
+        J::Object(map) => {
+            let mut fields = Vec::with_capacity(map.len());
+            for (key, value) in map {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                fields.push((
+                    key.clone(),
+                    Node {
+                        kind: declared_kind(value, at)?,
+                        seen: None,
+                        order: None,
+                    },
+                ));
+                at.truncate(len);
+            }
+            Kind::Struct(fields)
+        }
+        other => {
+            return Err((
+                shown(at),
+                format!("{other} is not a type (a type name as a string, [T] or {{…}})"),
+            ))
+        }
+    })
+}
+
+/// `kind` as a types document.
+fn types_document(kind: &Kind) -> serde_json::Value {
+    use serde_json::Value as J;
+    match kind {
+        Kind::Null => J::from("null"),
+        Kind::Bool => J::from("bool"),
+        Kind::Int => J::from("int64"),
+        Kind::UInt => J::from("uint64"),
+        Kind::Float => J::from("float64"),
+        Kind::Str => J::from("string"),
+        Kind::List(element) => J::Array(vec![types_document(&element.kind)]),
+        Kind::Struct(fields) => J::Object(
+            fields
+                .iter()
+                .map(|(key, node)| (key.clone(), types_document(&node.kind)))
+                .collect(),
+        ),
     }
 }
 
@@ -368,6 +524,10 @@ pub struct Table {
     pub schema: Arc<Schema>,
     with_index: bool,
     columns: Vec<ValueColumn>,
+    /// The rows' types document (for the file's footer).
+    pub types: String,
+    /// Whether the types were declared, not inferred from the files.
+    declared: bool,
 }
 
 impl Table {
@@ -408,6 +568,8 @@ impl Table {
             schema: Arc::new(Schema::new(schema)),
             with_index: rows,
             columns,
+            types: types_document(&inferred.root.kind).to_string(),
+            declared: inferred.declared,
         }
     }
 
@@ -424,66 +586,255 @@ impl Table {
                     &column.kind,
                     value,
                     &mut column.pointer.clone().unwrap_or_default(),
-                )?;
+                )
+                .map_err(|misfit| misfit.reason(self.declared))?;
             }
         }
         Ok(())
     }
+}
 
-    /// A record batch of rows.
-    pub fn batch(&self, rows: &[Row]) -> Result<RecordBatch, String> {
-        let mut arrays: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| r.path.as_str()),
-            )),
-            Arc::new(StringArray::from_iter(
-                rows.iter().map(|r| r.image.as_deref()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| r.format.as_str()),
-            )),
-            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.size))),
-        ];
-        if self.with_index {
-            arrays.push(Arc::new(UInt64Array::from_iter_values(
-                rows.iter().map(|r| r.index.unwrap_or(0) as u64),
-            )));
-        }
-        // Each row's value read back from its canonical encoding, in place.
-        let mut tapes = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut tape = Tape::default();
-            canonical::read(&row.value, 0, &mut tape).map_err(|e| e.to_string())?;
-            tapes.push(tape);
-        }
-        let views: Vec<_> = tapes
+/// Rows being built into a record batch, each value appended to its column's builder as its
+/// file is read (nothing of a document is kept once its rows are in).
+pub struct Batch {
+    table: Arc<Table>,
+    paths: StringBuilder,
+    images: StringBuilder,
+    formats: StringBuilder,
+    sizes: UInt64Builder,
+    indexes: UInt64Builder,
+    columns: Vec<Builder>,
+    rows: usize,
+}
+
+impl Batch {
+    /// An empty batch of `table`'s layout.
+    pub fn new(table: Arc<Table>) -> Batch {
+        let columns = table
+            .columns
             .iter()
-            .zip(rows)
-            .map(|(tape, row)| tape.view(&row.value))
+            .map(|c| Builder::new(&c.kind))
             .collect();
-        for column in &self.columns {
-            let values: Vec<Option<View<'_>>> = views
-                .iter()
-                .map(|view| match &column.pointer {
-                    None => Some(view.root()),
-                    Some(pointer) => view.root().pointer(pointer),
-                })
-                .collect();
-            arrays.push(build(&column.kind, &values));
+        Batch {
+            table,
+            paths: StringBuilder::new(),
+            images: StringBuilder::new(),
+            formats: StringBuilder::new(),
+            sizes: UInt64Builder::new(),
+            indexes: UInt64Builder::new(),
+            columns,
+            rows: 0,
         }
-        RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| e.to_string())
+    }
+
+    /// The rows held.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no row is held.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Appends one row; `row` fits the table (see [`Table::fits`]).
+    pub fn push(&mut self, file: RowFile<'_>, index: Option<usize>, row: View<'_>) {
+        self.paths.append_value(file.path);
+        self.images.append_option(file.image);
+        self.formats.append_value(file.format);
+        self.sizes.append_value(file.size);
+        if self.table.with_index {
+            self.indexes.append_value(index.unwrap_or(0) as u64);
+        }
+        for (builder, column) in self.columns.iter_mut().zip(&self.table.columns) {
+            let value = match &column.pointer {
+                None => Some(row),
+                Some(pointer) => row.pointer(pointer),
+            };
+            builder.append(value);
+        }
+        self.rows += 1;
+    }
+
+    /// The rows held as a record batch; the batch is empty afterwards.
+    pub fn finish(&mut self) -> Result<RecordBatch, String> {
+        let mut arrays: Vec<ArrayRef> = vec![
+            Arc::new(self.paths.finish()),
+            Arc::new(self.images.finish()),
+            Arc::new(self.formats.finish()),
+            Arc::new(self.sizes.finish()),
+        ];
+        if self.table.with_index {
+            arrays.push(Arc::new(self.indexes.finish()));
+        }
+        for builder in &mut self.columns {
+            arrays.push(builder.finish()?);
+        }
+        self.rows = 0;
+        RecordBatch::try_new(self.table.schema.clone(), arrays).map_err(|e| e.to_string())
     }
 }
 
-/// One row waiting for its batch.
-pub struct Row {
-    pub path: String,
-    pub image: Option<String>,
-    pub format: String,
+/// What a row says of its file.
+#[derive(Clone, Copy)]
+pub struct RowFile<'a> {
+    pub path: &'a str,
+    pub image: Option<&'a str>,
+    pub format: &'a str,
     pub size: u64,
-    pub index: Option<usize>,
-    /// The row's value, in the canonical encoding (one allocation, not one per node).
-    pub value: Vec<u8>,
+}
+
+/// The builder of one column of an inferred type.
+enum Builder {
+    Null(usize),
+    Bool(BooleanBuilder),
+    Int(Int64Builder),
+    UInt(UInt64Builder),
+    Float(Float64Builder),
+    Str(StringBuilder),
+    List {
+        field: Arc<Field>,
+        offsets: OffsetBufferBuilder<i32>,
+        valid: NullBufferBuilder,
+        element: Box<Builder>,
+    },
+    Struct {
+        fields: Fields,
+        valid: NullBufferBuilder,
+        children: Vec<(String, Builder)>,
+    },
+}
+
+impl Builder {
+    fn new(kind: &Kind) -> Builder {
+        match kind {
+            Kind::Null => Builder::Null(0),
+            Kind::Struct(fields) if fields.is_empty() => Builder::Null(0),
+            Kind::Bool => Builder::Bool(BooleanBuilder::new()),
+            Kind::Int => Builder::Int(Int64Builder::new()),
+            Kind::UInt => Builder::UInt(UInt64Builder::new()),
+            Kind::Float => Builder::Float(Float64Builder::new()),
+            Kind::Str => Builder::Str(StringBuilder::new()),
+            Kind::List(element) => Builder::List {
+                field: Arc::new(Field::new("item", data_type(&element.kind), true)),
+                offsets: OffsetBufferBuilder::new(0),
+                valid: NullBufferBuilder::new(0),
+                element: Box::new(Builder::new(&element.kind)),
+            },
+            Kind::Struct(fields) => Builder::Struct {
+                fields: struct_fields(fields),
+                valid: NullBufferBuilder::new(0),
+                children: fields
+                    .iter()
+                    .map(|(name, node)| (name.clone(), Builder::new(&node.kind)))
+                    .collect(),
+            },
+        }
+    }
+
+    /// Appends a value (`None`: none), which fits the builder's type.
+    fn append(&mut self, value: Option<View<'_>>) {
+        match self {
+            Builder::Null(n) => *n += 1,
+            Builder::Bool(b) => b.append_option(value.and_then(View::as_bool)),
+            Builder::Int(b) => b.append_option(match value {
+                Some(View::Int(i)) => Some(i),
+                _ => None,
+            }),
+            Builder::UInt(b) => b.append_option(match value {
+                Some(View::UInt(u)) => Some(u),
+                Some(View::Int(i)) => u64::try_from(i).ok(),
+                _ => None,
+            }),
+            Builder::Float(b) => b.append_option(match value {
+                Some(View::Float(x)) => Some(x),
+                Some(View::Int(i)) => Some(i as f64),
+                _ => None,
+            }),
+            Builder::Str(b) => b.append_option(value.and_then(View::as_str)),
+            Builder::List {
+                offsets,
+                valid,
+                element,
+                ..
+            } => match value.and_then(View::as_array) {
+                Some(items) => {
+                    // Embeddings and boxes: floats converted in one loop, not one view each.
+                    let floats = match &mut **element {
+                        Builder::Float(b) => items.floats().map(|xs| b.append_slice(&xs)),
+                        _ => None,
+                    };
+                    if floats.is_none() {
+                        for item in items.iter() {
+                            element.append(Some(item));
+                        }
+                    }
+                    offsets.push_length(items.len());
+                    valid.append_non_null();
+                }
+                None => {
+                    offsets.push_length(0);
+                    valid.append_null();
+                }
+            },
+            Builder::Struct {
+                valid, children, ..
+            } => match value.and_then(View::as_object) {
+                Some(map) => {
+                    for (name, child) in children.iter_mut() {
+                        child.append(map.get(name));
+                    }
+                    valid.append_non_null();
+                }
+                None => {
+                    for (_, child) in children.iter_mut() {
+                        child.append(None);
+                    }
+                    valid.append_null();
+                }
+            },
+        }
+    }
+
+    /// The values appended as an array; the builder is empty afterwards.
+    fn finish(&mut self) -> Result<ArrayRef, String> {
+        Ok(match self {
+            Builder::Null(n) => Arc::new(NullArray::new(std::mem::take(n))),
+            Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Int(b) => Arc::new(b.finish()),
+            Builder::UInt(b) => Arc::new(b.finish()),
+            Builder::Float(b) => Arc::new(b.finish()),
+            Builder::Str(b) => Arc::new(b.finish()),
+            Builder::List {
+                field,
+                offsets,
+                valid,
+                element,
+            } => {
+                let offsets = std::mem::replace(offsets, OffsetBufferBuilder::new(0))
+                    .try_finish()
+                    .map_err(|_| "a batch's list holds more than 2^31 elements".to_owned())?;
+                Arc::new(
+                    ListArray::try_new(field.clone(), offsets, element.finish()?, valid.finish())
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+            Builder::Struct {
+                fields,
+                valid,
+                children,
+            } => {
+                let arrays = children
+                    .iter_mut()
+                    .map(|(_, child)| child.finish())
+                    .collect::<Result<Vec<_>, _>>()?;
+                Arc::new(
+                    StructArray::try_new(fields.clone(), arrays, valid.finish())
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+        })
+    }
 }
 
 /// The type at a pointer into the inferred type (`/faces/0/x`: any index, the element type).
@@ -500,12 +851,50 @@ fn at_pointer(root: &Node, pointer: &str) -> Option<Kind> {
     Some(at.clone())
 }
 
-fn fits(kind: &Kind, view: View<'_>, field: &mut String) -> Result<(), String> {
+/// Where a value does not fit its column's type.
+enum Misfit {
+    /// The field (a JSON pointer) has no column.
+    Unknown(String),
+    /// The field holds a value of another type than its column.
+    Other {
+        field: String,
+        kind: &'static str,
+        declared: &'static str,
+        found: &'static str,
+    },
+}
+
+impl Misfit {
+    fn reason(self, declared: bool) -> String {
+        match (self, declared) {
+            (Misfit::Unknown(field), true) => format!("{field} is not in the declared types"),
+            (Misfit::Unknown(field), false) => {
+                format!("{field} was not in the tree when its types were inferred")
+            }
+            (
+                Misfit::Other {
+                    field,
+                    declared,
+                    found,
+                    ..
+                },
+                true,
+            ) => format!("{field} holds {found}, not {declared} as the declared types say"),
+            (Misfit::Other { field, kind, .. }, false) => format!(
+                "{field} is not {kind} as it was when the types were inferred (the file changed meanwhile)"
+            ),
+        }
+    }
+}
+
+fn fits(kind: &Kind, view: View<'_>, field: &mut String) -> Result<(), Misfit> {
     let ok = match (kind, view) {
         (_, View::Null) => true,
         (Kind::Bool, View::Bool(_)) | (Kind::Int, View::Int(_)) | (Kind::UInt, View::UInt(_)) => {
             true
         }
+        // Declared unsigned: a document's non-negative integers are `Int`s.
+        (Kind::UInt, View::Int(i)) => i >= 0,
         (Kind::Float, View::Float(_) | View::Int(_)) | (Kind::Str, View::Str(_)) => true,
         (Kind::List(element), View::Array(items))
             if matches!(element.kind, Kind::Float) && items.all_floats() =>
@@ -528,11 +917,7 @@ fn fits(kind: &Kind, view: View<'_>, field: &mut String) -> Result<(), String> {
                 field.push_str(key);
                 match fields.iter().find(|(k, _)| k == key) {
                     Some((_, node)) => fits(&node.kind, value, field)?,
-                    None => {
-                        return Err(format!(
-                            "{field} was not in the tree when its types were inferred"
-                        ))
-                    }
+                    None => return Err(Misfit::Unknown(field.clone())),
                 }
                 field.truncate(len);
             }
@@ -543,83 +928,24 @@ fn fits(kind: &Kind, view: View<'_>, field: &mut String) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "{} is not {} as it was when the types were inferred (the file changed meanwhile)",
-            if field.is_empty() { "/" } else { field },
-            kind.name()
-        ))
-    }
-}
-
-/// An Arrow array of `values` (`None`: no value) as `kind`; each value fits (see
-/// [`Table::fits`]).
-fn build(kind: &Kind, values: &[Option<View<'_>>]) -> ArrayRef {
-    match kind {
-        Kind::Null => Arc::new(NullArray::new(values.len())),
-        Kind::Bool => Arc::new(BooleanArray::from_iter(
-            values.iter().map(|v| v.and_then(View::as_bool)),
-        )),
-        Kind::Int => Arc::new(Int64Array::from_iter(values.iter().map(|v| match v {
-            Some(View::Int(i)) => Some(*i),
-            _ => None,
-        }))),
-        Kind::UInt => Arc::new(UInt64Array::from_iter(values.iter().map(|v| match v {
-            Some(View::UInt(u)) => Some(*u),
-            _ => None,
-        }))),
-        Kind::Float => Arc::new(Float64Array::from_iter(values.iter().map(|v| match v {
-            Some(View::Float(x)) => Some(*x),
-            Some(View::Int(i)) => Some(*i as f64),
-            _ => None,
-        }))),
-        Kind::Str => Arc::new(StringArray::from_iter(
-            values.iter().map(|v| v.and_then(View::as_str)),
-        )),
-        Kind::List(element) => {
-            let mut children = Vec::new();
-            let mut lengths = Vec::with_capacity(values.len());
-            let mut valid = Vec::with_capacity(values.len());
-            for value in values {
-                match value.and_then(View::as_array) {
-                    Some(items) => {
-                        lengths.push(items.len());
-                        children.extend(items.iter().map(Some));
-                        valid.push(true);
-                    }
-                    None => {
-                        lengths.push(0);
-                        valid.push(false);
-                    }
-                }
-            }
-            let field = Arc::new(Field::new("item", data_type(&element.kind), true));
-            Arc::new(ListArray::new(
-                field,
-                OffsetBuffer::from_lengths(lengths),
-                build(&element.kind, &children),
-                Some(NullBuffer::from(valid)),
-            ))
-        }
-        Kind::Struct(fields) if fields.is_empty() => Arc::new(NullArray::new(values.len())),
-        Kind::Struct(fields) => {
-            let valid: Vec<bool> = values
-                .iter()
-                .map(|v| v.is_some_and(|v| v.as_object().is_some()))
-                .collect();
-            let arrays: Vec<ArrayRef> = fields
-                .iter()
-                .map(|(name, node)| {
-                    let children: Vec<Option<View<'_>>> =
-                        values.iter().map(|v| v.and_then(|v| v.get(name))).collect();
-                    build(&node.kind, &children)
-                })
-                .collect();
-            Arc::new(StructArray::new(
-                struct_fields(fields),
-                arrays,
-                Some(NullBuffer::from(valid)),
-            ))
-        }
+        Err(Misfit::Other {
+            field: if field.is_empty() {
+                "/".into()
+            } else {
+                field.clone()
+            },
+            kind: kind.name(),
+            declared: kind.declared_name(),
+            found: match view {
+                View::Null => "null",
+                View::Bool(_) => "a boolean",
+                View::Int(_) | View::UInt(_) => "an integer",
+                View::Float(_) => "a float",
+                View::Str(_) => "a string",
+                View::Array(_) => "a list",
+                View::Object(_) => "an object",
+            },
+        })
     }
 }
 
@@ -667,5 +993,29 @@ mod tests {
             (conflict.first_type, conflict.second_type),
             ("an integer", "a string")
         );
+    }
+
+    #[test]
+    fn a_types_document_reads_back_as_the_types_it_declares() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("types.json");
+        let text = r#"{"z":"uint64","a":{"b":["float64"],"c":[["string"]]},"d":"bool","e":"int64","f":"null"}"#;
+        std::fs::write(&path, text).unwrap();
+        let types = read_types(&path).unwrap();
+        assert!(types.declared);
+        // Written back in the declared order, not sorted.
+        assert_eq!(types_document(&types.root.kind).to_string(), text);
+        let table = Table::new(&types, false, &[]);
+        assert_eq!(table.types, text);
+
+        let mut inferred = Inferred::default();
+        inferred.observe(
+            json(r#"{"z": 1, "a": {"b": [1.5]}}"#).view(),
+            Path::new("x.json"),
+        );
+        let table = Table::new(&inferred, false, &[]);
+        std::fs::write(&path, &table.types).unwrap();
+        let again = Table::new(&read_types(&path).unwrap(), false, &[]);
+        assert_eq!(again.schema, table.schema, "{}", table.types);
     }
 }
