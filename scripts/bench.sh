@@ -60,6 +60,10 @@ cat "$DATA"/*/*/* >/dev/null 2>&1 || true
 
 # Every file read every time: the results cache would answer the repeated runs otherwise.
 W="--workers $WORKERS --no-cache"
+# Parquet with declared types: the types an inferred export of the tree stored in its footer.
+rm -f "$WORK/types.parquet"
+"$BIN" export $W --format parquet --input "$DATA/json" --output "$WORK/types.parquet" >/dev/null
+TYPES="--types $WORK/types.parquet"
 sync
 hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/hyperfine.json" \
     -n validate-json "$BIN validate $W --input $DATA/json" \
@@ -75,6 +79,8 @@ hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/hyperfine
     -n export-jsonl-bin "$BIN export $W --format jsonl --input $DATA/bin" \
     -n export-parquet-json "$BIN export $W --format parquet --input $DATA/json" \
     -n export-parquet-bin "$BIN export $W --format parquet --input $DATA/bin" \
+    -n export-parquet-declared-json "$BIN export $W --format parquet $TYPES --input $DATA/json" \
+    -n export-parquet-declared-bin "$BIN export $W --format parquet $TYPES --input $DATA/bin" \
     -n validate-json-1-worker "$BIN validate --workers 1 --no-cache --input $DATA/json" \
     -n validate-json-2-workers "$BIN validate --workers 2 --no-cache --input $DATA/json" \
     -n floor-read-json "$FLOOR read $DATA/json --extension json --workers $WORKERS" \
@@ -119,7 +125,9 @@ if [ "$RSS" = 1 ]; then
     RSS_EXPORT=$(for f in jsonl parquet; do
         printf '%s:%s:%s,' "$f" "$(peak "$BIN" export $W --format $f --input "$DATA/json")" \
             "$(peak "$BIN" export $W --format $f --input "$BIG/json")"
-    done)
+    done
+    printf 'parquet --types:%s:%s,' "$(peak "$BIN" export $W --format parquet $TYPES --input "$DATA/json")" \
+        "$(peak "$BIN" export $W --format parquet $TYPES --input "$BIG/json")")
     rm -rf "$WORK/rss-same"
 fi
 
@@ -134,9 +142,10 @@ files = {f"validate-{f}": handled(load(f"validate-{f}")) for f in ("json", "bin"
 for f in ("json", "bin", "rkyv"):
     files[f"stats-{f}"] = files[f"validate-{f}"]
 files["format-stats-json"] = files["validate-json"]
-for name in ("cleanup-json", "list-json", "export-jsonl-json", "export-parquet-json"):
+for name in ("cleanup-json", "list-json", "export-jsonl-json", "export-parquet-json", "export-parquet-declared-json"):
     files[name] = files["validate-json"]
-files["export-jsonl-bin"] = files["export-parquet-bin"] = files["validate-bin"]
+for name in ("export-jsonl-bin", "export-parquet-bin", "export-parquet-declared-bin"):
+    files[name] = files["validate-bin"]
 files["validate-json-1-worker"] = files["validate-json-2-workers"] = files["validate-json"]
 files["convert-json-to-bin"] = files["run-optimize-binary"] = files["validate-json"]
 files["convert-json-to-bin-sync-none"] = files["validate-json"]
@@ -175,6 +184,8 @@ checks = [
     ("export jsonl / validate, bin", rate["export-jsonl-bin"] / rate["validate-bin"], 0.7, 0.9),
     ("export parquet / validate, json", rate["export-parquet-json"] / rate["validate-json"], 0.7, 0.9),
     ("export parquet / validate, bin", rate["export-parquet-bin"] / rate["validate-bin"], 0.7, 0.9),
+    ("export parquet --types / validate, json", rate["export-parquet-declared-json"] / rate["validate-json"], 0.7, 0.9),
+    ("export parquet --types / validate, bin", rate["export-parquet-declared-bin"] / rate["validate-bin"], 0.7, 0.9),
     ("--workers 2 / --workers 1, validate .json", rate["validate-json-2-workers"] / rate["validate-json-1-worker"], 1.8, 1.9),
     ("the syntax floor's own 2 workers / 1 (what the machine gives)", rate["floor-json-syntax"] / rate["floor-json-syntax-1-worker"], 1.8, 1.9),
 ]
