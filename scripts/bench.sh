@@ -86,6 +86,7 @@ hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/hyperfine
     -n floor-read-json "$FLOOR read $DATA/json --extension json --workers $WORKERS" \
     -n floor-read-bin "$FLOOR read $DATA/bin --extension bin --workers $WORKERS" \
     -n floor-read-rkyv "$FLOOR read $DATA/rkyv --extension rkyv --workers $WORKERS" \
+    -n floor-head-json "$FLOOR head $DATA/json --extension json --workers $WORKERS" \
     -n floor-json-syntax "$FLOOR json-syntax $DATA/json --extension json --workers $WORKERS" \
     -n floor-json-syntax-1-worker "$FLOOR json-syntax $DATA/json --extension json --workers 1" \
     --prepare "mkdir -p $WORK/trash && { mv $WORK/scratch $WORK/trash/\$(date +%s%N) 2>/dev/null || true; } && cp -al $DATA/json $WORK/scratch && sync" \
@@ -154,6 +155,7 @@ for f in ("json", "bin", "rkyv"):
     floor = load(f"floor-read-{f}")
     files[f"floor-read-{f}"] = floor["files"]
     bytes_[f] = floor["bytes"]
+files["floor-head-json"] = files["floor-read-json"]
 files["floor-json-syntax"] = files["floor-json-syntax-1-worker"] = load("floor-json-syntax")["files"]
 files["floor-write"] = files["floor-read-json"]
 rate = {name: files[name] / runs[name]["mean"] for name in runs}
@@ -178,6 +180,7 @@ checks = [
     ("convert json -> bin, files/s", rate["convert-json-to-bin"], 5000, 10000),
     ("convert time, durable (--sync batch) / --sync none, lower is better", runs["convert-json-to-bin"]["mean"] / runs["convert-json-to-bin-sync-none"]["mean"], 1.25, 1.1),
     ("convert json -> bin / filesystem floor (temp, write, rename, unlink)", rate["convert-json-to-bin"] / rate["floor-write"], 0.7, 0.9),
+    ("format-stats / header floor (open, read 64 bytes, close), json", rate["format-stats-json"] / rate["floor-head-json"], 0.8, 1),
     ("cleanup / stats, json", rate["cleanup-json"] / rate["stats-json"], 1, 1),
     ("list / stats, json", rate["list-json"] / rate["stats-json"], 1, 1),
     ("export jsonl / validate, json", rate["export-jsonl-json"] / rate["validate-json"], 0.7, 0.9),

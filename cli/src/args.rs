@@ -70,8 +70,8 @@ pub enum Command {
     /// Count sidecars per format, decided by content
     #[command(after_help = "Examples:
   image-sidecar-rust format-stats --input .
-  image-sidecar-rust format-stats --input . --workers 1")]
-    FormatStats(CommonArgs),
+  image-sidecar-rust format-stats --input . --deep")]
+    FormatStats(FormatStatsArgs),
     /// List the codecs, validators and summaries, built in or loaded from plugin libraries
     #[command(after_help = "Examples:
   image-sidecar-rust plugins list
@@ -391,6 +391,17 @@ pub struct StatsArgs {
     /// List the sidecars without an image (`orphans`), not only count them
     #[arg(long)]
     pub all_results: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatStatsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Decode every file and count those that do not decode (`undecodable_files`); without it
+    /// a sidecar paired with an image is read only as far as detecting its format needs
+    #[arg(long)]
+    pub deep: bool,
 }
 
 #[derive(Debug, Args)]

@@ -225,6 +225,20 @@ fn open_regular(path: &Path, limit: u64) -> Result<(File, Metadata), ReadError> 
     Ok((file, meta))
 }
 
+/// Test builds: the bytes each read took, by path, so tests can tell how much of a file a pass
+/// read.
+#[cfg(test)]
+pub static READS: std::sync::Mutex<Vec<(std::path::PathBuf, usize)>> =
+    std::sync::Mutex::new(Vec::new());
+
+#[cfg(test)]
+fn log_read(path: &Path, len: usize) {
+    READS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((path.to_path_buf(), len));
+}
+
 /// Reads a whole regular file of at most `limit` bytes into `buf` (cleared first), reusing its
 /// allocation. Returns the file's metadata as of the read.
 pub fn read_into(path: &Path, buf: &mut Vec<u8>, limit: u64) -> Result<FileMeta, ReadError> {
@@ -233,12 +247,31 @@ pub fn read_into(path: &Path, buf: &mut Vec<u8>, limit: u64) -> Result<FileMeta,
     buf.reserve(meta.len() as usize);
     // One byte past the limit tells a file that grew while being read.
     file.take(limit + 1).read_to_end(buf)?;
+    #[cfg(test)]
+    log_read(path, buf.len());
     if buf.len() as u64 > limit {
         return Err(ReadError::TooLarge {
             size: buf.len() as u64,
             limit,
         });
     }
+    Ok(FileMeta::of(&meta))
+}
+
+/// Reads the first `head` bytes of a regular file of at most `limit` bytes into `buf` (cleared
+/// first): what a format's detection needs, without reading the rest. The metadata's size is
+/// the file's length.
+pub fn read_head_into(
+    path: &Path,
+    buf: &mut Vec<u8>,
+    limit: u64,
+    head: usize,
+) -> Result<FileMeta, ReadError> {
+    buf.clear();
+    let (file, meta) = open_regular(path, limit)?;
+    file.take(head as u64).read_to_end(buf)?;
+    #[cfg(test)]
+    log_read(path, buf.len());
     Ok(FileMeta::of(&meta))
 }
 

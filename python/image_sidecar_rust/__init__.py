@@ -175,6 +175,7 @@ class FormatStatsReport(TypedDict, total=False):
     format_distribution: Dict[str, int]
     bytes_by_format: Dict[str, int]
     unrecognized_files: int
+    undecodable_files: int
     directory_files: List[str]
     cached_files: int
     elapsed_seconds: float
@@ -447,10 +448,17 @@ class ImageSidecarManager:
         return self._run(args, strict)  # type: ignore[return-value]
 
     def get_format_statistics(
-        self, directory: PathLike, workers: Optional[int] = None, strict: bool = False
+        self,
+        directory: PathLike,
+        workers: Optional[int] = None,
+        strict: bool = False,
+        deep: bool = False,
     ) -> FormatStatsReport:
-        """``format-stats``: sidecars per format (``format_distribution``)."""
+        """``format-stats``: sidecars per format (``format_distribution``), told by each file's
+        first bytes; ``deep=True`` decodes every file and adds ``undecodable_files``."""
         args = ["format-stats", "--input", os.fspath(directory), *self._walk_args(workers)]
+        if deep:
+            args.append("--deep")
         return self._run(args, strict)  # type: ignore[return-value]
 
     def convert_format(

@@ -588,7 +588,7 @@ fn get_format_statistics<'py>(
             let registry = formats().registry();
             let tree = discover(&root, registry, &Rules::default(), &[]);
             let plan = Plan {
-                stages: vec![Stage::from(FormatStatsStage)],
+                stages: vec![Stage::from(FormatStatsStage::default())],
                 formats: Vec::new(),
                 operations: Vec::new(),
                 max_file_size: sidecar_engine::fsio::DEFAULT_MAX_FILE_SIZE,

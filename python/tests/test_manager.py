@@ -73,6 +73,11 @@ def test_format_statistics(manager: ImageSidecarManager, tree: Path) -> None:
     report = manager.get_format_statistics(tree)
     assert report["format_distribution"]["Json"] == 5
     assert report["format_distribution"]["Legacy"] == 1
+    assert "undecodable_files" not in report
+    (tree / "DSC01234.json").write_text('{"cut": ')
+    deep = manager.get_format_statistics(tree, deep=True)
+    assert deep["undecodable_files"] == 1
+    assert deep["format_distribution"] == report["format_distribution"]
 
 
 def test_dry_run_changes_nothing_and_conversion_converts(manager: ImageSidecarManager, tree: Path) -> None:

@@ -23,7 +23,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use harness::{data, parse, result_for, without_timings, Tree, BIN, LEGACY_BIN};
+use harness::{assert_exit, data, parse, result_for, without_timings, Tree, BIN, LEGACY_BIN};
 use sidecar_engine::{Codec, Value};
 
 fn read_value(path: &Path) -> Value {
@@ -77,6 +77,34 @@ fn stats_count_what_the_examples_hold() {
     insta::assert_json_snapshot!("stats_examples", without_timings(report), {
         ".directory_files[]" => "[path]",
     });
+}
+
+#[test]
+fn format_stats_deep_decodes_and_counts_what_does_not_decode() {
+    let tree = Tree::examples();
+    tree.report(&["convert", "--format", "bin", "--keep-source"]);
+    let bin = std::fs::read(tree.join("DSC01234.bin")).unwrap();
+    tree.write("DSC01234.bin", &bin[..bin.len() / 2]);
+    let quick = tree.report(&["format-stats", "--strict"]);
+    let deep = tree.run(&["format-stats", "--deep", "--strict"]);
+    assert_exit(&deep, 1, "format-stats --deep --strict, a truncated file");
+    let deep = parse(&deep.stdout);
+    assert_eq!(deep["undecodable_files"], 1, "{deep:#}");
+    assert!(quick.get("undecodable_files").is_none(), "{quick:#}");
+    // The truncated file counts as Binary either way; its bytes only where it was not decoded.
+    assert_eq!(quick["format_distribution"], deep["format_distribution"]);
+    assert_eq!(quick["format_distribution"]["Binary"], 6);
+    assert_eq!(
+        quick["bytes_by_format"]["Binary"].as_u64().unwrap(),
+        deep["bytes_by_format"]["Binary"].as_u64().unwrap() + (bin.len() / 2) as u64
+    );
+    let sizes: u64 = std::fs::read_dir(tree.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension() == Some(OsStr::new("bin")))
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert_eq!(quick["bytes_by_format"]["Binary"], sizes);
 }
 
 #[test]

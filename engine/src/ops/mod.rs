@@ -224,6 +224,23 @@ pub fn with_identified<T>(
     .unwrap_or_else(|e| Err(DocumentError::Read(e)))
 }
 
+/// Reads the first bytes of `path` (enough for detection), identifies its format, and calls
+/// `f` with the codec, those bytes and the file's metadata (its size is the file's length).
+pub fn with_identified_head<T>(
+    registry: &Registry,
+    path: &Path,
+    limit: u64,
+    f: impl FnOnce(Identified<'_>, &[u8], &FileMeta) -> Result<T, DocumentError>,
+) -> Result<T, DocumentError> {
+    let mut head = Vec::with_capacity(DETECT_BYTES);
+    let meta =
+        fsio::read_head_into(path, &mut head, limit, DETECT_BYTES).map_err(DocumentError::Read)?;
+    let identified = registry
+        .identify(path, &head, meta.identity.size)
+        .ok_or(DocumentError::Unrecognized)?;
+    f(identified, &head, &meta)
+}
+
 /// The warning for a file whose extension names another format than its content.
 fn mismatch_warning(path: &Path, identified: &Identified<'_>) -> Option<Warning> {
     identified.extension_mismatch.then(|| {
@@ -746,7 +763,9 @@ impl<'p, 'r> Pass<'p, 'r> {
         let limit = self.plan.max_file_size;
         let mut read_meta = None;
         let mut record = None;
-        let outcome = with_identified(self.registry, path, limit, |identified, bytes, meta| {
+        // Stages that need no document need no more of the file than its format's detection.
+        let whole = self.needs_document(candidate);
+        let mut body = |identified: Identified<'_>, bytes: &[u8], meta: &FileMeta, len: u64| {
             read_meta = Some(*meta);
             let codec = identified.codec;
             if !self.plan.formats.is_empty() && !self.plan.formats.iter().any(|f| f == codec.name())
@@ -762,7 +781,7 @@ impl<'p, 'r> Pass<'p, 'r> {
                 meta: *meta,
                 codec: codec.name(),
                 format: codec.display_name(),
-                len: bytes.len() as u64,
+                len,
                 recognized: recognized_by_content(&identified),
                 warnings: mismatch_warning(path, &identified).into_iter().collect(),
                 digest: None,
@@ -792,7 +811,16 @@ impl<'p, 'r> Pass<'p, 'r> {
                 })
                 .map_err(failure)?;
             Ok(reached)
-        });
+        };
+        let outcome = if whole {
+            with_identified(self.registry, path, limit, |identified, bytes, meta| {
+                body(identified, bytes, meta, bytes.len() as u64)
+            })
+        } else {
+            with_identified_head(self.registry, path, limit, |identified, head, meta| {
+                body(identified, head, meta, meta.identity.size)
+            })
+        };
         let reached = match outcome {
             Ok(reached) => reached,
             Err(failure) => {

@@ -82,7 +82,7 @@ fn reading_stages() -> Plan<'static> {
     plan(vec![
         Stage::Validate(validate_stage()),
         Stage::Stats(stats::StatsStage::default()),
-        Stage::FormatStats(format_stats::FormatStatsStage),
+        Stage::FormatStats(format_stats::FormatStatsStage::default()),
     ])
 }
 
@@ -183,7 +183,9 @@ fn a_format_filter_leaves_files_out_and_counts_them() {
     let dir = tree();
     let registry = registry();
     let tree = discover(dir.path(), &registry, &Rules::default(), &[]);
-    let mut only = plan(vec![Stage::FormatStats(format_stats::FormatStatsStage)]);
+    let mut only = plan(vec![Stage::FormatStats(
+        format_stats::FormatStatsStage::default(),
+    )]);
     only.formats = vec!["bin".into()];
     let report = run(&tree, &registry, &only, &());
     assert_eq!(comparable(&report)[0]["total_files"], 0);
@@ -301,7 +303,9 @@ fn a_section_gives_its_own_report_and_names_another_kind() {
     let mut report = run(
         &tree,
         &registry,
-        &plan(vec![Stage::FormatStats(format_stats::FormatStatsStage)]),
+        &plan(vec![Stage::FormatStats(
+            format_stats::FormatStatsStage::default(),
+        )]),
         &(),
     );
     let wrong: Result<validate::ValidateReport, _> = report.sections.pop().unwrap().try_into();
@@ -368,6 +372,70 @@ fn chunks_never_split_files_of_one_name() {
             vec!["A.json"],
             vec!["X.bin", "X.json", "X.xmp"],
             vec!["Y.bin", "Y.json"]
+        ]
+    );
+}
+
+#[test]
+fn format_stats_reads_a_paired_sidecars_head_only_unless_deep() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!(r#"{{"n": "{}"}}"#, "x".repeat(1000));
+    let truncated = format!(r#"{{"n": "{}"#, "x".repeat(1000));
+    for (name, text) in [
+        ("IMG_1.jpg", "jpg"),
+        ("IMG_1.json", long.as_str()),
+        ("IMG_2.json", long.as_str()),
+        ("IMG_3.jpg", "jpg"),
+        ("IMG_3.json", truncated.as_str()),
+    ] {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let registry = registry();
+    let tree = discover(dir.path(), &registry, &Rules::default(), &[]);
+    let reads = |deep: bool| {
+        let stage = format_stats::FormatStatsStage { deep };
+        let report = run(
+            &tree,
+            &registry,
+            &plan(vec![Stage::FormatStats(stage)]),
+            &(),
+        );
+        let mut reads: Vec<(String, usize)> = crate::fsio::READS
+            .lock()
+            .unwrap()
+            .drain(..)
+            .filter(|(path, _)| path.starts_with(dir.path()))
+            .map(|(path, len)| (path.file_name().unwrap().to_string_lossy().into(), len))
+            .collect();
+        reads.sort();
+        (comparable(&report)[0].clone(), reads)
+    };
+    let (report, head) = reads(false);
+    assert_eq!(report["format_distribution"]["Json"], 3, "{report:#}");
+    assert_eq!(
+        report["bytes_by_format"]["Json"],
+        2 * long.len() + truncated.len()
+    );
+    assert!(report.get("undecodable_files").is_none(), "{report:#}");
+    // The orphan is read whole: it may be a directory-level file or a report of this tool.
+    assert_eq!(
+        head,
+        [
+            ("IMG_1.json".into(), DETECT_BYTES),
+            ("IMG_2.json".into(), long.len()),
+            ("IMG_3.json".into(), DETECT_BYTES),
+        ]
+    );
+
+    let (report, whole) = reads(true);
+    assert_eq!(report["format_distribution"]["Json"], 3, "{report:#}");
+    assert_eq!(report["undecodable_files"], 1, "{report:#}");
+    assert_eq!(
+        whole,
+        [
+            ("IMG_1.json".into(), long.len()),
+            ("IMG_2.json".into(), long.len()),
+            ("IMG_3.json".into(), truncated.len()),
         ]
     );
 }

@@ -158,7 +158,7 @@ pub fn resolve<'r>(
                 }
             }
             KindSpec::Stats => Some(Stage::Stats(StatsStage::default())),
-            KindSpec::FormatStats => Some(Stage::FormatStats(FormatStatsStage)),
+            KindSpec::FormatStats => Some(Stage::FormatStats(FormatStatsStage::default())),
             KindSpec::Export {
                 format,
                 output,
