@@ -17,7 +17,7 @@
 # aside, not deleted, until the end: ext4 slows the creation of files for minutes after a mass
 # deletion, which would time the benchmark's own cleanup rather than the tool.
 #
-# Settings (environment): N (default 10000), SEED (1), RUNS (5), WORKERS (number of CPUs),
+# Settings (environment): N (default 10000), SEED (1), RUNS (5), WORKERS (number of CPUs), MILLION (1: also the 1-million-photo run, below),
 # BENCH_DIR (target/bench), RSS (1: also measure peak RSS at N and 10*N; 0: skip), SHAPE
 # (large: the generator's default, ~37 KB sidecars; small: at most 2 faces with 128-float
 # embeddings, ~10 KB).
@@ -208,3 +208,8 @@ if rss_n and rss_10n:
     print(f"\npeak RSS: {int(rss_n)/1024:.1f} MiB at {n} photos, {int(rss_10n)/1024:.1f} MiB at {10*n} photos, "
           f"{int(rss_same)/1024:.1f} MiB at {10*n} photos with the directory-level file of {n} (validate, json)")
 EOF
+
+# The 1-million-photo run, with MILLION=1.
+if [ "${MILLION:-0}" = 1 ]; then
+    bash scripts/bench-million.sh
+fi
