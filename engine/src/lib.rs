@@ -13,6 +13,7 @@ pub mod discover;
 pub mod fsio;
 pub mod ops;
 pub mod pipeline;
+pub mod readahead;
 pub mod registry;
 pub mod report_path;
 #[cfg(test)]

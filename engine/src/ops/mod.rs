@@ -541,6 +541,12 @@ pub fn run_walking(
     // One accumulator per chunk at work at once: taken for a chunk, put back after.
     let spare: Mutex<Vec<Folds>> = Mutex::new(Vec::new());
     let kept = std::sync::atomic::AtomicU64::new(0);
+    // Without records every file is read: on a cold page cache, more reads in flight than
+    // workers keep the disk busy. With records most files are only looked up, not read.
+    let reads_documents =
+        !plan.operations.is_empty() || plan.stages.iter().any(Stage::needs_document);
+    let readahead = (records.is_none() && reads_documents)
+        .then(|| crate::readahead::ReadAhead::new(crate::readahead::READERS));
     let visit = |directory: discover::Directory<'_>| {
         let mut taken: Vec<Candidate<'_>> = directory
             .candidates
@@ -549,6 +555,9 @@ pub fn run_walking(
             .filter(|c| keep(*c))
             .collect();
         kept.fetch_add(taken.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        if let Some(readahead) = &readahead {
+            readahead.directory(taken.iter().map(|c| c.path()));
+        }
         // A directory's files in chunks other workers can take: one large directory is
         // worked through by all of them. Files that share a name but for the extension stay in
         // one chunk, one after the other, so that stages can compare them.
