@@ -20,15 +20,7 @@ BIN=$ROOT/target/release/image-sidecar-rust
 GEN=$ROOT/target/release/sidecar-corpus
 FLOOR=$ROOT/target/release/sidecar-floor
 DATA=$WORK/n$N-seed$SEED-$SHAPE
-if [ ! -f "$DATA/.complete-all" ]; then
-    rm -rf "$DATA"
-    "$GEN" --output "$DATA/json" --count "$N" --seed "$SEED" "${SHAPE_ARGS[@]}" >/dev/null
-    cp -r "$DATA/json" "$DATA/bin"
-    cp -r "$DATA/json" "$DATA/rkyv"
-    "$BIN" convert --input "$DATA/bin" --format bin >/dev/null
-    "$BIN" convert --input "$DATA/rkyv" --format rkyv >/dev/null
-    touch "$DATA/.complete-all"
-fi
+corpus "$N" "$DATA"
 
 cold() {
     local name=$1

@@ -36,22 +36,6 @@ BIN=$ROOT/target/release/image-sidecar-rust
 GEN=$ROOT/target/release/sidecar-corpus
 FLOOR=$ROOT/target/release/sidecar-floor
 
-# A corpus per (N, SEED), reused by later runs: the JSON tree, and with `all`, copies of it
-# converted to Binary and to Rkyv.
-corpus() {
-    local count=$1 dir=$2 formats=${3:-all}
-    if [ ! -f "$dir/.complete-$formats" ]; then
-        rm -rf "$dir"
-        "$GEN" --output "$dir/json" --count "$count" --seed "$SEED" "${SHAPE_ARGS[@]}" >/dev/null
-        if [ "$formats" = all ]; then
-            cp -r "$dir/json" "$dir/bin"
-            cp -r "$dir/json" "$dir/rkyv"
-            "$BIN" convert --input "$dir/bin" --format bin >/dev/null
-            "$BIN" convert --input "$dir/rkyv" --format rkyv >/dev/null
-        fi
-        touch "$dir/.complete-$formats"
-    fi
-}
 DATA=$WORK/n$N-seed$SEED-$SHAPE
 corpus "$N" "$DATA"
 

@@ -205,13 +205,18 @@ pub fn kind_of(file_type: std::fs::FileType) -> &'static str {
     }
 }
 
-/// Opens a regular file for reading without blocking on FIFOs, and checks its size.
-fn open_regular(path: &Path, limit: u64) -> Result<(File, Metadata), ReadError> {
-    // O_NONBLOCK: a FIFO put where a sidecar was must not hang the run.
-    let file = OpenOptions::new()
+/// Opens a file for reading without blocking: a FIFO put where a sidecar was must not hang
+/// the run.
+pub fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
         .read(true)
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)?;
+        .open(path)
+}
+
+/// Opens a regular file for reading without blocking on FIFOs, and checks its size.
+fn open_regular(path: &Path, limit: u64) -> Result<(File, Metadata), ReadError> {
+    let file = open_nonblocking(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(ReadError::NotRegular(kind_of(meta.file_type())));

@@ -389,6 +389,23 @@ fn a_json_documents_numbers_are_written_as_the_file_writes_them() {
     );
 }
 
+/// `export --format parquet --types TYPES --output OUTPUT` of `tree`.
+fn export_declared(
+    tree: &Tree,
+    types: &std::path::Path,
+    output: &std::path::Path,
+) -> std::process::Output {
+    tree.run(&[
+        "export",
+        "--format",
+        "parquet",
+        "--types",
+        types.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ])
+}
+
 /// The column types of a Parquet file, as Arrow reads them back.
 fn parquet_schema(path: &std::path::Path) -> arrow_schema::SchemaRef {
     let file = std::fs::File::open(path).unwrap();
@@ -429,15 +446,7 @@ fn declared_types_are_the_columns_types_and_a_file_that_does_not_fit_is_reported
     let types = dir.path().join("types.json");
     std::fs::write(&types, r#"{"n": "float64", "tags": ["string"]}"#).unwrap();
     let output = dir.path().join("rows.parquet");
-    let out = tree.run(&[
-        "export",
-        "--format",
-        "parquet",
-        "--types",
-        types.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-    ]);
+    let out = export_declared(&tree, &types, &output);
     assert_exit(&out, 0, "two files do not fit the declared types");
     let report = crate::harness::parse(&out.stdout);
     assert_eq!(report["exported_sidecars"], 2, "{report:#}");
@@ -468,15 +477,7 @@ fn declared_types_are_the_columns_types_and_a_file_that_does_not_fit_is_reported
 
     // The file just written declares the same types again, footer and all.
     let again = dir.path().join("again.parquet");
-    let out = tree.run(&[
-        "export",
-        "--format",
-        "parquet",
-        "--types",
-        output.to_str().unwrap(),
-        "--output",
-        again.to_str().unwrap(),
-    ]);
+    let out = export_declared(&tree, &output, &again);
     assert_exit(&out, 0, "the same two files do not fit");
     assert_eq!(parquet_schema(&again), schema);
     assert_eq!(
@@ -554,15 +555,7 @@ fn broken_types_are_usage_errors_that_say_where() {
     for (name, text, expect) in cases {
         let types = dir.path().join(name);
         std::fs::write(&types, text).unwrap();
-        let out = tree.run(&[
-            "export",
-            "--format",
-            "parquet",
-            "--types",
-            types.to_str().unwrap(),
-            "--output",
-            output.to_str().unwrap(),
-        ]);
+        let out = export_declared(&tree, &types, &output);
         assert_exit(&out, 2, name);
         let message = String::from_utf8_lossy(&out.stderr);
         assert!(message.contains(expect), "{name}: {message}");
@@ -578,15 +571,7 @@ fn broken_types_are_usage_errors_that_say_where() {
     assert_exit(&out, 2, "--types with JSON Lines");
     assert!(String::from_utf8_lossy(&out.stderr).contains("goes with --format parquet"));
     let missing = dir.path().join("missing.json");
-    let out = tree.run(&[
-        "export",
-        "--format",
-        "parquet",
-        "--types",
-        missing.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-    ]);
+    let out = export_declared(&tree, &missing, &output);
     assert_exit(&out, 2, "a types file that does not exist");
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.json"));
     assert!(!output.exists(), "nothing written");
