@@ -37,14 +37,13 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
         rules: rules.clone(),
         ..ExportStage::new(layout, args.rows.clone(), args.fields.clone())
     };
-    let (layout, sink) = match format {
-        "parquet" if declared.is_some() => {
-            let types = declared.unwrap_or_default();
+    let (layout, sink) = match (format, declared) {
+        ("parquet", Some(types)) => {
             export::parquet_layout(&types, args.rows.is_some(), &args.fields, writer)
                 .map_err(|e| anyhow!("{}: cannot start the Parquet file: {e}", output.shown()))?
         }
         // CSV needs its header first, Parquet its types: a pass that writes nothing finds them.
-        "csv" | "parquet" => {
+        ("csv" | "parquet", _) => {
             let finding = if format == "csv" {
                 Layout::Columns
             } else {

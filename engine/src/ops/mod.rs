@@ -309,6 +309,13 @@ pub struct Plan<'r> {
 }
 
 impl Plan<'_> {
+    /// Whether files paired with an image are decoded: a stage needs their documents, or the
+    /// operation filter looks into them. (Unpaired files are always decoded: they may be
+    /// directory-level files or reports of this tool.)
+    pub fn reads_documents(&self) -> bool {
+        !self.operations.is_empty() || self.stages.iter().any(Stage::needs_document)
+    }
+
     /// Whether a document holds one of the plan's operations (any, without a filter).
     pub fn selects(&self, document: View<'_>) -> bool {
         if self.operations.is_empty() {
@@ -543,9 +550,7 @@ pub fn run_walking(
     let kept = std::sync::atomic::AtomicU64::new(0);
     // Without records every file is read: on a cold page cache, more reads in flight than
     // workers keep the disk busy. With records most files are only looked up, not read.
-    let reads_documents =
-        !plan.operations.is_empty() || plan.stages.iter().any(Stage::needs_document);
-    let readahead = (records.is_none() && reads_documents)
+    let readahead = (records.is_none() && plan.reads_documents())
         .then(|| crate::readahead::ReadAhead::new(crate::readahead::READERS));
     let visit = |directory: discover::Directory<'_>| {
         let mut taken: Vec<Candidate<'_>> = directory
@@ -729,9 +734,7 @@ impl<'p, 'r> Pass<'p, 'r> {
 
     fn needs_document(&self, candidate: Candidate<'_>) -> bool {
         // Only stages that count paired files without reading them can do without it.
-        !candidate.has_image
-            || !self.plan.operations.is_empty()
-            || self.plan.stages.iter().any(Stage::needs_document)
+        !candidate.has_image || self.plan.reads_documents()
     }
 
     /// Whether this phase runs `stage`.

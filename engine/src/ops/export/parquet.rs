@@ -107,12 +107,23 @@ struct Node {
 
 impl Node {
     fn null() -> Node {
+        Node::unseen(Kind::Null)
+    }
+
+    /// A node of `kind` no file showed (a declared type).
+    fn unseen(kind: Kind) -> Node {
         Node {
-            kind: Kind::Null,
+            kind,
             seen: None,
             order: None,
         }
     }
+}
+
+/// Appends `key` to a JSON pointer, escaped.
+fn push_key(pointer: &mut String, key: &str) {
+    pointer.push('/');
+    pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
 }
 
 /// Two files disagree on a field's type.
@@ -193,11 +204,7 @@ pub fn read_types(path: &Path) -> Result<Inferred, String> {
     let kind = declared_kind(&document, &mut String::new())
         .map_err(|(at, what)| format!("{shown}: at {at}: {what}"))?;
     Ok(Inferred {
-        root: Node {
-            kind,
-            seen: None,
-            order: None,
-        },
+        root: Node::unseen(kind),
         conflict: None,
         declared: true,
     })
@@ -232,11 +239,7 @@ fn declared_kind(value: &serde_json::Value, at: &mut String) -> Result<Kind, (St
             at.push_str("/0");
             let element = declared_kind(&items[0], at)?;
             at.truncate(len);
-            Kind::List(Box::new(Node {
-                kind: element,
-                seen: None,
-                order: None,
-            }))
+            Kind::List(Box::new(Node::unseen(element)))
         }
         J::Array(items) => {
             return Err((
@@ -248,16 +251,8 @@ fn declared_kind(value: &serde_json::Value, at: &mut String) -> Result<Kind, (St
             let mut fields = Vec::with_capacity(map.len());
             for (key, value) in map {
                 let len = at.len();
-                at.push('/');
-                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                fields.push((
-                    key.clone(),
-                    Node {
-                        kind: declared_kind(value, at)?,
-                        seen: None,
-                        order: None,
-                    },
-                ));
+                push_key(at, key);
+                fields.push((key.clone(), Node::unseen(declared_kind(value, at)?)));
                 at.truncate(len);
             }
             Kind::Struct(fields)
@@ -383,8 +378,7 @@ fn node_of(
                     continue;
                 }
                 let len = field.len();
-                field.push('/');
-                field.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                push_key(field, key);
                 fields.push((
                     key.to_owned(),
                     node_of(value, file, position, field, conflict),
@@ -441,8 +435,7 @@ fn merge(a: Node, b: Node, field: &mut String, conflict: &mut Option<Conflict>) 
                     Some(at) => {
                         let held = std::mem::replace(&mut mine[at].1, Node::null());
                         let len = field.len();
-                        field.push('/');
-                        field.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                        push_key(field, &key);
                         mine[at].1 = merge(held, node, field, conflict);
                         field.truncate(len);
                     }
@@ -852,19 +845,18 @@ fn at_pointer(root: &Node, pointer: &str) -> Option<Kind> {
 }
 
 /// Where a value does not fit its column's type.
-enum Misfit {
+enum Misfit<'k> {
     /// The field (a JSON pointer) has no column.
     Unknown(String),
-    /// The field holds a value of another type than its column.
+    /// The field holds a value of another type than its column's, `expected`.
     Other {
         field: String,
-        kind: &'static str,
-        declared: &'static str,
+        expected: &'k Kind,
         found: &'static str,
     },
 }
 
-impl Misfit {
+impl Misfit<'_> {
     fn reason(self, declared: bool) -> String {
         match (self, declared) {
             (Misfit::Unknown(field), true) => format!("{field} is not in the declared types"),
@@ -874,20 +866,23 @@ impl Misfit {
             (
                 Misfit::Other {
                     field,
-                    declared,
+                    expected,
                     found,
-                    ..
                 },
                 true,
-            ) => format!("{field} holds {found}, not {declared} as the declared types say"),
-            (Misfit::Other { field, kind, .. }, false) => format!(
-                "{field} is not {kind} as it was when the types were inferred (the file changed meanwhile)"
+            ) => format!(
+                "{field} holds {found}, not {} as the declared types say",
+                expected.declared_name()
+            ),
+            (Misfit::Other { field, expected, .. }, false) => format!(
+                "{field} is not {} as it was when the types were inferred (the file changed meanwhile)",
+                expected.name()
             ),
         }
     }
 }
 
-fn fits(kind: &Kind, view: View<'_>, field: &mut String) -> Result<(), Misfit> {
+fn fits<'k>(kind: &'k Kind, view: View<'_>, field: &mut String) -> Result<(), Misfit<'k>> {
     let ok = match (kind, view) {
         (_, View::Null) => true,
         (Kind::Bool, View::Bool(_)) | (Kind::Int, View::Int(_)) | (Kind::UInt, View::UInt(_)) => {
@@ -934,8 +929,7 @@ fn fits(kind: &Kind, view: View<'_>, field: &mut String) -> Result<(), Misfit> {
             } else {
                 field.clone()
             },
-            kind: kind.name(),
-            declared: kind.declared_name(),
+            expected: kind,
             found: match view {
                 View::Null => "null",
                 View::Bool(_) => "a boolean",
