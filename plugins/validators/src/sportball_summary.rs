@@ -1,7 +1,12 @@
 //! The `sportball` summary: what photo pipelines' sidecars hold, read from their top level:
 //! which operations wrote them (`operation_counts`), how many faces (`total_faces`) and
-//! objects (`total_objects`) they list. It also defines the sections the `sportball` validator
-//! checks, so that the two agree on what a section is.
+//! objects (`total_objects`) they list, and three histograms of fixed buckets, so that shards
+//! merge them exactly by adding counts: face and object `confidence` values
+//! (`face_confidences`, `object_confidences`: twenty buckets of 0.05 keyed by their lower
+//! bound, `"0.00"` to `"0.95"`, 1.0 in the last, anything else under `"outside [0, 1]"`) and
+//! faces per sidecar that has a face section (`faces_per_sidecar`: `"00"` to `"19"`, then
+//! `"20+"`; two digits so the keys sort as numbers). It also defines the sections the
+//! `sportball` validator checks, so that the two agree on what a section is.
 //!
 //! Operations are found deterministically: every top-level key in [`OPERATIONS`] (under its
 //! canonical name), plus the string in `sidecar_info.operation_type`. Faces are the lengths of
@@ -69,6 +74,30 @@ pub(crate) fn section_operation(
     })
 }
 
+/// The confidence buckets' keys: the lower bound of each 0.05 wide bucket.
+const CONFIDENCE_BUCKETS: [&str; 20] = [
+    "0.00", "0.05", "0.10", "0.15", "0.20", "0.25", "0.30", "0.35", "0.40", "0.45", "0.50", "0.55",
+    "0.60", "0.65", "0.70", "0.75", "0.80", "0.85", "0.90", "0.95",
+];
+
+/// The key of a confidence that is not a number in [0, 1].
+pub const OUTSIDE: &str = "outside [0, 1]";
+
+/// The bucket a confidence value falls in.
+fn confidence_bucket(value: View<'_>) -> &'static str {
+    match value.as_f64() {
+        // Scaled by 20 and floored: 0.05 falls in "0.05", 1.0 in the last bucket.
+        Some(c) if (0.0..=1.0).contains(&c) => CONFIDENCE_BUCKETS[((c * 20.0) as usize).min(19)],
+        _ => OUTSIDE,
+    }
+}
+
+/// The faces-per-sidecar buckets: exact counts up to 19, then one for the rest.
+const FACE_COUNT_BUCKETS: [&str; 21] = [
+    "00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15",
+    "16", "17", "18", "19", "20+",
+];
+
 /// What one document holds, borrowing from it (no allocation for usual documents).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct Found<'a> {
@@ -76,6 +105,11 @@ struct Found<'a> {
     operations: SmallVec<[&'a str; 4]>,
     faces: u64,
     objects: u64,
+    /// Whether a face section was found (a sidecar without one has no count of faces).
+    face_section: bool,
+    /// The buckets of the faces' and of the objects' confidence values.
+    face_confidences: SmallVec<[&'static str; 8]>,
+    object_confidences: SmallVec<[&'static str; 8]>,
 }
 
 impl<'a> Found<'a> {
@@ -94,8 +128,15 @@ impl<'a> Found<'a> {
             };
             found.add(operation.canonical);
             match operation.items {
-                Some(Items::Faces) => found.faces += count(section, "faces"),
-                Some(Items::Objects) => found.objects += count(section, "objects"),
+                Some(Items::Faces) => {
+                    found.face_section = true;
+                    found.faces += count(section, "faces");
+                    confidences(section, "faces", &mut found.face_confidences);
+                }
+                Some(Items::Objects) => {
+                    found.objects += count(section, "objects");
+                    confidences(section, "objects", &mut found.object_confidences);
+                }
                 None => {}
             }
         }
@@ -110,6 +151,18 @@ impl<'a> Found<'a> {
             self.operations.push(operation);
         }
     }
+}
+
+/// The bucket of the `confidence` of every element of the section's `key` list that has one.
+fn confidences(section: View<'_>, key: &str, into: &mut SmallVec<[&'static str; 8]>) {
+    let items = section.get(key).and_then(View::as_array);
+    into.extend(
+        items
+            .into_iter()
+            .flat_map(|items| items.iter())
+            .filter_map(|item| item.get("confidence"))
+            .map(confidence_bucket),
+    );
 }
 
 fn count(section: View<'_>, key: &str) -> u64 {
@@ -140,6 +193,9 @@ impl Summary for SportballSummary {
             field("operation_counts", FieldKind::Tally),
             field("total_faces", FieldKind::Total),
             field("total_objects", FieldKind::Total),
+            field("face_confidences", FieldKind::Tally),
+            field("object_confidences", FieldKind::Tally),
+            field("faces_per_sidecar", FieldKind::Tally),
         ]
     }
     fn add(&self, document: View<'_>, counters: &mut [Counter]) {
@@ -149,6 +205,16 @@ impl Summary for SportballSummary {
         }
         counters[1].add(found.faces);
         counters[2].add(found.objects);
+        for bucket in found.face_confidences {
+            counters[3].add_to(bucket, 1);
+        }
+        for bucket in found.object_confidences {
+            counters[4].add_to(bucket, 1);
+        }
+        if found.face_section {
+            let bucket = (found.faces as usize).min(FACE_COUNT_BUCKETS.len() - 1);
+            counters[5].add_to(FACE_COUNT_BUCKETS[bucket], 1);
+        }
     }
 }
 
@@ -240,8 +306,79 @@ mod tests {
                         .collect()
                 ),
                 Counter::Total(2),
-                Counter::Total(1)
+                Counter::Total(1),
+                Counter::Tally(Default::default()),
+                Counter::Tally(Default::default()),
+                Counter::Tally([("02".into(), 1)].into_iter().collect()),
             ]
+        );
+    }
+
+    fn detection(confidence: Value) -> Value {
+        object(vec![("confidence", confidence)])
+    }
+
+    #[test]
+    fn confidences_and_faces_per_sidecar_fall_in_fixed_buckets() {
+        let faces = [0.0, 0.049, 0.05, 0.5, 0.999, 1.0]
+            .map(|c| detection(Value::Float(c)))
+            .into_iter()
+            .chain([
+                detection(Value::Float(f64::NAN)),
+                detection(Value::Float(1.5)),
+                detection(Value::String("high".into())),
+                object(vec![]),
+            ])
+            .collect();
+        let many = (0..25).map(|_| detection(Value::Float(0.9))).collect();
+        let docs = [
+            object(vec![(
+                "face_detection",
+                object(vec![("faces", Value::Array(faces))]),
+            )]),
+            object(vec![(
+                "face_detection",
+                object(vec![("faces", Value::Array(vec![]))]),
+            )]),
+            object(vec![(
+                "Face_detector",
+                object(vec![("faces", Value::Array(many))]),
+            )]),
+            object(vec![(
+                "yolov8",
+                object(vec![(
+                    "objects",
+                    Value::Array(vec![detection(Value::Int(1))]),
+                )]),
+            )]),
+        ];
+        let mut counters: Vec<Counter> = SportballSummary
+            .fields()
+            .iter()
+            .map(|f| Counter::new(f.kind))
+            .collect();
+        for doc in &docs {
+            SportballSummary.add(doc.view(), &mut counters);
+        }
+        let tally = |pairs: &[(&str, u64)]| {
+            Counter::Tally(pairs.iter().map(|(k, n)| ((*k).into(), *n)).collect())
+        };
+        assert_eq!(
+            counters[3],
+            tally(&[
+                ("0.00", 2),
+                ("0.05", 1),
+                ("0.50", 1),
+                ("0.90", 25),
+                ("0.95", 2),
+                (OUTSIDE, 3)
+            ])
+        );
+        assert_eq!(counters[4], tally(&[("0.95", 1)]), "an integer 1 is 1.0");
+        assert_eq!(
+            counters[5],
+            tally(&[("00", 1), ("10", 1), ("20+", 1)]),
+            "the sidecar of objects only has no face count"
         );
     }
 }
