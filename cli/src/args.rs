@@ -106,6 +106,11 @@ pub enum Command {
   image-sidecar-rust merge shard-0.json shard-1.json shard-2.json
   cat shard-*.json | image-sidecar-rust merge")]
     Merge(MergeArgs),
+    /// Turn a saved JSON report (of any command, a pipeline or a merge) into its HTML page
+    #[command(after_help = "Examples:
+  image-sidecar-rust report health.json --html health.html
+  image-sidecar-rust merge shard-*.json --output all.json && image-sidecar-rust report all.json --html all.html")]
+    Report(ReportArgs),
     /// List sidecars whose image is gone (orphans); move them aside or remove them
     #[command(after_help = "Examples:
   image-sidecar-rust cleanup --input .                          # a dry run: lists the orphans
@@ -159,6 +164,20 @@ pub struct MergeArgs {
     /// Where the merged report goes: - for stdout, or a file (written atomically)
     #[arg(long, short = 'o', value_name = "-|FILE", default_value = "-")]
     pub output: String,
+
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A JSON report this tool wrote (of any command, a pipeline or a merge)
+    #[arg(value_name = "FILE.json")]
+    pub report: PathBuf,
+
+    /// The HTML page to write (never over a file that is not an earlier page of this tool)
+    #[arg(long, value_name = "OUT")]
+    pub html: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +216,9 @@ pub struct RunArgs {
     /// Where the JSON report goes (- for stdout); overrides the pipeline's `report`
     #[arg(long, short = 'o', value_name = "-|FILE")]
     pub output: Option<String>,
+
+    #[command(flatten)]
+    pub page: PageArgs,
 
     /// Report what the convert stage would do; change nothing
     #[arg(long)]
@@ -312,6 +334,9 @@ pub struct CommonArgs {
     #[arg(long, short = 'o', value_name = "-|FILE", default_value = "-")]
     pub output: String,
 
+    #[command(flatten)]
+    pub page: PageArgs,
+
     /// Exit with 1 when any file is invalid, unreadable, failed or in conflict
     #[arg(long)]
     pub strict: bool,
@@ -329,6 +354,15 @@ pub struct CommonArgs {
 
     #[command(flatten)]
     pub plugins: PluginArgs,
+}
+
+/// The report as an HTML page, beside the JSON report.
+#[derive(Debug, Args)]
+pub struct PageArgs {
+    /// Also write the report as one self-contained HTML page to FILE (charts, files grouped by
+    /// what is wrong; never over a file that is not an earlier page of this tool)
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// How a reading pass goes over the tree: with or without the results cache, whole or one

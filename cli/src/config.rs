@@ -161,6 +161,8 @@ pub struct Config {
     pub input: PathBuf,
     pub workers: NonZeroUsize,
     pub output: Output,
+    /// Where the report's HTML page goes (`--html`), if anywhere.
+    pub html: Option<PathBuf>,
     pub strict: bool,
     /// Plugin directories: `--plugin-dir` first, then `IMAGE_SIDECAR_PLUGIN_PATH`.
     pub plugin_dirs: Vec<PathBuf>,
@@ -213,6 +215,7 @@ impl Config {
                 max_file_size: args.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
                 rules: rules(&args.rules, None, None, args.pass.shard.as_deref())?,
                 cache: !args.pass.no_cache,
+                html: args.page.html.clone(),
                 ..config
             })
         })
@@ -282,6 +285,7 @@ impl Config {
             input: without_parent_steps(input),
             workers,
             output,
+            html: None,
             strict,
             plugin_dirs,
             max_file_size: DEFAULT_MAX_FILE_SIZE,

@@ -3,7 +3,7 @@
 //! configured size with a progress bar on a terminal, and write the JSON report.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::Context;
@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use sidecar_engine::cache::{cache_file, ResultsCache};
 use sidecar_engine::discover::{discover, discover_visiting, Candidate, Tree, Visit, WalkError};
-use sidecar_engine::fsio::{FileMeta, ReportFile, TreeLock};
+use sidecar_engine::fsio::{self, FileMeta, ReportFile, TreeLock};
 use sidecar_engine::ops::convert::restore_parked;
 use sidecar_engine::ops::{
     self, FileRecord, OtherSection, Plan, Progress, Records, Section, Stage, StageKind,
@@ -20,6 +20,7 @@ use sidecar_engine::{report_path, Registry};
 
 use crate::config::{Config, Output};
 use crate::exit::UsageError;
+use crate::page;
 use crate::plugins::{self, Loaded, PluginError};
 
 /// One single-command run: its settings, its plugins and where its report goes.
@@ -40,8 +41,11 @@ impl Invocation {
     /// destination (refused before any work if it is unusable).
     pub fn new(config: Config) -> anyhow::Result<Invocation> {
         let loaded = plugins::load(&config.plugin_dirs, plugins::Mode::Load).map_err(UsageError)?;
-        let destination =
-            Destination::prepare(&config.output, Some((&config.input, &loaded.registry)))?;
+        let destination = Destination::prepare(
+            &config.output,
+            config.html.as_deref(),
+            Some((&config.input, &loaded.registry)),
+        )?;
         Ok(Invocation {
             config,
             loaded,
@@ -473,31 +477,77 @@ fn time_to_go(done: u64, total: u64, elapsed: std::time::Duration) -> Option<std
     Some(elapsed.mul_f64((total - done) as f64 / done as f64))
 }
 
-/// Where a report goes, ready before the run starts.
-pub enum Destination {
+/// Where a report goes, ready before the run starts: the JSON report, and its page when one
+/// was asked for.
+pub struct Destination {
+    report: Target,
+    page: Option<PageFile>,
+}
+
+enum Target {
     Stdout,
     /// The report file's temporary file exists already: the directory is writable.
-    File(ReportFile, std::path::PathBuf),
+    File(ReportFile, PathBuf),
+}
+
+/// The page's file, created (so refused, if at all, before the run) but not yet in place.
+struct PageFile {
+    file: ReportFile,
+    path: PathBuf,
+    /// The input the run reads, as the page names it.
+    input: Option<String>,
 }
 
 impl Destination {
-    /// Checks the report's path against the input and creates its temporary file.
+    /// Checks the report's path (and the page's) against the input and creates their
+    /// temporary files.
     pub fn prepare(
         output: &Output,
+        html: Option<&Path>,
         input: Option<(&Path, &Registry)>,
     ) -> Result<Destination, UsageError> {
-        match output {
-            Output::Stdout => Ok(Destination::Stdout),
+        let report = match output {
+            Output::Stdout => Target::Stdout,
             Output::File(path) => {
                 report_path::check(path, input)
                     .map_err(|refused| UsageError(refused.to_string()))?;
                 let file = ReportFile::create(path).map_err(|e| {
                     UsageError(format!("cannot write the report {}: {e}", path.display()))
                 })?;
-                Ok(Destination::File(file, path.clone()))
+                Target::File(file, path.clone())
             }
+        };
+        let page = html
+            .map(|path| prepare_page(path, output, input))
+            .transpose()?;
+        Ok(Destination { report, page })
+    }
+}
+
+/// Checks the page's path as a report's is checked, and apart from the JSON report's.
+fn prepare_page(
+    path: &Path,
+    output: &Output,
+    input: Option<(&Path, &Registry)>,
+) -> Result<PageFile, UsageError> {
+    if let Output::File(json) = output {
+        let same = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        if same(json) == same(path) {
+            return Err(UsageError(format!(
+                "--html {} names the JSON report's own file: give the page another name (report.html beside report.json)",
+                path.display()
+            )));
         }
     }
+    report_path::check_page(path, input)
+        .map_err(|refused| UsageError(refused.to_string().replacen("the report", "the page", 1)))?;
+    let file = ReportFile::create(path)
+        .map_err(|e| UsageError(format!("cannot write the page {}: {e}", path.display())))?;
+    Ok(PageFile {
+        file,
+        path: path.to_path_buf(),
+        input: input.map(|(input, _)| input.display().to_string()),
+    })
 }
 
 /// A report with the plugin load failures of the run, when there were any.
@@ -536,7 +586,7 @@ pub fn emit_report(
 
 /// Writes the report of a command that walks no input (`plugins`, `pipelines`).
 pub fn emit(report: &impl Serialize, output: &Output) -> anyhow::Result<()> {
-    write(report, Destination::prepare(output, None)?)
+    write(report, Destination::prepare(output, None, None)?)
 }
 
 /// A report under the marker that tells this tool's reports from sidecars
@@ -567,15 +617,17 @@ pub fn write_value(report: &serde_json::Value, destination: Destination) -> anyh
 
 fn write_bytes(mut bytes: Vec<u8>, destination: Destination) -> anyhow::Result<()> {
     bytes.push(b'\n');
-    match destination {
-        Destination::Stdout => {
+    let Destination { report, page } = destination;
+    let json = match report {
+        Target::Stdout => {
             let mut stdout = std::io::stdout().lock();
             stdout
                 .write_all(&bytes)
                 .and_then(|()| stdout.flush())
-                .context("cannot write the report to stdout")
+                .context("cannot write the report to stdout")?;
+            None
         }
-        Destination::File(file, path) => {
+        Target::File(file, path) => {
             // The path was checked before the run; a file put there meanwhile is kept.
             if path.exists() && !report_path::is_report(&path) {
                 anyhow::bail!(
@@ -589,9 +641,91 @@ fn write_bytes(mut bytes: Vec<u8>, destination: Destination) -> anyhow::Result<(
             if std::io::stderr().is_terminal() {
                 eprintln!("report written to {}{}", path.display(), headline(&bytes));
             }
-            Ok(())
+            Some(path)
         }
+    };
+    if let Some(page) = page {
+        let report: serde_json::Value =
+            serde_json::from_slice(&bytes).context("cannot read the report back for its page")?;
+        write_page(&report, page, json.as_deref())?;
     }
+    Ok(())
+}
+
+/// Writes the page of `report`, linking to its JSON report's file when it has one.
+fn write_page(
+    report: &serde_json::Value,
+    page: PageFile,
+    json: Option<&Path>,
+) -> anyhow::Result<()> {
+    let json = match json {
+        Some(json) => page::JsonReport::File {
+            href: link(&page.path, json),
+            shown: json.display().to_string(),
+        },
+        None => page::JsonReport::Stdout,
+    };
+    let html = page::render(
+        report,
+        &page::Context {
+            command: None,
+            input: page.input.as_deref(),
+            json,
+        },
+    );
+    if page.path.exists() && !report_path::is_page(&page.path) {
+        anyhow::bail!(
+            "cannot write the page to {}: a file that is not a page of this tool appeared there during the run; it is left as it is",
+            page.path.display()
+        );
+    }
+    page.file
+        .commit(html.as_bytes())
+        .with_context(|| format!("cannot write the page {}", page.path.display()))?;
+    if std::io::stderr().is_terminal() {
+        eprintln!("page written to {}", page.path.display());
+    }
+    Ok(())
+}
+
+/// The address of `target` from the page at `page`: relative when the two share a root
+/// (always, on Unix), its parts percent-encoded.
+fn link(page: &Path, target: &Path) -> String {
+    let real = |p: &Path| {
+        let dir = std::fs::canonicalize(fsio::parent(p))
+            .unwrap_or_else(|_| fsio::parent(p).to_path_buf());
+        dir.join(p.file_name().unwrap_or_default())
+    };
+    let (from, to) = (real(page), real(target));
+    let from_dir: Vec<_> = fsio::parent(&from).components().collect();
+    let to_parts: Vec<_> = to.components().collect();
+    let common = from_dir
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> = vec!["..".to_owned(); from_dir.len() - common];
+    // Letters, digits and `-._~` stand for themselves in a path; everything else is escaped.
+    const PART: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    parts.extend(to_parts[common..].iter().map(|c| {
+        percent_encoding::utf8_percent_encode(&c.as_os_str().to_string_lossy(), PART).to_string()
+    }));
+    parts.join("/")
+}
+
+/// Writes the page of a saved report (`report FILE.json --html OUT`), under the same rules as
+/// a run's page.
+pub fn write_saved_page(
+    report: &serde_json::Value,
+    json: &Path,
+    html: &Path,
+) -> anyhow::Result<()> {
+    let page = prepare_page(html, &Output::File(json.to_path_buf()), None)?;
+    write_page(report, page, Some(json))
 }
 
 /// The headline counts of a report, as `: 120 total_files, 3 invalid_files`.

@@ -7,6 +7,7 @@ mod commands;
 mod config;
 mod exit;
 mod invocation;
+mod page;
 mod pipelines;
 mod plugins;
 mod rows_output;
@@ -112,6 +113,7 @@ fn run(args: Vec<std::ffi::OsString>) -> u8 {
         Command::Completions { shell } => commands::docs::completions(*shell),
         Command::Man => commands::docs::man(),
         Command::Merge(args) => commands::merge::run(args),
+        Command::Report(args) => commands::report::run(args),
         Command::Cleanup(args) => commands::cleanup::run(args),
         Command::Export(args) => commands::export::run(args),
         Command::List(args) => commands::list::run(args),

@@ -3,6 +3,8 @@
 //! input, a conversion target, anything a codec claims inside the input); never over a file
 //! that is not an earlier report of this tool (a JSON object whose `generator` names it), so a
 //! sidecar outside the input is never taken for one; never over a link or a special file.
+//! A report's HTML page (`--html`) follows the same rules, an earlier page of this tool being
+//! the only file it may replace.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +24,38 @@ pub struct Refused {
 /// Checks `report` as the destination of a run over an input (when one is known), with the
 /// formats of a registry.
 pub fn check(report: &Path, input: Option<(&Path, &Registry)>) -> Result<(), Refused> {
+    check_as(report, input, is_report, "it exists and is not a report of this tool (no `generator` field naming image-sidecar-rust); a report never overwrites other files: remove it or choose another path")
+}
+
+/// Checks `page` as the destination of a report's HTML page, as [`check`] checks a report.
+pub fn check_page(page: &Path, input: Option<(&Path, &Registry)>) -> Result<(), Refused> {
+    check_as(page, input, is_page, "it exists and is not a page of this tool (no generator line naming image-sidecar-rust near its top); a page never overwrites other files: remove it or choose another path")
+}
+
+/// The generator line near the top of every page this tool writes, by which an earlier page
+/// is told from other files.
+pub const PAGE_MARKER: &str = "<meta name=\"generator\" content=\"image-sidecar-rust";
+
+/// Whether an existing file is an earlier page of this tool: it starts with the HTML doctype
+/// and has the generator line within its first kilobyte.
+pub fn is_page(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(1024);
+    std::fs::File::open(path).is_ok_and(|file| {
+        file.take(1024).read_to_end(&mut head).is_ok()
+            && head.starts_with(b"<!DOCTYPE html>")
+            && head
+                .windows(PAGE_MARKER.len())
+                .any(|w| w == PAGE_MARKER.as_bytes())
+    })
+}
+
+fn check_as(
+    report: &Path,
+    input: Option<(&Path, &Registry)>,
+    is_ours: fn(&Path) -> bool,
+    not_ours: &str,
+) -> Result<(), Refused> {
     let refuse = |reason: String| Refused {
         path: report.to_path_buf(),
         reason,
@@ -67,10 +101,8 @@ pub fn check(report: &Path, input: Option<(&Path, &Registry)>) -> Result<(), Ref
     if let Some((input, registry)) = input {
         inside_input(report, dir, input, registry).map_err(refuse)?;
     }
-    if exists && !is_report(report) {
-        return Err(refuse(
-            "it exists and is not a report of this tool (no `generator` field naming image-sidecar-rust); a report never overwrites other files: remove it or choose another path".into(),
-        ));
+    if exists && !is_ours(report) {
+        return Err(refuse(not_ours.into()));
     }
     Ok(())
 }

@@ -153,6 +153,9 @@ class StatsReport(TypedDict, total=False):
     operation_counts: Dict[str, int]
     total_faces: int
     total_objects: int
+    face_confidences: Dict[str, int]
+    object_confidences: Dict[str, int]
+    faces_per_sidecar: Dict[str, int]
     xmp_ratings: Dict[str, int]
     xmp_labels: Dict[str, int]
     xmp_keywords: Dict[str, int]
@@ -313,6 +316,11 @@ def _selection(operation_types: Sequence[str]) -> List[str]:
     return args
 
 
+def _page(html: Optional[PathLike]) -> List[str]:
+    """``"report.html"`` as ``--html report.html``."""
+    return [] if html is None else ["--html", os.fspath(html)]
+
+
 class ImageSidecarManager:
     """Runs the image-sidecar-rust binary.
 
@@ -386,10 +394,12 @@ class ImageSidecarManager:
             args.append("--no-cache")
         return args
 
-    def _run(self, args: Sequence[str], strict: bool = False) -> Dict[str, Any]:
+    def _run(
+        self, args: Sequence[str], strict: bool = False, plugins: bool = True
+    ) -> Dict[str, Any]:
         if self._binary is None:
             raise BinaryNotFoundError(self._missing)
-        command = [str(self._binary), *args, *self._plugin_args]
+        command = [str(self._binary), *args, *(self._plugin_args if plugins else ())]
         if strict:
             command.append("--strict")
         completed = subprocess.run(command, capture_output=True, check=False)
@@ -415,13 +425,15 @@ class ImageSidecarManager:
         all_results: bool = False,
         strict: bool = False,
         operation_types: Sequence[str] = (),
+        html: Optional[PathLike] = None,
     ) -> ValidateReport:
         """``validate``: counts of valid and invalid sidecars, and the invalid ones (every one
         with ``all_results``). ``validators`` names the validators to run; ``options`` gives
         their options by validator name; ``operation_types`` keeps only the sidecars holding
-        one of those operations (``--operation-type``)."""
+        one of those operations (``--operation-type``). ``html`` also writes the report as an
+        HTML page to that file (``--html``; only over an earlier page)."""
         args = ["validate", "--input", os.fspath(directory), *self._walk_args(workers)]
-        args += _selection(operation_types)
+        args += _selection(operation_types) + _page(html)
         if validators is not None:
             args += ["--validators", ",".join(validators)]
         args += _options(options)
@@ -436,13 +448,14 @@ class ImageSidecarManager:
         strict: bool = False,
         operation_types: Sequence[str] = (),
         all_results: bool = False,
+        html: Optional[PathLike] = None,
     ) -> StatsReport:
         """``stats``: sidecars, images, bytes per format, and the summaries' fields (sportball's
         operations, faces and objects; XMP ratings, labels and keywords); ``operation_types``
         as for :meth:`validate_sidecars`; ``all_results`` lists the sidecars without an image
-        under ``orphans``."""
+        under ``orphans``; ``html`` as for :meth:`validate_sidecars`."""
         args = ["stats", "--input", os.fspath(directory), *self._walk_args(workers)]
-        args += _selection(operation_types)
+        args += _selection(operation_types) + _page(html)
         if all_results:
             args.append("--all-results")
         return self._run(args, strict)  # type: ignore[return-value]
@@ -453,10 +466,13 @@ class ImageSidecarManager:
         workers: Optional[int] = None,
         strict: bool = False,
         deep: bool = False,
+        html: Optional[PathLike] = None,
     ) -> FormatStatsReport:
         """``format-stats``: sidecars per format (``format_distribution``), told by each file's
-        first bytes; ``deep=True`` decodes every file and adds ``undecodable_files``."""
+        first bytes; ``deep=True`` decodes every file and adds ``undecodable_files``; ``html``
+        as for :meth:`validate_sidecars`."""
         args = ["format-stats", "--input", os.fspath(directory), *self._walk_args(workers)]
+        args += _page(html)
         if deep:
             args.append("--deep")
         return self._run(args, strict)  # type: ignore[return-value]
@@ -472,13 +488,14 @@ class ImageSidecarManager:
         workers: Optional[int] = None,
         strict: bool = False,
         prefer: Optional[str] = None,
+        html: Optional[PathLike] = None,
     ) -> ConvertReport:
         """``convert``: converts every sidecar to ``target_format`` (json, bin, rkyv, xmp or a
         plugin's). ``sync`` is ``"batch"`` (the default), ``"file"`` or ``"none"``; ``prefer``
         (``"newer"``, ``"source"`` or ``"target"``) resolves a target that exists with other
-        values, setting the other copy aside."""
+        values, setting the other copy aside; ``html`` as for :meth:`validate_sidecars`."""
         args = ["convert", "--input", os.fspath(directory), "--format", target_format]
-        args += self._walk_args(workers)
+        args += self._walk_args(workers) + _page(html)
         if prefer is not None:
             args += ["--prefer", prefer]
         if dry_run:
@@ -498,11 +515,14 @@ class ImageSidecarManager:
         delete: bool = False,
         workers: Optional[int] = None,
         strict: bool = False,
+        html: Optional[PathLike] = None,
     ) -> Dict[str, Any]:
         """``cleanup``: sidecars whose image is gone. By default a dry run that lists them;
         ``move_to`` moves them below that directory (outside the input), keeping their paths;
-        ``delete`` removes them. ``results`` lists every orphan and what was done with it."""
+        ``delete`` removes them. ``results`` lists every orphan and what was done with it;
+        ``html`` as for :meth:`validate_sidecars`."""
         args = ["cleanup", "--input", os.fspath(directory), *self._walk_args(workers, cache=False)]
+        args += _page(html)
         if move_to is not None:
             args += ["--move-to", os.fspath(move_to)]
         if delete:
@@ -591,19 +611,25 @@ class ImageSidecarManager:
         dry_run: bool = False,
         workers: Optional[int] = None,
         strict: bool = False,
+        html: Optional[PathLike] = None,
     ) -> PipelineReport:
         """``run``: a pipeline over ``directory`` (or its own ``[input] root``). A name is looked
         up in the directories of ``IMAGE_SIDECAR_PIPELINE_PATH``, the user's config directory,
         then the built-ins; the working directory is never searched, so a file there runs only
         when given as a path. A pipeline stopped by ``on_error = "abort"`` exits 1: it raises
-        :class:`FindingsError` with the report."""
-        args = ["run", os.fspath(name_or_path)]
+        :class:`FindingsError` with the report. ``html`` as for :meth:`validate_sidecars`."""
+        args = ["run", os.fspath(name_or_path), *_page(html)]
         if directory is not None:
             args += ["--input", os.fspath(directory)]
         args += self._walk_args(workers)
         if dry_run:
             args.append("--dry-run")
         return self._run(args, strict)  # type: ignore[return-value]
+
+    def report_page(self, report: PathLike, html: PathLike) -> Dict[str, Any]:
+        """``report FILE.json --html OUT``: the HTML page of a report saved earlier (any
+        command's, a pipeline's or a merged one)."""
+        return self._run(["report", os.fspath(report), "--html", os.fspath(html)], plugins=False)
 
     def inspect(self, file: PathLike, strict: bool = False) -> InspectReport:
         """``inspect``: what one file decodes to (format, detection, warnings, the value)."""

@@ -5,7 +5,9 @@ The binary is named by IMAGE_SIDECAR_RUST (the Makefile's `test` target sets it)
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -78,6 +80,34 @@ def test_format_statistics(manager: ImageSidecarManager, tree: Path) -> None:
     deep = manager.get_format_statistics(tree, deep=True)
     assert deep["undecodable_files"] == 1
     assert deep["format_distribution"] == report["format_distribution"]
+
+
+def test_html_pages_beside_the_reports(manager: ImageSidecarManager, tree: Path, tmp_path: Path) -> None:
+    calls = {
+        "validate": lambda html: manager.validate_sidecars(tree, html=html),
+        "stats": lambda html: manager.get_statistics(tree, html=html),
+        "format-stats": lambda html: manager.get_format_statistics(tree, html=html),
+        "convert": lambda html: manager.convert_format(tree, "bin", dry_run=True, html=html),
+        "cleanup": lambda html: manager.cleanup_orphaned(tree, html=html),
+        "run": lambda html: manager.run_pipeline("health-check", tree, html=html),
+    }
+    for name, call in calls.items():
+        page = tmp_path / f"{name}.html"
+        report = call(page)
+        text = page.read_text()
+        assert text.startswith("<!DOCTYPE html>"), name
+        figures = re.findall(r'data-field="([^"]*)" data-value="([^"]*)"', text)
+        assert figures, name
+        for field, value in figures:
+            at = report
+            for part in field.split("/")[1:]:
+                at = at[part]
+            assert json.loads(value) == at, (name, field)
+    saved = tmp_path / "saved.json"
+    saved.write_text(json.dumps(manager.get_statistics(tree)))
+    said = manager.report_page(saved, tmp_path / "saved.html")
+    assert said["page"] == str(tmp_path / "saved.html")
+    assert 'href="saved.json"' in (tmp_path / "saved.html").read_text()
 
 
 def test_dry_run_changes_nothing_and_conversion_converts(manager: ImageSidecarManager, tree: Path) -> None:

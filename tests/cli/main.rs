@@ -11,6 +11,7 @@ mod help;
 mod identity;
 mod list;
 mod mv;
+mod pages;
 mod pipelines;
 mod plugins;
 mod reports;

@@ -248,7 +248,11 @@ fn merge(pointer: &str, key: &str, values: &[&Value]) -> Result<Value, String> {
 }
 
 pub fn run(args: &MergeArgs) -> anyhow::Result<Exit> {
-    let destination = invocation::Destination::prepare(&Output::parse(&args.output), None)?;
+    let destination = invocation::Destination::prepare(
+        &Output::parse(&args.output),
+        args.page.html.as_deref(),
+        None,
+    )?;
     let mut inputs = read(args)?;
     check(&inputs)?;
     inputs.sort_by_key(|i| shard_of(i).map(|(index, ..)| index).unwrap_or(0));

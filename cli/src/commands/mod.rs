@@ -11,6 +11,7 @@ pub mod merge;
 pub mod mv;
 pub mod pipelines;
 pub mod plugins;
+pub mod report;
 pub mod run;
 pub mod stats;
 pub mod validate;

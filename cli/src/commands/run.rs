@@ -234,6 +234,7 @@ fn execute(
                 .or(spec.shard.as_ref().map(|s| s.value.as_str())),
         )?,
         cache: !args.pass.no_cache,
+        html: args.page.html.clone(),
         ..Config::new(
             input,
             args.workers.or(spec.workers),
@@ -244,8 +245,11 @@ fn execute(
     };
     let registry = &loaded.registry;
     let mut resolved = checked.resolved;
-    let destination =
-        invocation::Destination::prepare(&config.output, Some((&config.input, registry)))?;
+    let destination = invocation::Destination::prepare(
+        &config.output,
+        config.html.as_deref(),
+        Some((&config.input, registry)),
+    )?;
     let _lock = invocation::claim(&config, &resolved.plan)?;
     let pool = invocation::pool(&config)?;
     let origin = Origin {
