@@ -645,19 +645,14 @@ fn write_bytes(mut bytes: Vec<u8>, destination: Destination) -> anyhow::Result<(
         }
     };
     if let Some(page) = page {
-        let report: serde_json::Value =
-            serde_json::from_slice(&bytes).context("cannot read the report back for its page")?;
-        write_page(&report, page, json.as_deref())?;
+        write_page(&bytes, page, json.as_deref())?;
     }
     Ok(())
 }
 
-/// Writes the page of `report`, linking to its JSON report's file when it has one.
-fn write_page(
-    report: &serde_json::Value,
-    page: PageFile,
-    json: Option<&Path>,
-) -> anyhow::Result<()> {
+/// Writes the page of the report whose JSON text is `report`, linking to its JSON report's
+/// file when it has one.
+fn write_page(report: &[u8], page: PageFile, json: Option<&Path>) -> anyhow::Result<()> {
     let json = match json {
         Some(json) => page::JsonReport::File {
             href: link(&page.path, json),
@@ -672,7 +667,8 @@ fn write_page(
             input: page.input.as_deref(),
             json,
         },
-    );
+    )
+    .context("cannot read the report for its page")?;
     if page.path.exists() && !report_path::is_page(&page.path) {
         anyhow::bail!(
             "cannot write the page to {}: a file that is not a page of this tool appeared there during the run; it is left as it is",
@@ -719,11 +715,7 @@ fn link(page: &Path, target: &Path) -> String {
 
 /// Writes the page of a saved report (`report FILE.json --html OUT`), under the same rules as
 /// a run's page.
-pub fn write_saved_page(
-    report: &serde_json::Value,
-    json: &Path,
-    html: &Path,
-) -> anyhow::Result<()> {
+pub fn write_saved_page(report: &[u8], json: &Path, html: &Path) -> anyhow::Result<()> {
     let page = prepare_page(html, &Output::File(json.to_path_buf()), None)?;
     write_page(report, page, Some(json))
 }

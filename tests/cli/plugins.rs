@@ -489,10 +489,27 @@ fn a_plugin_summary_adds_counters_to_stats_for_a_plugin_format() {
         dir.path(),
     );
     assert_eq!(parse(&convert.stdout)["converted"], 3);
-    let out = run(&["stats", "--input", input], dir.path());
+    let pages = tempfile::tempdir().unwrap();
+    let page = pages.path().join("stats.html");
+    let out = run(
+        &["stats", "--input", input, "--html", page.to_str().unwrap()],
+        dir.path(),
+    );
     assert_exit(&out, 0, "");
     let stats = parse(&out.stdout);
     assert_eq!(stats["total_sidecars"], 3, "{stats:#}");
+    let page = std::fs::read_to_string(page).unwrap();
+    assert!(
+        page.contains(
+            "<dt>rated_files</dt><dd data-field=\"/rated_files\" data-value=\"3\">3</dd>"
+        ),
+        "the plugin's total on the page"
+    );
+    assert!(
+        page.contains("<figcaption>rating_counts</figcaption>")
+            && page.contains("<title>4: 2</title>"),
+        "the plugin's tally on the page"
+    );
     assert_eq!(stats["files_by_format"]["Cbor"], 3);
     assert_eq!(stats["sidecars_without_image"], 1);
     assert_eq!(stats["rating_counts"], serde_json::json!({"2": 1, "4": 2}));

@@ -19,12 +19,19 @@ struct Written<'a> {
 pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
     let text = std::fs::read(&args.report)
         .map_err(|e| UsageError(format!("cannot read {}: {e}", args.report.display())))?;
-    let report: serde_json::Value = serde_json::from_slice(&text)
+    // Only the marker is read here; the page reads the rest as it folds it.
+    #[derive(serde::Deserialize)]
+    struct Marker {
+        generator: Option<String>,
+    }
+    let marker: Marker = serde_json::from_slice(&text)
         .map_err(|e| UsageError(format!("{}: not a JSON report: {e}", args.report.display())))?;
-    let ours = report
-        .get(REPORT_MARKER.0)
-        .and_then(serde_json::Value::as_str)
-        .is_some_and(|g| g.starts_with(REPORT_MARKER.1));
+    // An array would deserialize into the struct too: only an object is a report.
+    let object = text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let ours = object
+        && marker
+            .generator
+            .is_some_and(|g| g.starts_with(REPORT_MARKER.1));
     if !ours {
         return Err(UsageError(format!(
             "{} is not a report of this tool (no `generator` field naming image-sidecar-rust)",
@@ -32,7 +39,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
         ))
         .into());
     }
-    invocation::write_saved_page(&report, &args.report, &args.html)?;
+    invocation::write_saved_page(&text, &args.report, &args.html)?;
     invocation::emit(
         &Written {
             report: &args.report.display().to_string(),

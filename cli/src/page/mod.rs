@@ -12,11 +12,13 @@
 //! bound, and the tests hold the page to it.
 
 pub mod chart;
+mod reading;
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
 use serde_json::{Map, Value};
+
+use reading::{Listing, Reading};
 
 /// The most a page weighs, in bytes, whatever the report: listed files, embedded report,
 /// charts and all.
@@ -104,10 +106,11 @@ impl Kind {
     }
 }
 
-/// The page of `report`.
-pub fn render(report: &Value, context: &Context<'_>) -> String {
+/// The page of the report whose JSON text is `text`.
+pub fn render(text: &[u8], context: &Context<'_>) -> Result<String, serde_json::Error> {
+    let reading = Reading::of(text)?;
     let empty = Map::new();
-    let map = report.as_object().unwrap_or(&empty);
+    let map = reading.value.as_object().unwrap_or(&empty);
     let kind = Kind::of(map);
     let command = context.command.unwrap_or(kind.command()).trim().to_owned();
     let title = match (
@@ -137,6 +140,7 @@ pub fn render(report: &Value, context: &Context<'_>) -> String {
         out: String::with_capacity(64 * 1024),
         rows_left: ROWS_BUDGET,
         sections: 0,
+        reading: &reading,
     };
     let out = &mut page.out;
     let _ = write!(
@@ -190,7 +194,7 @@ pub fn render(report: &Value, context: &Context<'_>) -> String {
         kind => body(&mut page, kind, map, "", true),
     }
 
-    let (json, cuts) = embedded(report);
+    let (json, cuts) = embedded(text, &reading);
     let out = &mut page.out;
     out.push_str("</main>\n<footer>\n<section id=\"report-json\"><h2>The JSON report</h2>\n<p>");
     match &context.json {
@@ -228,18 +232,33 @@ pub fn render(report: &Value, context: &Context<'_>) -> String {
         include_str!("script.js")
     );
     debug_assert!(page.out.len() <= SIZE_BOUND, "a page over its bound");
-    page.out
+    Ok(page.out)
 }
 
-/// The page being written, and what is left of its budget for listed files.
-struct Page {
+/// The page being written, what is left of its budget for listed files, and the report.
+struct Page<'r> {
     out: String,
     rows_left: usize,
     /// Sections opened so far, for unique ids.
     sections: usize,
+    reading: &'r Reading,
 }
 
-impl Page {
+impl<'r> Page<'r> {
+    /// The list of files at `pointer`, folded.
+    fn list(&self, pointer: &str) -> Option<&'r Listing> {
+        self.reading.list(pointer)
+    }
+
+    /// The length of the list at `pointer` in the report (the page keeps only its start).
+    fn len(&self, pointer: &str, kept: &[Value]) -> usize {
+        self.reading
+            .cuts
+            .iter()
+            .find(|(p, _)| p == pointer)
+            .map_or(kept.len(), |(_, len)| *len)
+    }
+
     fn section(&mut self, title: &str) {
         self.sections += 1;
         let _ = writeln!(
@@ -261,7 +280,7 @@ impl Page {
 
 /// The failures to load plugin libraries, first and loud: a report without a plugin's findings
 /// is not the report the reader expects.
-fn plugin_errors(page: &mut Page, map: &Map<String, Value>) {
+fn plugin_errors(page: &mut Page<'_>, map: &Map<String, Value>) {
     let Some(errors) = map.get("plugin_errors").and_then(Value::as_array) else {
         return;
     };
@@ -290,7 +309,7 @@ fn plugin_errors(page: &mut Page, map: &Map<String, Value>) {
 }
 
 /// A pipeline's report: its own figures, then one section per stage.
-fn run(page: &mut Page, map: &Map<String, Value>) {
+fn run(page: &mut Page<'_>, map: &Map<String, Value>) {
     if let Some(description) = map.get("description").and_then(Value::as_str) {
         let _ = writeln!(page.out, "<p class=\"lead\">{}</p>", escape(description));
     }
@@ -344,7 +363,7 @@ fn run(page: &mut Page, map: &Map<String, Value>) {
 }
 
 /// The sections of one command's report (or one stage's), its figures under `pointer`.
-fn body(page: &mut Page, kind: Kind, map: &Map<String, Value>, pointer: &str, top: bool) {
+fn body(page: &mut Page<'_>, kind: Kind, map: &Map<String, Value>, pointer: &str, top: bool) {
     match kind {
         Kind::Validate => validate(page, map, pointer, top),
         Kind::Stats => stats(page, map, pointer, top),
@@ -359,7 +378,7 @@ fn body(page: &mut Page, kind: Kind, map: &Map<String, Value>, pointer: &str, to
 /// carries its JSON pointer and exact value (`data-field`, `data-value`), so the page can be
 /// checked against the report it came from.
 fn figures(
-    page: &mut Page,
+    page: &mut Page<'_>,
     map: &Map<String, Value>,
     pointer: &str,
     fields: &[(&str, &str)],
@@ -401,7 +420,7 @@ fn figures(
     page.out.push_str("</dl>\n");
 }
 
-fn validate(page: &mut Page, map: &Map<String, Value>, pointer: &str, top: bool) {
+fn validate(page: &mut Page<'_>, map: &Map<String, Value>, pointer: &str, top: bool) {
     figures(
         page,
         map,
@@ -423,22 +442,18 @@ fn validate(page: &mut Page, map: &Map<String, Value>, pointer: &str, top: bool)
         group_digits,
     ));
     page.out.push_str("</div>\n");
-    let results = map.get("results").and_then(Value::as_array);
-    let invalid = results
-        .into_iter()
-        .flatten()
-        .filter(|r| r.get("is_valid").and_then(Value::as_bool) != Some(true));
+    let results = page.list(&format!("{pointer}/results"));
     problems(
         page,
         "Invalid files, by what is wrong",
         map.get("invalid_files").and_then(Value::as_u64),
-        invalid.map(Problem::of_result),
+        results,
     );
-    directories(page, results.map(Vec::as_slice).unwrap_or_default());
-    directory_files(page, map);
+    directories(page, results);
+    directory_files(page, map, pointer);
 }
 
-fn stats(page: &mut Page, map: &Map<String, Value>, pointer: &str, top: bool) {
+fn stats(page: &mut Page<'_>, map: &Map<String, Value>, pointer: &str, top: bool) {
     figures(
         page,
         map,
@@ -521,32 +536,22 @@ fn stats(page: &mut Page, map: &Map<String, Value>, pointer: &str, top: bool) {
     page.out.push_str("</div>\n");
     summaries(page, map, pointer);
 
-    let errors = map.get("errors").and_then(Value::as_array);
+    let errors = page.list(&format!("{pointer}/errors"));
     problems(
         page,
         "Unreadable sidecars and what the walk could not enter, by what is wrong",
-        errors.map(|e| e.len() as u64),
-        errors.into_iter().flatten().map(Problem::of_result),
+        None,
+        errors,
     );
-    directories(page, errors.map(Vec::as_slice).unwrap_or_default());
-    if let Some(disagreeing) = map.get("disagreeing_sidecars").and_then(Value::as_array) {
-        if !disagreeing.is_empty() {
-            problems(
-                page,
-                "Sidecars whose values differ from a sidecar of the same name",
-                Some(disagreeing.len() as u64),
-                disagreeing.iter().map(|d| Problem {
-                    group: "disagrees with a sidecar of the same name".into(),
-                    cells: vec![
-                        text_of(d.get("file_path")),
-                        text_of(d.get("other")),
-                        String::new(),
-                    ],
-                }),
-            );
-        }
-    }
-    directory_files(page, map);
+    directories(page, errors);
+    let disagreeing = page.list(&format!("{pointer}/disagreeing_sidecars"));
+    problems(
+        page,
+        "Sidecars whose values differ from a sidecar of the same name",
+        None,
+        disagreeing,
+    );
+    directory_files(page, map, pointer);
 }
 
 /// Fields of the stats report that the engine or the built-in summaries fill, and are shown
@@ -587,7 +592,7 @@ const STATS_FIELDS: &[&str] = &[
 
 /// The counters of summaries this page does not know (plugins'): totals as figures, tallies
 /// as charts, each under its own field name.
-fn summaries(page: &mut Page, map: &Map<String, Value>, pointer: &str) {
+fn summaries(page: &mut Page<'_>, map: &Map<String, Value>, pointer: &str) {
     let others: Vec<(&String, &Value)> = map
         .iter()
         .filter(|(k, _)| !STATS_FIELDS.contains(&k.as_str()))
@@ -629,7 +634,7 @@ fn summaries(page: &mut Page, map: &Map<String, Value>, pointer: &str) {
     page.out.push_str("</div>\n");
 }
 
-fn format_stats(page: &mut Page, map: &Map<String, Value>, pointer: &str, top: bool) {
+fn format_stats(page: &mut Page<'_>, map: &Map<String, Value>, pointer: &str, top: bool) {
     figures(
         page,
         map,
@@ -642,11 +647,11 @@ fn format_stats(page: &mut Page, map: &Map<String, Value>, pointer: &str, top: b
         top,
     );
     formats(page, map, "format_distribution");
-    directory_files(page, map);
+    directory_files(page, map, pointer);
 }
 
 /// Files and bytes by format.
-fn formats(page: &mut Page, map: &Map<String, Value>, files_key: &str) {
+fn formats(page: &mut Page<'_>, map: &Map<String, Value>, files_key: &str) {
     page.subsection("Formats");
     page.out.push_str("<div class=\"charts\">");
     page.out.push_str(&chart::bars(
@@ -662,7 +667,7 @@ fn formats(page: &mut Page, map: &Map<String, Value>, files_key: &str) {
     page.out.push_str("</div>\n");
 }
 
-fn convert(page: &mut Page, map: &Map<String, Value>, pointer: &str, top: bool) {
+fn convert(page: &mut Page<'_>, map: &Map<String, Value>, pointer: &str, top: bool) {
     let target = map
         .get("target_format")
         .and_then(Value::as_str)
@@ -694,33 +699,17 @@ fn convert(page: &mut Page, map: &Map<String, Value>, pointer: &str, top: bool) 
         ],
         top,
     );
-    let results = map.get("results").and_then(Value::as_array);
-    let listed = results
-        .into_iter()
-        .flatten()
-        .filter(|r| r.get("status").and_then(Value::as_str) != Some("converted"));
+    let results = page.list(&format!("{pointer}/results"));
     problems(
         page,
         "Files not converted, by status and reason",
         None,
-        listed.map(|r| {
-            let status = text_of(r.get("status"));
-            let reason = text_of(r.get("reason"));
-            let (rest, location) = split_location(&reason);
-            Problem {
-                group: format!("{status}: {}", group_of(None, rest)),
-                cells: vec![
-                    text_of(r.get("file_path")),
-                    location.to_owned(),
-                    reason.clone(),
-                ],
-            }
-        }),
+        results,
     );
-    directory_files(page, map);
+    directory_files(page, map, pointer);
 }
 
-fn cleanup(page: &mut Page, map: &Map<String, Value>, pointer: &str, top: bool) {
+fn cleanup(page: &mut Page<'_>, map: &Map<String, Value>, pointer: &str, top: bool) {
     if let Some(mode) = map.get("mode").and_then(Value::as_str) {
         let _ = writeln!(page.out, "<p class=\"lead\">Mode: {}</p>", escape(mode));
     }
@@ -737,35 +726,14 @@ fn cleanup(page: &mut Page, map: &Map<String, Value>, pointer: &str, top: bool) 
         ],
         top,
     );
-    let results = map.get("results").and_then(Value::as_array);
-    problems(
-        page,
-        "Orphans, by what was done",
-        None,
-        results.into_iter().flatten().map(|r| {
-            let action = text_of(r.get("action"));
-            let reason = text_of(r.get("reason"));
-            let (rest, location) = split_location(&reason);
-            Problem {
-                group: if reason.is_empty() {
-                    action
-                } else {
-                    format!("{action}: {}", group_of(None, rest))
-                },
-                cells: vec![
-                    text_of(r.get("file_path")),
-                    location.to_owned(),
-                    reason.clone(),
-                ],
-            }
-        }),
-    );
-    directories(page, results.map(Vec::as_slice).unwrap_or_default());
-    directory_files(page, map);
+    let results = page.list(&format!("{pointer}/results"));
+    problems(page, "Orphans, by what was done", None, results);
+    directories(page, results);
+    directory_files(page, map, pointer);
 }
 
 /// A report of another command: its numbers, its maps of counts, and its lists of files.
-fn other(page: &mut Page, map: &Map<String, Value>, pointer: &str, top: bool) {
+fn other(page: &mut Page<'_>, map: &Map<String, Value>, pointer: &str, top: bool) {
     let numbers: Vec<(&str, &str)> = map
         .iter()
         .filter(|(k, v)| v.is_number() && k.as_str() != "elapsed_seconds")
@@ -786,37 +754,15 @@ fn other(page: &mut Page, map: &Map<String, Value>, pointer: &str, top: bool) {
     }
     page.out.push_str("</div>\n");
     for (key, value) in map {
-        let Some(items) = value.as_array() else {
-            continue;
-        };
-        if items.iter().any(|i| i.get("file_path").is_some()) {
-            problems(
-                page,
-                key,
-                Some(items.len() as u64),
-                items.iter().map(|item| {
-                    let message = ["error", "reason", "message", "action", "status"]
-                        .iter()
-                        .find_map(|k| item.get(*k).and_then(Value::as_str))
-                        .unwrap_or("")
-                        .to_owned();
-                    let (rest, location) = split_location(&message);
-                    Problem {
-                        group: group_of(None, rest),
-                        cells: vec![
-                            text_of(item.get("file_path")),
-                            location.to_owned(),
-                            message.clone(),
-                        ],
-                    }
-                }),
-            );
+        if value.is_array() {
+            let list = page.list(&format!("{pointer}/{}", pointer_escape(key)));
+            problems(page, key, None, list);
         }
     }
 }
 
 /// The `--operation-type` filter, when the report says one was used.
-fn selection(page: &mut Page, map: &Map<String, Value>) {
+fn selection(page: &mut Page<'_>, map: &Map<String, Value>) {
     if let Some(types) = map.get("operation_types").and_then(Value::as_array) {
         let names: Vec<String> = types.iter().map(|t| text_of(Some(t))).collect();
         let _ = writeln!(
@@ -833,18 +779,19 @@ fn selection(page: &mut Page, map: &Map<String, Value>) {
 }
 
 /// The directory-level files, which every count leaves out.
-fn directory_files(page: &mut Page, map: &Map<String, Value>) {
+fn directory_files(page: &mut Page<'_>, map: &Map<String, Value>, pointer: &str) {
     let Some(files) = map.get("directory_files").and_then(Value::as_array) else {
         return;
     };
-    if files.is_empty() {
+    let count = page.len(&format!("{pointer}/directory_files"), files);
+    if count == 0 {
         return;
     }
     let _ = write!(
         page.out,
         "<p class=\"note\">{} directory-level result file{} left out of the counts",
-        group_digits(files.len() as u64),
-        if files.len() == 1 { "" } else { "s" }
+        group_digits(count as u64),
+        if count == 1 { "" } else { "s" }
     );
     let shown: Vec<String> = files
         .iter()
@@ -855,72 +802,19 @@ fn directory_files(page: &mut Page, map: &Map<String, Value>) {
         page.out,
         ": {}{}.</p>",
         shown.join(", "),
-        if files.len() > 5 { ", …" } else { "" }
+        if count > 5 { ", …" } else { "" }
     );
-}
-
-/// One listed file: the group it falls in and its cells (path, location, message).
-struct Problem {
-    group: String,
-    cells: Vec<String>,
-}
-
-impl Problem {
-    /// A `FileResult` of a validate or stats report.
-    fn of_result(result: &Value) -> Problem {
-        let error = text_of(result.get("error"));
-        let format = result.get("format").and_then(Value::as_str);
-        let (rest, location) = split_location(&error);
-        Problem {
-            group: group_of(format, rest),
-            cells: vec![
-                text_of(result.get("file_path")),
-                location.to_owned(),
-                error.clone(),
-            ],
-        }
-    }
-}
-
-/// A group of listed files.
-struct Group {
-    name: String,
-    count: u64,
-    rows: Vec<Vec<String>>,
 }
 
 /// Files grouped by what is wrong, largest group first: the first [`EXAMPLES_PER_GROUP`] of
 /// each of the first [`MAX_GROUPS`] groups listed (within the page's budget), the rest
 /// counted. `total` is the report's own count, when it has one beside the list.
-fn problems(
-    page: &mut Page,
-    title: &str,
-    total: Option<u64>,
-    items: impl Iterator<Item = Problem>,
-) {
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut groups: Vec<Group> = Vec::new();
-    let mut listed = 0u64;
-    for item in items {
-        listed += 1;
-        let i = *index.entry(item.group.clone()).or_insert_with(|| {
-            groups.push(Group {
-                name: item.group.clone(),
-                count: 0,
-                rows: Vec::new(),
-            });
-            groups.len() - 1
-        });
-        let group = &mut groups[i];
-        group.count += 1;
-        if group.rows.len() < EXAMPLES_PER_GROUP {
-            group.rows.push(item.cells);
-        }
-    }
-    if listed == 0 {
+fn problems(page: &mut Page<'_>, title: &str, total: Option<u64>, listing: Option<&Listing>) {
+    let Some(listing) = listing.filter(|l| l.listed > 0) else {
         return;
-    }
-    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    };
+    let listed = listing.listed;
+    let groups = listing.groups();
     page.subsection(title);
     let total = total.unwrap_or(listed).max(listed);
     let _ = write!(
@@ -991,35 +885,19 @@ fn problems(
 
 /// The directories with the most listed (invalid) files, from a report's list of files; with
 /// every file listed (`--all-results`), each directory's share too.
-fn directories(page: &mut Page, results: &[Value]) {
-    let mut by_dir: HashMap<&str, (u64, u64)> = HashMap::new();
-    let mut every_file = false;
-    for result in results {
-        let Some(path) = result.get("file_path").and_then(Value::as_str) else {
-            continue;
-        };
-        let dir = path
-            .rsplit_once('/')
-            .map_or(".", |(d, _)| if d.is_empty() { "/" } else { d });
-        let entry = by_dir.entry(dir).or_default();
-        entry.1 += 1;
-        match result.get("is_valid").and_then(Value::as_bool) {
-            Some(true) => every_file = true,
-            _ => entry.0 += 1,
-        }
-    }
-    let mut worst: Vec<(&str, (u64, u64))> = by_dir
-        .into_iter()
-        .filter(|(_, (bad, _))| *bad > 0)
-        .collect();
-    if worst.is_empty() {
+fn directories(page: &mut Page<'_>, listing: Option<&Listing>) {
+    let Some(listing) = listing else {
+        return;
+    };
+    let (count, worst) = listing.worst_directories();
+    if count == 0 {
         return;
     }
-    worst.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(b.0)));
-    let shown = worst.len().min(WORST_DIRECTORIES);
+    let every_file = listing.every_file;
+    let shown = count.min(WORST_DIRECTORIES);
     page.subsection(&format!(
         "Directories with the most of these files ({shown} of {})",
-        group_digits(worst.len() as u64)
+        group_digits(count as u64)
     ));
     page.out.push_str("<table class=\"directories\"><thead><tr><th scope=\"col\">Directory</th><th scope=\"col\">Files</th>");
     if every_file {
@@ -1027,7 +905,7 @@ fn directories(page: &mut Page, results: &[Value]) {
             .push_str("<th scope=\"col\">Of all its files</th><th scope=\"col\">Share</th>");
     }
     page.out.push_str("</tr></thead><tbody>\n");
-    for (dir, (bad, all)) in worst.into_iter().take(WORST_DIRECTORIES) {
+    for (dir, bad, all) in worst.into_iter().take(WORST_DIRECTORIES) {
         let _ = write!(
             page.out,
             "<tr><td>{}</td><td>{}</td>",
@@ -1047,18 +925,23 @@ fn directories(page: &mut Page, results: &[Value]) {
     page.out.push_str("</tbody></table>\n");
 }
 
-/// The report as the page embeds it: whole when small; else with every list longer than
-/// [`EXAMPLES_PER_GROUP`] entries and every map longer than a thousand cut, the cuts recorded
-/// under `html_embedded_cut` (pointer → entries kept and entries in the report), and `<`
-/// written `\u003c` so no text in it can end the script element.
-fn embedded(report: &Value) -> (String, Vec<(String, usize, usize)>) {
-    let whole = serde_json::to_string(report).unwrap_or_else(|_| "{}".into());
+/// The report as the page embeds it: its own text when small; else the report as read (its
+/// lists cut to their first entries) with every map longer than a thousand entries cut too,
+/// the cuts recorded under `html_embedded_cut` (pointer → entries kept and entries in the
+/// report). `<` is written `\u003c`, so no text in it can end the script element.
+fn embedded(text: &[u8], reading: &Reading) -> (String, Vec<(String, usize, usize)>) {
+    let whole = String::from_utf8_lossy(text);
+    let whole = whole.trim();
     if whole.len() <= EMBED_LIMIT {
         return (whole.replace('<', "\\u003c"), Vec::new());
     }
-    let mut cut = report.clone();
-    let mut cuts = Vec::new();
-    shorten_value(&mut cut, String::new(), &mut cuts);
+    let mut cut = reading.value.clone();
+    let mut cuts: Vec<(String, usize, usize)> = reading
+        .cuts
+        .iter()
+        .map(|(pointer, len)| (pointer.clone(), reading::KEPT, *len))
+        .collect();
+    shorten_maps(&mut cut, String::new(), &mut cuts);
     let record: Map<String, Value> = cuts
         .iter()
         .map(|(pointer, kept, of)| {
@@ -1069,46 +952,48 @@ fn embedded(report: &Value) -> (String, Vec<(String, usize, usize)>) {
         })
         .collect();
     if let Value::Object(map) = &mut cut {
-        map.insert("html_embedded_cut".into(), Value::Object(record.clone()));
+        map.insert("html_embedded_cut".into(), Value::Object(record));
     }
-    let mut text = serde_json::to_string(&cut).unwrap_or_else(|_| "{}".into());
-    if text.len() > EMBED_LIMIT {
+    let mut json = serde_json::to_string(&cut).unwrap_or_else(|_| "{}".into());
+    if json.len() > EMBED_LIMIT {
         // Still too large (long strings everywhere): the figures alone, no lists or maps.
         let mut figures = Map::new();
-        if let Value::Object(map) = report {
+        if let Value::Object(map) = &reading.value {
             for (k, v) in map {
                 if !v.is_array() && !v.is_object() {
                     figures.insert(k.clone(), v.clone());
                 }
             }
         }
-        figures.insert("html_embedded_cut".into(), serde_json::json!({ "": "only the report's top-level numbers and strings are embedded" }));
-        text = serde_json::to_string(&Value::Object(figures)).unwrap_or_default();
+        figures.insert(
+            "html_embedded_cut".into(),
+            serde_json::json!({ "": "only the report's top-level numbers and strings are embedded" }),
+        );
+        json = serde_json::to_string(&Value::Object(figures)).unwrap_or_default();
         cuts = vec![(String::new(), 0, 0)];
     }
-    (text.replace('<', "\\u003c"), cuts)
+    (json.replace('<', "\\u003c"), cuts)
 }
 
-fn shorten_value(value: &mut Value, pointer: String, cuts: &mut Vec<(String, usize, usize)>) {
+fn shorten_maps(value: &mut Value, pointer: String, cuts: &mut Vec<(String, usize, usize)>) {
     const MAP_LIMIT: usize = 1000;
     match value {
         Value::Array(items) => {
-            if items.len() > EXAMPLES_PER_GROUP {
-                cuts.push((pointer.clone(), EXAMPLES_PER_GROUP, items.len()));
-                items.truncate(EXAMPLES_PER_GROUP);
-            }
             for (i, item) in items.iter_mut().enumerate() {
-                shorten_value(item, format!("{pointer}/{i}"), cuts);
+                shorten_maps(item, format!("{pointer}/{i}"), cuts);
             }
         }
         Value::Object(map) => {
             if map.len() > MAP_LIMIT {
                 cuts.push((pointer.clone(), MAP_LIMIT, map.len()));
-                let keep: Vec<String> = map.keys().take(MAP_LIMIT).cloned().collect();
-                map.retain(|k, _| keep.contains(k));
+                let mut i = 0;
+                map.retain(|_, _| {
+                    i += 1;
+                    i <= MAP_LIMIT
+                });
             }
             for (k, v) in map.iter_mut() {
-                shorten_value(v, format!("{pointer}/{}", pointer_escape(k)), cuts);
+                shorten_maps(v, format!("{pointer}/{}", pointer_escape(k)), cuts);
             }
         }
         _ => {}
@@ -1167,7 +1052,7 @@ fn text_of(value: Option<&Value>) -> String {
 
 /// A message cut at its location, if it ends with one (`… at line 2, column 1`,
 /// `… at byte offset 8`, `… at /faces/0/confidence`): the rest and the location.
-fn split_location(message: &str) -> (&str, &str) {
+pub(crate) fn split_location(message: &str) -> (&str, &str) {
     if let Some(i) = message.rfind(" at ") {
         let location = &message[i + 4..];
         let position = ["line ", "byte offset ", "offset "]
@@ -1181,13 +1066,10 @@ fn split_location(message: &str) -> (&str, &str) {
     (message, "")
 }
 
-/// The group a message falls in: the format, then the message with what differs from file to
-/// file taken out (numbers as `N`, paths and quoted text as `…`), cut to 100 characters.
-fn group_of(format: Option<&str>, message: &str) -> String {
+/// The group a message falls in: the message with what differs from file to file taken out
+/// (numbers as `N`, paths and quoted text as `…`), cut to 100 characters.
+fn group_of(message: &str) -> String {
     let mut group = String::new();
-    if let Some(format) = format {
-        let _ = write!(group, "[{format}] ");
-    }
     let mut first = true;
     for word in message.split_whitespace() {
         if !first {
@@ -1251,7 +1133,7 @@ pub(crate) fn escape(text: &str) -> String {
 }
 
 /// A JSON pointer's escaping of one key.
-fn pointer_escape(key: &str) -> String {
+pub(crate) fn pointer_escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 

@@ -4,7 +4,7 @@ use super::*;
 
 fn page_of(report: &Value) -> String {
     render(
-        report,
+        &serde_json::to_vec_pretty(report).unwrap(),
         &Context {
             command: None,
             input: Some("photos"),
@@ -14,6 +14,7 @@ fn page_of(report: &Value) -> String {
             },
         },
     )
+    .unwrap()
 }
 
 fn invalid(path: &str, error: &str) -> Value {
@@ -336,13 +337,54 @@ fn a_convert_page_lists_what_was_not_converted_by_status_and_reason() {
 #[test]
 fn a_report_to_stdout_is_said_to_be_there_and_embedded() {
     let page = render(
-        &json!({"generator": "image-sidecar-rust 0.1.0", "format_distribution": {"Json": 2}, "total_files": 2}),
+        br#"{"generator": "image-sidecar-rust 0.1.0", "format_distribution": {"Json": 2}, "total_files": 2}"#,
         &Context {
             command: Some("format-stats"),
             input: None,
             json: JsonReport::Stdout,
         },
-    );
+    )
+    .unwrap();
     assert!(page.contains("The JSON report went to standard output"));
     assert!(!page.contains("href="));
+}
+
+#[test]
+fn long_lists_are_read_folded_and_counted_whole() {
+    let files: Vec<String> = (0..60).map(|i| format!("d/game_{i}.json")).collect();
+    let results: Vec<Value> = (0..60)
+        .map(|i| {
+            json!({"file_path": format!("d{}/f{i}.json", i % 2), "is_valid": i % 3 != 0,
+                   "format": "Json", "error": if i % 3 == 0 { json!("invalid JSON: x at line 1, column 1") } else { json!(null) },
+                   "warnings": []})
+        })
+        .collect();
+    let report = json!({
+        "generator": "image-sidecar-rust 0.1.0", "pipeline": "p", "stages": {
+            "check": {"kind": "validate", "total_files": 60, "valid_files": 40, "invalid_files": 20,
+                "warnings": 0, "warning_counts": {}, "directory_files": files, "results": results,
+                "elapsed_seconds": 0.0}
+        }
+    });
+    let text = serde_json::to_vec(&report).unwrap();
+    let reading = reading::Reading::of(&text).unwrap();
+    assert_eq!(
+        reading.cuts,
+        [
+            ("/stages/check/directory_files".to_owned(), 60),
+            ("/stages/check/results".to_owned(), 60)
+        ]
+    );
+    let listing = reading.list("/stages/check/results").unwrap();
+    assert_eq!(
+        listing.listed, 20,
+        "every invalid file, past the kept ones too"
+    );
+    assert!(listing.every_file);
+    let (count, worst) = listing.worst_directories();
+    assert_eq!(count, 2);
+    assert_eq!(worst[0], ("d0", 10, 30));
+    let page = page_of(&report);
+    assert!(page.contains("60 directory-level result files left out of the counts"));
+    assert!(page.contains("<td>d0</td><td>10</td><td>30</td><td>33%</td>"));
 }
