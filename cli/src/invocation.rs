@@ -663,7 +663,6 @@ fn write_page(report: &[u8], page: PageFile, json: Option<&Path>) -> anyhow::Res
     let html = page::render(
         report,
         &page::Context {
-            command: None,
             input: page.input.as_deref(),
             json,
         },

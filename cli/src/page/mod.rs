@@ -46,8 +46,6 @@ pub enum JsonReport {
 
 /// What the page says about its report beyond the report itself.
 pub struct Context<'a> {
-    /// The command that wrote the report, when known (`validate`).
-    pub command: Option<&'a str>,
     /// The input the command read, when known.
     pub input: Option<&'a str>,
     pub json: JsonReport,
@@ -112,11 +110,7 @@ pub fn render(text: &[u8], context: &Context<'_>) -> Result<String, serde_json::
     let empty = Map::new();
     let map = reading.value.as_object().unwrap_or(&empty);
     let kind = Kind::of(map);
-    let command = context.command.unwrap_or(kind.command()).trim().to_owned();
-    let title = match (
-        command.as_str(),
-        map.get("pipeline").and_then(Value::as_str),
-    ) {
+    let title = match (kind.command(), map.get("pipeline").and_then(Value::as_str)) {
         ("run", Some(pipeline)) => format!("pipeline {pipeline}"),
         ("", _) => "report".to_owned(),
         (command, _) => command.to_owned(),
@@ -215,6 +209,7 @@ pub fn render(text: &[u8], context: &Context<'_>) -> Result<String, serde_json::
             out,
             "This page embeds it with its longest lists and maps cut to their first entries ({}; the field <code>html_embedded_cut</code> says where): ",
             cuts.iter()
+                .take(10)
                 .map(|(pointer, kept, of)| format!(
                     "<code>{}</code> {} of {}",
                     escape(pointer),

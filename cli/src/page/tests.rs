@@ -6,7 +6,6 @@ fn page_of(report: &Value) -> String {
     render(
         &serde_json::to_vec_pretty(report).unwrap(),
         &Context {
-            command: None,
             input: Some("photos"),
             json: JsonReport::File {
                 href: "report.json".into(),
@@ -339,7 +338,6 @@ fn a_report_to_stdout_is_said_to_be_there_and_embedded() {
     let page = render(
         br#"{"generator": "image-sidecar-rust 0.1.0", "format_distribution": {"Json": 2}, "total_files": 2}"#,
         &Context {
-            command: Some("format-stats"),
             input: None,
             json: JsonReport::Stdout,
         },
