@@ -122,6 +122,43 @@ fn every_command_writes_its_page_with_the_reports_figures() {
         assert_eq!(embedded(&page), report, "{name}: embeds its report whole");
         assert!(!page.contains("http"), "{name}: names no network address");
     }
+    for (name, args) in [
+        ("export", &["export", "--format", "jsonl"][..]),
+        ("list", &["list"][..]),
+    ] {
+        let rows = out.path().join(format!("{name}.rows"));
+        let (json, html) = (
+            out.path().join(format!("{name}.json")),
+            out.path().join(format!("{name}.html")),
+        );
+        let run = tree.run(
+            &[
+                args,
+                &[
+                    "--output",
+                    rows.to_str().unwrap(),
+                    "--report",
+                    json.to_str().unwrap(),
+                    "--html",
+                    html.to_str().unwrap(),
+                ],
+            ]
+            .concat(),
+        );
+        assert_exit(&run, 0, name);
+        let report: Json = serde_json::from_str(&read(&json)).unwrap();
+        let page = read(&html);
+        assert!(page.contains(&format!("<h1>{name}</h1>")), "{name}");
+        assert!(
+            assert_figures_are_the_reports(&page, &report, name) >= 3,
+            "{name}"
+        );
+    }
+    let export = read(&out.path().join("export.html"));
+    assert!(
+        export.contains("</span> invalid JSON: EOF while parsing a list</summary>"),
+        "the file not exported is listed"
+    );
     let validate = read(&out.path().join("validate.html"));
     assert!(validate.contains("[Json] invalid JSON: EOF while parsing a list"));
     assert!(validate.contains("broken.json"));

@@ -112,6 +112,8 @@ pub fn render(text: &[u8], context: &Context<'_>) -> Result<String, serde_json::
     let kind = Kind::of(map);
     let title = match (kind.command(), map.get("pipeline").and_then(Value::as_str)) {
         ("run", Some(pipeline)) => format!("pipeline {pipeline}"),
+        ("", _) if map.contains_key("exported_sidecars") => "export".to_owned(),
+        ("", _) if map.contains_key("orphan_sidecars") => "list".to_owned(),
         ("", _) => "report".to_owned(),
         (command, _) => command.to_owned(),
     };
