@@ -53,6 +53,42 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
+/// Runs `args` on the tree with its JSON report (through `report_flag`) to `NAME.json` and its
+/// page to `NAME.html` in `out`; expects exit 0, nothing on stdout or stderr, and returns the
+/// report and the page.
+fn report_and_page(
+    tree: &Tree,
+    out: &Path,
+    name: &str,
+    args: &[&str],
+    report_flag: &str,
+) -> (Json, String) {
+    let (json, html) = (
+        out.join(format!("{name}.json")),
+        out.join(format!("{name}.html")),
+    );
+    let run = tree.run(
+        &[
+            args,
+            &[
+                report_flag,
+                json.to_str().unwrap(),
+                "--html",
+                html.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
+    assert_exit(&run, 0, name);
+    assert!(
+        run.stderr.is_empty(),
+        "{name}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(run.stdout.is_empty(), "{name}: the report went to its file");
+    (serde_json::from_str(&read(&json)).unwrap(), read(&html))
+}
+
 #[test]
 fn every_command_writes_its_page_with_the_reports_figures() {
     let tree = Tree::examples();
@@ -79,31 +115,7 @@ fn every_command_writes_its_page_with_the_reports_figures() {
             "/stages/validate/invalid_files",
         ),
     ] {
-        let (json, html) = (
-            out.path().join(format!("{name}.json")),
-            out.path().join(format!("{name}.html")),
-        );
-        let run = tree.run(
-            &[
-                args,
-                &[
-                    "--output",
-                    json.to_str().unwrap(),
-                    "--html",
-                    html.to_str().unwrap(),
-                ],
-            ]
-            .concat(),
-        );
-        assert_exit(&run, 0, name);
-        assert!(
-            run.stderr.is_empty(),
-            "{name}: {}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        assert!(run.stdout.is_empty(), "{name}: the report went to its file");
-        let report: Json = serde_json::from_str(&read(&json)).unwrap();
-        let page = read(&html);
+        let (report, page) = report_and_page(&tree, out.path(), name, args, "--output");
         assert!(page.starts_with("<!DOCTYPE html>"), "{name}");
         let shown = assert_figures_are_the_reports(&page, &report, name);
         assert!(shown >= 3, "{name}: {shown} figures");
@@ -127,27 +139,8 @@ fn every_command_writes_its_page_with_the_reports_figures() {
         ("list", &["list"][..]),
     ] {
         let rows = out.path().join(format!("{name}.rows"));
-        let (json, html) = (
-            out.path().join(format!("{name}.json")),
-            out.path().join(format!("{name}.html")),
-        );
-        let run = tree.run(
-            &[
-                args,
-                &[
-                    "--output",
-                    rows.to_str().unwrap(),
-                    "--report",
-                    json.to_str().unwrap(),
-                    "--html",
-                    html.to_str().unwrap(),
-                ],
-            ]
-            .concat(),
-        );
-        assert_exit(&run, 0, name);
-        let report: Json = serde_json::from_str(&read(&json)).unwrap();
-        let page = read(&html);
+        let args = [args, &["--output", rows.to_str().unwrap()]].concat();
+        let (report, page) = report_and_page(&tree, out.path(), name, &args, "--report");
         assert!(page.contains(&format!("<h1>{name}</h1>")), "{name}");
         assert!(
             assert_figures_are_the_reports(&page, &report, name) >= 3,

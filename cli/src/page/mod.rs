@@ -410,6 +410,7 @@ fn figures(
             "<div><dt>{label}</dt><dd data-field=\"{pointer}/{key}\" data-value=\"{value}\">{shown}</dd></div>",
             label = escape(label),
             pointer = escape(pointer),
+            key = escape(&pointer_escape(key)),
             value = value,
             shown = escape(&shown)
         );
