@@ -645,14 +645,13 @@ fn write_bytes(mut bytes: Vec<u8>, destination: Destination) -> anyhow::Result<(
         }
     };
     if let Some(page) = page {
-        write_page(&bytes, page, json.as_deref())?;
+        write_page(page::Text::Bytes(&bytes), page, json.as_deref())?;
     }
     Ok(())
 }
 
-/// Writes the page of the report whose JSON text is `report`, linking to its JSON report's
-/// file when it has one.
-fn write_page(report: &[u8], page: PageFile, json: Option<&Path>) -> anyhow::Result<()> {
+/// Writes the page of the report `report`, linking to its JSON report's file when it has one.
+fn write_page(report: page::Text<'_>, page: PageFile, json: Option<&Path>) -> anyhow::Result<()> {
     let json = match json {
         Some(json) => page::JsonReport::File {
             href: link(&page.path, json),
@@ -714,9 +713,9 @@ fn link(page: &Path, target: &Path) -> String {
 
 /// Writes the page of a saved report (`report FILE.json --html OUT`), under the same rules as
 /// a run's page.
-pub fn write_saved_page(report: &[u8], json: &Path, html: &Path) -> anyhow::Result<()> {
+pub fn write_saved_page(json: &Path, html: &Path) -> anyhow::Result<()> {
     let page = prepare_page(html, &Output::File(json.to_path_buf()), None)?;
-    write_page(report, page, Some(json))
+    write_page(page::Text::File(json), page, Some(json))
 }
 
 /// The headline counts of a report, as `: 120 total_files, 3 invalid_files`.

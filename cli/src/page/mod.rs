@@ -104,9 +104,21 @@ impl Kind {
     }
 }
 
+/// A report's JSON text: in memory, or in a file read as the page folds it.
+#[derive(Clone, Copy)]
+pub enum Text<'a> {
+    Bytes(&'a [u8]),
+    File(&'a std::path::Path),
+}
+
 /// The page of the report whose JSON text is `text`.
-pub fn render(text: &[u8], context: &Context<'_>) -> Result<String, serde_json::Error> {
-    let reading = Reading::of(text)?;
+pub fn render(text: Text<'_>, context: &Context<'_>) -> Result<String, serde_json::Error> {
+    let reading = match text {
+        Text::Bytes(bytes) => Reading::of(bytes)?,
+        Text::File(path) => {
+            Reading::of_reader(std::fs::File::open(path).map_err(serde_json::Error::io)?)?
+        }
+    };
     let empty = Map::new();
     let map = reading.value.as_object().unwrap_or(&empty);
     let kind = Kind::of(map);
@@ -927,11 +939,20 @@ fn directories(page: &mut Page<'_>, listing: Option<&Listing>) {
 /// lists cut to their first entries) with every map longer than a thousand entries cut too,
 /// the cuts recorded under `html_embedded_cut` (pointer → entries kept and entries in the
 /// report). `<` is written `\u003c`, so no text in it can end the script element.
-fn embedded(text: &[u8], reading: &Reading) -> (String, Vec<(String, usize, usize)>) {
-    let whole = String::from_utf8_lossy(text);
-    let whole = whole.trim();
-    if whole.len() <= EMBED_LIMIT {
-        return (whole.replace('<', "\\u003c"), Vec::new());
+fn embedded(text: Text<'_>, reading: &Reading) -> (String, Vec<(String, usize, usize)>) {
+    let small = match text {
+        Text::Bytes(bytes) => (bytes.len() <= EMBED_LIMIT + 1).then(|| bytes.to_vec()),
+        Text::File(path) => std::fs::metadata(path)
+            .is_ok_and(|m| m.len() <= EMBED_LIMIT as u64 + 1)
+            .then(|| std::fs::read(path).ok())
+            .flatten(),
+    };
+    if let Some(whole) = small {
+        let whole = String::from_utf8_lossy(&whole);
+        let whole = whole.trim();
+        if whole.len() <= EMBED_LIMIT {
+            return (whole.replace('<', "\\u003c"), Vec::new());
+        }
     }
     let mut cut = reading.value.clone();
     let mut cuts: Vec<(String, usize, usize)> = reading

@@ -29,9 +29,21 @@ pub struct Reading {
 impl Reading {
     /// Reads a report's JSON text.
     pub fn of(text: &[u8]) -> Result<Reading, serde_json::Error> {
+        Reading::from(serde_json::Deserializer::from_slice(text))
+    }
+
+    /// Reads a report's JSON text from `reader`, holding no more of it than the page keeps.
+    pub fn of_reader(reader: impl std::io::Read) -> Result<Reading, serde_json::Error> {
+        Reading::from(serde_json::Deserializer::from_reader(
+            std::io::BufReader::new(reader),
+        ))
+    }
+
+    fn from<'de, R: serde_json::de::Read<'de>>(
+        mut deserializer: serde_json::Deserializer<R>,
+    ) -> Result<Reading, serde_json::Error> {
         let mut lists = HashMap::new();
         let mut cuts = Vec::new();
-        let mut deserializer = serde_json::Deserializer::from_slice(text);
         let value = Node {
             pointer: String::new(),
             lists: &mut lists,

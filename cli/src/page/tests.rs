@@ -4,7 +4,7 @@ use super::*;
 
 fn page_of(report: &Value) -> String {
     render(
-        &serde_json::to_vec_pretty(report).unwrap(),
+        Text::Bytes(&serde_json::to_vec_pretty(report).unwrap()),
         &Context {
             input: Some("photos"),
             json: JsonReport::File {
@@ -336,7 +336,7 @@ fn a_convert_page_lists_what_was_not_converted_by_status_and_reason() {
 #[test]
 fn a_report_to_stdout_is_said_to_be_there_and_embedded() {
     let page = render(
-        br#"{"generator": "image-sidecar-rust 0.1.0", "format_distribution": {"Json": 2}, "total_files": 2}"#,
+        Text::Bytes(br#"{"generator": "image-sidecar-rust 0.1.0", "format_distribution": {"Json": 2}, "total_files": 2}"#),
         &Context {
             input: None,
             json: JsonReport::Stdout,
