@@ -12,6 +12,8 @@ use super::{escape, group_digits, shorten};
 const WIDTH: u32 = 360;
 /// Bars drawn at most; the rest are summed into one bar, named with their number.
 pub const MAX_BARS: usize = 30;
+/// The longest name a chart shows in full (in its tooltip and table); longer ones are cut.
+const MAX_NAME: usize = 200;
 
 /// Counts by name, largest first, the tail past [`MAX_BARS`] summed into one entry.
 pub fn largest_first(entries: &[(String, u64)]) -> Vec<(String, u64)> {
@@ -56,7 +58,7 @@ pub fn bars(caption: &str, entries: &[(String, u64)], unit: fn(u64) -> String) -
              <text class=\"label\" x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{short}</text>\
              <rect class=\"bar\" x=\"{label_width}\" y=\"{ry}\" width=\"{length}\" height=\"{h}\"/>\
              <text class=\"value\" x=\"{vx}\" y=\"{ty}\">{value}</text></g>",
-            name = escape(name),
+            name = escape(&shorten(name, MAX_NAME)),
             short = escape(&shorten(name, 19)),
             value = escape(&unit(*n)),
             lx = label_width - 8,
@@ -108,7 +110,7 @@ pub fn columns(caption: &str, buckets: &[(String, u64)]) -> String {
             "<g><title>{name}: {value}</title>\
              <rect class=\"bar\" x=\"{rx}\" y=\"{ry}\" width=\"{w}\" height=\"{h}\"/>\
              <text class=\"label\" x=\"{cx}\" y=\"{ly}\" text-anchor=\"middle\">{short}</text></g>",
-            name = escape(name),
+            name = escape(&shorten(name, MAX_NAME)),
             short = if i % label_every == 0 {
                 escape(&shorten(name, 6))
             } else {
@@ -154,7 +156,7 @@ fn table(entries: &[(String, u64)], unit: fn(u64) -> String) -> String {
         let _ = write!(
             out,
             "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
-            escape(name),
+            escape(&shorten(name, MAX_NAME)),
             escape(&unit(*n))
         );
     }

@@ -35,6 +35,8 @@ pub const EXAMPLES_PER_GROUP: usize = 25;
 const WORST_DIRECTORIES: usize = 20;
 /// Keywords in their chart.
 const TOP_KEYWORDS: usize = 20;
+/// Fields of plugins' summaries shown (each a figure or a chart); the rest are counted.
+const MAX_SUMMARY_FIELDS: usize = 40;
 
 /// Where the JSON report the page stands for went.
 pub enum JsonReport {
@@ -320,7 +322,11 @@ fn plugin_errors(page: &mut Page<'_>, map: &Map<String, Value>) {
 /// A pipeline's report: its own figures, then one section per stage.
 fn run(page: &mut Page<'_>, map: &Map<String, Value>) {
     if let Some(description) = map.get("description").and_then(Value::as_str) {
-        let _ = writeln!(page.out, "<p class=\"lead\">{}</p>", escape(description));
+        let _ = writeln!(
+            page.out,
+            "<p class=\"lead\">{}</p>",
+            escape(&shorten(description, 1000))
+        );
     }
     if let Some(aborted) = map.get("aborted").filter(|a| !a.is_null()) {
         let text = aborted
@@ -611,6 +617,14 @@ fn summaries(page: &mut Page<'_>, map: &Map<String, Value>, pointer: &str) {
         return;
     }
     page.subsection("Other summaries");
+    if others.len() > MAX_SUMMARY_FIELDS {
+        let _ = writeln!(
+            page.out,
+            "<p class=\"note\">The first {MAX_SUMMARY_FIELDS} of {} fields; every one is in the JSON report.</p>",
+            group_digits(others.len() as u64)
+        );
+    }
+    let others = &others[..others.len().min(MAX_SUMMARY_FIELDS)];
     let totals: Vec<(&str, &str)> = others
         .iter()
         .filter(|(_, v)| v.is_number())
@@ -623,7 +637,7 @@ fn summaries(page: &mut Page<'_>, map: &Map<String, Value>, pointer: &str) {
             let _ = write!(
                 page.out,
                 "<div><dt>{k}</dt><dd data-field=\"{p}/{pk}\" data-value=\"{value}\">{shown}</dd></div>",
-                k = escape(key),
+                k = escape(&shorten(key, 200)),
                 p = escape(pointer),
                 pk = escape(&pointer_escape(key)),
                 shown = value.as_u64().map_or_else(|| value.to_string(), group_digits),
@@ -635,7 +649,7 @@ fn summaries(page: &mut Page<'_>, map: &Map<String, Value>, pointer: &str) {
     for (key, value) in others {
         if value.is_object() {
             page.out.push_str(&chart::bars(
-                key,
+                key.as_str(),
                 &chart::largest_first(&counts(Some(value))),
                 group_digits,
             ));

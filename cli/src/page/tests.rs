@@ -386,3 +386,25 @@ fn long_lists_are_read_folded_and_counted_whole() {
     assert!(page.contains("60 directory-level result files left out of the counts"));
     assert!(page.contains("<td>d0</td><td>10</td><td>30</td><td>33%</td>"));
 }
+
+#[test]
+fn long_names_and_many_plugin_fields_stay_within_the_bound() {
+    let long = "&".repeat(2_000);
+    let tally = |n: usize| -> Value {
+        Value::Object((0..n).map(|i| (format!("{long}{i}"), json!(i))).collect())
+    };
+    let mut report = json!({
+        "generator": "image-sidecar-rust 0.1.0", "total_sidecars": 1, "total_images": 1,
+        "unreadable_sidecars": 0, "operation_counts": tally(40), "xmp_keywords": tally(40),
+        "xmp_labels": tally(40), "files_by_format": {"Json": 1}, "bytes_by_format": {"Json": 1},
+        "total_bytes": 1, "sidecars_without_image": 0, "images_without_sidecar": 0,
+        "images_with_several_sidecars": 0, "disagreeing_sidecars": [], "directory_files": [],
+        "errors": [], "elapsed_seconds": 0.0
+    });
+    for i in 0..300 {
+        report[format!("plugin_field_{i}")] = tally(40);
+    }
+    let page = page_of(&report);
+    assert!(page.len() <= SIZE_BOUND, "{} bytes", page.len());
+    assert!(page.contains("The first 40 of 300 fields"));
+}
