@@ -539,8 +539,7 @@ fn prepare_page(
             )));
         }
     }
-    report_path::check_page(path, input)
-        .map_err(|refused| UsageError(refused.to_string().replacen("the report", "the page", 1)))?;
+    report_path::check_page(path, input).map_err(|refused| UsageError(refused.to_string()))?;
     let file = ReportFile::create(path)
         .map_err(|e| UsageError(format!("cannot write the page {}: {e}", path.display())))?;
     Ok(PageFile {
@@ -628,15 +627,7 @@ fn write_bytes(mut bytes: Vec<u8>, destination: Destination) -> anyhow::Result<(
             None
         }
         Target::File(file, path) => {
-            // The path was checked before the run; a file put there meanwhile is kept.
-            if path.exists() && !report_path::is_report(&path) {
-                anyhow::bail!(
-                    "cannot write the report to {}: a file that is not a report of this tool appeared there during the run; it is left as it is",
-                    path.display()
-                );
-            }
-            file.commit(&bytes)
-                .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            commit(file, &path, &bytes, "report", report_path::is_report)?;
             // Someone at a terminal sees where the report went and what it says in brief.
             if std::io::stderr().is_terminal() {
                 eprintln!("report written to {}{}", path.display(), headline(&bytes));
@@ -645,13 +636,39 @@ fn write_bytes(mut bytes: Vec<u8>, destination: Destination) -> anyhow::Result<(
         }
     };
     if let Some(page) = page {
-        write_page(page::Text::Bytes(&bytes), page, json.as_deref())?;
+        let text = page::Text::Bytes(&bytes);
+        let reading = page::Reading::read(text).context("cannot read the report for its page")?;
+        write_page(&reading, text, page, json.as_deref())?;
     }
     Ok(())
 }
 
+/// Renames a report (`what`: or its page) into place at `path`. The path was checked before the
+/// run; a file that `is_ours` does not recognise, put there meanwhile, is kept.
+fn commit(
+    file: ReportFile,
+    path: &Path,
+    bytes: &[u8],
+    what: &str,
+    is_ours: fn(&Path) -> bool,
+) -> anyhow::Result<()> {
+    if path.exists() && !is_ours(path) {
+        anyhow::bail!(
+            "cannot write the {what} to {}: a file that is not a {what} of this tool appeared there during the run; it is left as it is",
+            path.display()
+        );
+    }
+    file.commit(bytes)
+        .with_context(|| format!("cannot write the {what} to {}", path.display()))
+}
+
 /// Writes the page of the report `report`, linking to its JSON report's file when it has one.
-fn write_page(report: page::Text<'_>, page: PageFile, json: Option<&Path>) -> anyhow::Result<()> {
+fn write_page(
+    reading: &page::Reading,
+    text: page::Text<'_>,
+    page: PageFile,
+    json: Option<&Path>,
+) -> anyhow::Result<()> {
     let json = match json {
         Some(json) => page::JsonReport::File {
             href: link(&page.path, json),
@@ -660,22 +677,20 @@ fn write_page(report: page::Text<'_>, page: PageFile, json: Option<&Path>) -> an
         None => page::JsonReport::Stdout,
     };
     let html = page::render(
-        report,
+        reading,
+        text,
         &page::Context {
             input: page.input.as_deref(),
             json,
         },
-    )
-    .context("cannot read the report for its page")?;
-    if page.path.exists() && !report_path::is_page(&page.path) {
-        anyhow::bail!(
-            "cannot write the page to {}: a file that is not a page of this tool appeared there during the run; it is left as it is",
-            page.path.display()
-        );
-    }
-    page.file
-        .commit(html.as_bytes())
-        .with_context(|| format!("cannot write the page {}", page.path.display()))?;
+    );
+    commit(
+        page.file,
+        &page.path,
+        html.as_bytes(),
+        "page",
+        report_path::is_page,
+    )?;
     if std::io::stderr().is_terminal() {
         eprintln!("page written to {}", page.path.display());
     }
@@ -712,10 +727,20 @@ fn link(page: &Path, target: &Path) -> String {
 }
 
 /// Writes the page of a saved report (`report FILE.json --html OUT`), under the same rules as
-/// a run's page.
+/// a run's page, reading the report once: a file that is not a report of this tool is refused.
 pub fn write_saved_page(json: &Path, html: &Path) -> anyhow::Result<()> {
     let page = prepare_page(html, &Output::File(json.to_path_buf()), None)?;
-    write_page(page::Text::File(json), page, Some(json))
+    let text = page::Text::File(json);
+    let reading = page::Reading::read(text)
+        .map_err(|e| UsageError(format!("{}: not a JSON report: {e}", json.display())))?;
+    if !reading.is_report() {
+        return Err(UsageError(format!(
+            "{} is not a report of this tool (a JSON object whose `generator` field names image-sidecar-rust)",
+            json.display()
+        ))
+        .into());
+    }
+    write_page(&reading, text, page, Some(json))
 }
 
 /// The headline counts of a report, as `: 120 total_files, 3 invalid_files`.

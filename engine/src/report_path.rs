@@ -13,10 +13,12 @@ use crate::discover::REPORT_MARKER;
 use crate::fsio;
 use crate::registry::{Registry, DETECT_BYTES};
 
-/// Why a report cannot go to a path; the message names the path.
+/// Why a report (or its page) cannot go to a path; the message names the path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot write the report to {}: {reason}", path.display())]
+#[error("cannot write the {what} to {}: {reason}", path.display())]
 pub struct Refused {
+    /// What was to be written there: `report` or `page`.
+    pub what: &'static str,
     pub path: PathBuf,
     pub reason: String,
 }
@@ -24,12 +26,12 @@ pub struct Refused {
 /// Checks `report` as the destination of a run over an input (when one is known), with the
 /// formats of a registry.
 pub fn check(report: &Path, input: Option<(&Path, &Registry)>) -> Result<(), Refused> {
-    check_as(report, input, is_report, "it exists and is not a report of this tool (no `generator` field naming image-sidecar-rust); a report never overwrites other files: remove it or choose another path")
+    check_as(report, input, "report", is_report, "it exists and is not a report of this tool (no `generator` field naming image-sidecar-rust); a report never overwrites other files: remove it or choose another path")
 }
 
 /// Checks `page` as the destination of a report's HTML page, as [`check`] checks a report.
 pub fn check_page(page: &Path, input: Option<(&Path, &Registry)>) -> Result<(), Refused> {
-    check_as(page, input, is_page, "it exists and is not a page of this tool (no generator line naming image-sidecar-rust near its top); a page never overwrites other files: remove it or choose another path")
+    check_as(page, input, "page", is_page, "it exists and is not a page of this tool (no generator line naming image-sidecar-rust near its top); a page never overwrites other files: remove it or choose another path")
 }
 
 /// The generator line near the top of every page this tool writes, by which an earlier page
@@ -53,10 +55,12 @@ pub fn is_page(path: &Path) -> bool {
 fn check_as(
     report: &Path,
     input: Option<(&Path, &Registry)>,
+    what: &'static str,
     is_ours: fn(&Path) -> bool,
     not_ours: &str,
 ) -> Result<(), Refused> {
     let refuse = |reason: String| Refused {
+        what,
         path: report.to_path_buf(),
         reason,
     };

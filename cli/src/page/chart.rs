@@ -30,15 +30,10 @@ pub fn largest_first(entries: &[(String, u64)]) -> Vec<(String, u64)> {
 /// Horizontal bars, one per entry, in the order given, with a caption and a data table.
 /// `unit` formats a count for display (`12,345` or `1.2 MB`).
 pub fn bars(caption: &str, entries: &[(String, u64)], unit: fn(u64) -> String) -> String {
-    let mut out = String::new();
     if entries.is_empty() {
-        let _ = write!(
-            out,
-            "<figure class=\"chart\"><figcaption>{}</figcaption><p class=\"none\">None.</p></figure>",
-            escape(caption)
-        );
-        return out;
+        return nothing_to_draw(caption);
     }
+    let mut out = String::new();
     let max = entries.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let (label_width, value_width, row) = (150u32, 64u32, 20u32);
     let bar_room = WIDTH - label_width - value_width;
@@ -47,7 +42,7 @@ pub fn bars(caption: &str, entries: &[(String, u64)], unit: fn(u64) -> String) -
         out,
         "<figure class=\"chart\"><figcaption>{caption}</figcaption>\
          <svg class=\"bars\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"{caption}\">",
-        caption = escape(caption)
+        caption = caption_text(caption)
     );
     for (i, (name, n)) in entries.iter().enumerate() {
         let y = 4 + row * i as u32;
@@ -77,15 +72,10 @@ pub fn bars(caption: &str, entries: &[(String, u64)], unit: fn(u64) -> String) -
 /// Columns, one per bucket in the order given (the buckets' own order), with a caption and a
 /// data table.
 pub fn columns(caption: &str, buckets: &[(String, u64)]) -> String {
-    let mut out = String::new();
     if buckets.iter().all(|(_, n)| *n == 0) {
-        let _ = write!(
-            out,
-            "<figure class=\"chart\"><figcaption>{}</figcaption><p class=\"none\">None.</p></figure>",
-            escape(caption)
-        );
-        return out;
+        return nothing_to_draw(caption);
     }
+    let mut out = String::new();
     let max = buckets.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let (top, plot, bottom) = (16u32, 120u32, 24u32);
     // Past a dozen buckets, every other one is labelled so the labels do not run together.
@@ -99,7 +89,7 @@ pub fn columns(caption: &str, buckets: &[(String, u64)]) -> String {
         "<figure class=\"chart\"><figcaption>{caption}</figcaption>\
          <svg class=\"columns\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"{caption}\">\
          <line class=\"axis\" x1=\"0\" y1=\"{base}\" x2=\"{WIDTH}\" y2=\"{base}\"/>",
-        caption = escape(caption),
+        caption = caption_text(caption),
         base = top + plot,
     );
     for (i, (name, n)) in buckets.iter().enumerate() {
@@ -137,6 +127,19 @@ pub fn columns(caption: &str, buckets: &[(String, u64)]) -> String {
     out.push_str(&table(buckets, group_digits));
     out.push_str("</figure>");
     out
+}
+
+/// A chart's caption as the page shows it: cut to [`MAX_NAME`] characters, escaped.
+fn caption_text(caption: &str) -> String {
+    escape(&shorten(caption, MAX_NAME))
+}
+
+/// The figure of a chart with nothing to draw: its caption and "None.".
+fn nothing_to_draw(caption: &str) -> String {
+    format!(
+        "<figure class=\"chart\"><figcaption>{}</figcaption><p class=\"none\">None.</p></figure>",
+        caption_text(caption)
+    )
 }
 
 /// A count in at most four characters, for the top of a narrow column (`12k`, `3.4M`).

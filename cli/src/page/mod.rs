@@ -18,7 +18,8 @@ use std::fmt::Write;
 
 use serde_json::{Map, Value};
 
-use reading::{Listing, Reading};
+use reading::Listing;
+pub use reading::Reading;
 
 /// The most a page weighs, in bytes, whatever the report: listed files, embedded report,
 /// charts and all.
@@ -113,14 +114,8 @@ pub enum Text<'a> {
     File(&'a std::path::Path),
 }
 
-/// The page of the report whose JSON text is `text`.
-pub fn render(text: Text<'_>, context: &Context<'_>) -> Result<String, serde_json::Error> {
-    let reading = match text {
-        Text::Bytes(bytes) => Reading::of(bytes)?,
-        Text::File(path) => {
-            Reading::of_reader(std::fs::File::open(path).map_err(serde_json::Error::io)?)?
-        }
-    };
+/// The page of `reading`, the report whose JSON text is `text`.
+pub fn render(reading: &Reading, text: Text<'_>, context: &Context<'_>) -> String {
     let empty = Map::new();
     let map = reading.value.as_object().unwrap_or(&empty);
     let kind = Kind::of(map);
@@ -150,18 +145,20 @@ pub fn render(text: Text<'_>, context: &Context<'_>) -> Result<String, serde_jso
         out: String::with_capacity(64 * 1024),
         rows_left: ROWS_BUDGET,
         sections: 0,
-        reading: &reading,
+        reading,
     };
     let out = &mut page.out;
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"generator\" content=\"{this_tool}\">\n\
+         {marker} {version}\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"color-scheme\" content=\"light dark\">\n\
          <title>{title}{input_title} · image-sidecar-rust</title>\n<style>\n{style}</style>\n</head>\n<body>\n<header>\n\
          <h1>{title}</h1>\n<p class=\"meta\">",
-        this_tool = concat!("image-sidecar-rust ", env!("CARGO_PKG_VERSION")),
+        // The line by which `report_path::is_page` knows an earlier page of this tool.
+        marker = sidecar_engine::report_path::PAGE_MARKER,
+        version = env!("CARGO_PKG_VERSION"),
         title = escape(&title),
         input_title = input
             .as_deref()
@@ -204,7 +201,7 @@ pub fn render(text: Text<'_>, context: &Context<'_>) -> Result<String, serde_jso
         kind => body(&mut page, kind, map, "", true),
     }
 
-    let (json, cuts) = embedded(text, &reading);
+    let (json, cuts) = embedded(text, reading);
     let out = &mut page.out;
     out.push_str("</main>\n<footer>\n<section id=\"report-json\"><h2>The JSON report</h2>\n<p>");
     match &context.json {
@@ -243,7 +240,7 @@ pub fn render(text: Text<'_>, context: &Context<'_>) -> Result<String, serde_jso
         include_str!("script.js")
     );
     debug_assert!(page.out.len() <= SIZE_BOUND, "a page over its bound");
-    Ok(page.out)
+    page.out
 }
 
 /// The page being written, what is left of its budget for listed files, and the report.
@@ -346,7 +343,6 @@ fn run(page: &mut Page<'_>, map: &Map<String, Value>) {
             ("Files", "total_files"),
             ("Left out by the filter", "filtered_files"),
             ("Not processed", "not_processed"),
-            ("Cached", "cached_files"),
         ],
         true,
     );
@@ -423,17 +419,22 @@ fn figures(
                 .as_u64()
                 .map_or_else(|| value.to_string(), group_digits)
         };
-        let _ = write!(
-            page.out,
-            "<div><dt>{label}</dt><dd data-field=\"{pointer}/{key}\" data-value=\"{value}\">{shown}</dd></div>",
-            label = escape(label),
-            pointer = escape(pointer),
-            key = escape(&pointer_escape(key)),
-            value = value,
-            shown = escape(&shown)
-        );
+        figure(&mut page.out, label, pointer, key, value, &shown);
     }
     page.out.push_str("</dl>\n");
+}
+
+/// One figure: its label, and its value as shown, carrying the field's JSON pointer (`pointer`
+/// then `key`) and its exact value.
+fn figure(out: &mut String, label: &str, pointer: &str, key: &str, value: &Value, shown: &str) {
+    let _ = write!(
+        out,
+        "<div><dt>{}</dt><dd data-field=\"{}/{}\" data-value=\"{value}\">{}</dd></div>",
+        escape(label),
+        escape(pointer),
+        escape(&pointer_escape(key)),
+        escape(shown)
+    );
 }
 
 fn validate(page: &mut Page<'_>, map: &Map<String, Value>, pointer: &str, top: bool) {
@@ -634,13 +635,16 @@ fn summaries(page: &mut Page<'_>, map: &Map<String, Value>, pointer: &str) {
         page.out.push_str("<dl class=\"figures\">");
         for (key, _) in &totals {
             let value = &map[*key];
-            let _ = write!(
-                page.out,
-                "<div><dt>{k}</dt><dd data-field=\"{p}/{pk}\" data-value=\"{value}\">{shown}</dd></div>",
-                k = escape(&shorten(key, 200)),
-                p = escape(pointer),
-                pk = escape(&pointer_escape(key)),
-                shown = value.as_u64().map_or_else(|| value.to_string(), group_digits),
+            let shown = value
+                .as_u64()
+                .map_or_else(|| value.to_string(), group_digits);
+            figure(
+                &mut page.out,
+                &shorten(key, 200),
+                pointer,
+                key,
+                value,
+                &shown,
             );
         }
         page.out.push_str("</dl>\n");

@@ -11,7 +11,9 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::{group_of, pointer_escape, split_location, EXAMPLES_PER_GROUP};
+use sidecar_engine::discover::REPORT_MARKER;
+
+use super::{group_of, pointer_escape, split_location, Text, EXAMPLES_PER_GROUP};
 
 /// Entries kept of a long list: as many as a group shows.
 pub const KEPT: usize = EXAMPLES_PER_GROUP;
@@ -27,16 +29,25 @@ pub struct Reading {
 }
 
 impl Reading {
-    /// Reads a report's JSON text.
-    pub fn of(text: &[u8]) -> Result<Reading, serde_json::Error> {
-        Reading::from(serde_json::Deserializer::from_slice(text))
+    /// Reads a report's JSON text; from a file, holding no more of it than the page keeps.
+    pub fn read(text: Text<'_>) -> Result<Reading, serde_json::Error> {
+        match text {
+            Text::Bytes(bytes) => Reading::from(serde_json::Deserializer::from_slice(bytes)),
+            Text::File(path) => {
+                let file = std::fs::File::open(path).map_err(serde_json::Error::io)?;
+                Reading::from(serde_json::Deserializer::from_reader(
+                    std::io::BufReader::new(file),
+                ))
+            }
+        }
     }
 
-    /// Reads a report's JSON text from `reader`, holding no more of it than the page keeps.
-    pub fn of_reader(reader: impl std::io::Read) -> Result<Reading, serde_json::Error> {
-        Reading::from(serde_json::Deserializer::from_reader(
-            std::io::BufReader::new(reader),
-        ))
+    /// Whether the report is one of this tool's: a JSON object whose `generator` names it.
+    pub fn is_report(&self) -> bool {
+        self.value
+            .get(REPORT_MARKER.0)
+            .and_then(Value::as_str)
+            .is_some_and(|g| g.starts_with(REPORT_MARKER.1))
     }
 
     fn from<'de, R: serde_json::de::Read<'de>>(
